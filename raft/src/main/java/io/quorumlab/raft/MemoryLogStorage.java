@@ -1,0 +1,128 @@
+package io.quorumlab.raft;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An in-memory {@link LogStorage}: tests, the simulator's model of a member's durable log once the
+ * WAL has replayed, and the server's cache of the recent log. Not thread-safe; one owner.
+ */
+public final class MemoryLogStorage implements LogStorage {
+    private HardState hardState = HardState.EMPTY;
+    private Snapshot snapshot = Snapshot.EMPTY;
+    /** ents.get(0) is a dummy standing for the snapshot's last entry (its term and index). */
+    private final ArrayList<Entry> ents = new ArrayList<>();
+
+    public MemoryLogStorage() {
+        ents.add(new Entry(0, 0, EntryType.NORMAL, null));
+    }
+
+    /** A storage whose membership is {@code voters} and nothing else (a brand-new cluster). */
+    public static MemoryLogStorage withVoters(long... voters) {
+        MemoryLogStorage s = new MemoryLogStorage();
+        s.snapshot = new Snapshot(0, 0, ConfState.ofVoters(voters), null);
+        return s;
+    }
+
+    @Override
+    public InitialState initialState() {
+        return new InitialState(hardState, snapshot.confState());
+    }
+
+    public HardState hardState() {
+        return hardState;
+    }
+
+    public void setHardState(HardState hs) {
+        this.hardState = hs;
+    }
+
+    /** Replaces the membership recorded with the current snapshot (used after conf changes in tests). */
+    public void setConfState(ConfState cs) {
+        snapshot = new Snapshot(snapshot.index(), snapshot.term(), cs, snapshot.data());
+    }
+
+    private long offset() {
+        return ents.get(0).index();
+    }
+
+    @Override
+    public List<Entry> entries(long lo, long hi, long maxBytes) {
+        long offset = offset();
+        if (lo <= offset) throw new CompactedException(lo, offset + 1);
+        if (hi > lastIndex() + 1) throw new UnavailableException(hi - 1, lastIndex());
+        if (ents.size() == 1) throw new UnavailableException(lo, lastIndex()); // only the dummy
+        List<Entry> slice = ents.subList((int) (lo - offset), (int) (hi - offset));
+        return List.copyOf(Util.limitSize(slice, maxBytes));
+    }
+
+    @Override
+    public long term(long i) {
+        long offset = offset();
+        if (i < offset) throw new CompactedException(i, offset + 1);
+        if (i - offset >= ents.size()) throw new UnavailableException(i, lastIndex());
+        return ents.get((int) (i - offset)).term();
+    }
+
+    @Override
+    public long firstIndex() {
+        return offset() + 1;
+    }
+
+    @Override
+    public long lastIndex() {
+        return offset() + ents.size() - 1;
+    }
+
+    @Override
+    public Snapshot snapshot() {
+        return snapshot;
+    }
+
+    /** Replaces the whole log with a snapshot (a follower receiving one, or a restart). */
+    public void applySnapshot(Snapshot snap) {
+        if (snap.index() <= snapshot.index()) {
+            throw new IllegalArgumentException("snapshot " + snap.index() + " is out of date (have " + snapshot.index() + ")");
+        }
+        snapshot = snap;
+        ents.clear();
+        ents.add(new Entry(snap.term(), snap.index(), EntryType.NORMAL, null));
+    }
+
+    /** Records a snapshot of the application's state at {@code i} (which must be applied) and returns it. */
+    public Snapshot createSnapshot(long i, ConfState cs, byte[] data) {
+        if (i <= snapshot.index()) throw new IllegalArgumentException("snapshot index " + i + " is out of date");
+        if (i > lastIndex()) throw new IllegalArgumentException("snapshot index " + i + " beyond last index " + lastIndex());
+        snapshot = new Snapshot(i, term(i), cs == null ? snapshot.confState() : cs, data);
+        return snapshot;
+    }
+
+    /** Discards entries before {@code compactIndex}; the entry at it becomes the dummy. */
+    public void compact(long compactIndex) {
+        long offset = offset();
+        if (compactIndex <= offset) throw new CompactedException(compactIndex, offset + 1);
+        if (compactIndex > lastIndex()) throw new IllegalArgumentException("compact " + compactIndex + " beyond last index " + lastIndex());
+        int i = (int) (compactIndex - offset);
+        Entry keep = ents.get(i);
+        ents.subList(0, i).clear();
+        ents.set(0, new Entry(keep.term(), keep.index(), EntryType.NORMAL, null));
+    }
+
+    /**
+     * Appends entries, replacing any conflicting suffix. Entries must be contiguous and must not leave
+     * a gap after the current last index.
+     */
+    public void append(List<Entry> entries) {
+        if (entries.isEmpty()) return;
+        long first = firstIndex();
+        long last = entries.get(0).index() + entries.size() - 1;
+        if (last < first) return; // entirely compacted already
+        if (first > entries.get(0).index()) entries = entries.subList((int) (first - entries.get(0).index()), entries.size());
+        long offset = entries.get(0).index() - offset();
+        if (offset > ents.size()) {
+            throw new IllegalArgumentException("missing log entry: last " + lastIndex() + ", append at " + entries.get(0).index());
+        }
+        if (offset < ents.size()) ents.subList((int) offset, ents.size()).clear();
+        ents.addAll(entries);
+    }
+}
