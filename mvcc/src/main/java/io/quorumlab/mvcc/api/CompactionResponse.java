@@ -1,0 +1,3 @@
+package io.quorumlab.mvcc.api;
+
+public record CompactionResponse(ResponseHeader header) implements Response {}

@@ -1,0 +1,3 @@
+package io.quorumlab.mvcc.api;
+
+public record LeaseRevokeResponse(ResponseHeader header) implements Response {}

@@ -1,0 +1,111 @@
+package io.quorumlab.mvcc.backend;
+
+import java.util.AbstractMap;
+import java.util.EnumMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+/**
+ * Backend for the simulator and tests. "Committed" state lives in a {@link Disk} object that
+ * outlives the backend, so a test or the simulator can crash a member and reopen it on the same
+ * disk and see exactly what a real restart would: the last committed batch.
+ */
+public final class InMemoryBackend extends BufferedBackend {
+    /** The durable part; survives {@link #crash()}. */
+    public static final class Disk {
+        final Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> tables = new EnumMap<>(Bucket.class);
+
+        public Disk() {
+            for (Bucket b : Bucket.values()) tables.put(b, new ConcurrentSkipListMap<>());
+        }
+    }
+
+    private final Disk disk;
+    /** Writes since the last commit, in order, replayed onto the disk at commit. */
+    private final java.util.ArrayList<Object[]> batch = new java.util.ArrayList<>();
+    private boolean closed;
+
+    public InMemoryBackend(Disk disk, BackendConfig config) {
+        super(config);
+        this.disk = disk;
+    }
+
+    public InMemoryBackend() { this(new Disk(), BackendConfig.defaults()); }
+
+    public Disk disk() { return disk; }
+
+    @Override
+    protected CommittedView openCommitted() {
+        return new CommittedView() {
+            @Override public byte[] get(Bucket b, byte[] key) { return disk.tables.get(b).get(new ByteKey(key)); }
+
+            @Override public Iterator<Map.Entry<byte[], byte[]>> iterate(Bucket b, byte[] from) {
+                Iterator<Map.Entry<ByteKey, byte[]>> it = disk.tables.get(b).tailMap(new ByteKey(from), true).entrySet().iterator();
+                return new Iterator<>() {
+                    @Override public boolean hasNext() { return it.hasNext(); }
+
+                    @Override public Map.Entry<byte[], byte[]> next() {
+                        Map.Entry<ByteKey, byte[]> e = it.next();
+                        return new AbstractMap.SimpleImmutableEntry<>(e.getKey().bytes(), e.getValue());
+                    }
+                };
+            }
+
+            @Override public void close() {}
+        };
+    }
+
+    @Override protected void storePut(Bucket b, byte[] key, byte[] value) { batch.add(new Object[] {b, key, value}); }
+
+    @Override protected void storeDelete(Bucket b, byte[] key) { batch.add(new Object[] {b, key, null}); }
+
+    @Override
+    protected void storeCommit() {
+        checkOpen();
+        for (Object[] w : batch) {
+            ConcurrentSkipListMap<ByteKey, byte[]> t = disk.tables.get((Bucket) w[0]);
+            if (w[2] == null) t.remove(new ByteKey((byte[]) w[1]));
+            else t.put(new ByteKey((byte[]) w[1]), (byte[]) w[2]);
+        }
+        batch.clear();
+    }
+
+    @Override
+    protected void storeClear() {
+        batch.clear();
+        disk.tables.values().forEach(Map::clear);
+    }
+
+    @Override
+    public long sizeBytes() {
+        // A stand-in for file size: bytes of keys and values plus a per-entry overhead like a B+tree's.
+        long n = 0;
+        for (var t : disk.tables.values()) {
+            for (var e : t.entrySet()) n += e.getKey().bytes().length + e.getValue().length + 16;
+        }
+        return n;
+    }
+
+    @Override public long sizeInUseBytes() { return sizeBytes(); }
+
+    @Override public void defragment() { commit(); }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        commit();
+        closed = true;
+    }
+
+    @Override
+    public void crash() {
+        batch.clear();
+        dropOverlay();
+        closed = true;
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("backend closed");
+    }
+}

@@ -1,0 +1,222 @@
+package io.quorumlab.mvcc.backend;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.AbstractMap;
+import java.util.EnumMap;
+import java.util.Iterator;
+import java.util.Map;
+import org.lmdbjava.CopyFlags;
+import org.lmdbjava.CursorIterable;
+import org.lmdbjava.Dbi;
+import org.lmdbjava.DbiFlags;
+import org.lmdbjava.Env;
+import org.lmdbjava.EnvFlags;
+import org.lmdbjava.KeyRange;
+import org.lmdbjava.Stat;
+import org.lmdbjava.Txn;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * LMDB backend (lmdbjava; its jar carries the native library). One long-lived write transaction
+ * is the open batch (like etcd's batchTx on bbolt); readers use their own read transactions,
+ * which LMDB serves without blocking the writer. {@code MDB_NOTLS} lets read transactions be
+ * opened and closed on any thread.
+ */
+public final class LmdbBackend extends BufferedBackend {
+    private static final Logger log = LoggerFactory.getLogger(LmdbBackend.class);
+    private static final String DATA_FILE = "data.mdb";
+    private static final int MAX_READERS = 1024;
+    /** LMDB's compile-time key limit; our keys are revisions, ids and short names. */
+    private static final int MAX_KEY_BYTES = 511;
+
+    private final Path dir;
+    private Env<ByteBuffer> env;
+    private final Map<Bucket, Dbi<ByteBuffer>> dbis = new EnumMap<>(Bucket.class);
+    private Txn<ByteBuffer> writeTxn;
+    /** Reused by the writer thread only: no direct-buffer allocation per write. */
+    private final ByteBuffer writeKey = ByteBuffer.allocateDirect(MAX_KEY_BYTES);
+    private ByteBuffer writeValue = ByteBuffer.allocateDirect(4096);
+    private static final ThreadLocal<ByteBuffer> READ_KEY = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(MAX_KEY_BYTES));
+    private boolean closed;
+
+    public LmdbBackend(Path dir, BackendConfig config) {
+        super(config);
+        this.dir = dir;
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        openEnv();
+    }
+
+    private void openEnv() {
+        env = Env.create().setMapSize(config.mapSizeBytes()).setMaxDbs(Bucket.values().length).setMaxReaders(MAX_READERS)
+                .open(dir.toFile(), EnvFlags.MDB_NOTLS);
+        for (Bucket b : Bucket.values()) dbis.put(b, env.openDbi(b.name().toLowerCase(java.util.Locale.ROOT), DbiFlags.MDB_CREATE));
+    }
+
+    public Path dir() { return dir; }
+
+    private static ByteBuffer fill(ByteBuffer buf, byte[] bytes) {
+        if (bytes.length > buf.capacity()) throw new IllegalArgumentException("key longer than " + MAX_KEY_BYTES + " bytes");
+        buf.clear();
+        buf.put(bytes).flip();
+        return buf;
+    }
+
+    private static byte[] copy(ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.duplicate().get(out);
+        return out;
+    }
+
+    @Override
+    protected CommittedView openCommitted() {
+        checkOpen();
+        Txn<ByteBuffer> txn = env.txnRead();
+        return new CommittedView() {
+            private CursorIterable<ByteBuffer> cursor;
+
+            @Override public byte[] get(Bucket b, byte[] key) {
+                ByteBuffer v = dbis.get(b).get(txn, fill(READ_KEY.get(), key));
+                return v == null ? null : copy(v);
+            }
+
+            @Override public Iterator<Map.Entry<byte[], byte[]>> iterate(Bucket b, byte[] from) {
+                if (cursor != null) cursor.close();
+                KeyRange<ByteBuffer> range = from.length == 0 ? KeyRange.all()
+                        : KeyRange.atLeast(fill(ByteBuffer.allocateDirect(from.length), from));
+                cursor = dbis.get(b).iterate(txn, range);
+                Iterator<CursorIterable.KeyVal<ByteBuffer>> it = cursor.iterator();
+                return new Iterator<>() {
+                    @Override public boolean hasNext() { return it.hasNext(); }
+
+                    @Override public Map.Entry<byte[], byte[]> next() {
+                        CursorIterable.KeyVal<ByteBuffer> kv = it.next();
+                        return new AbstractMap.SimpleImmutableEntry<>(copy(kv.key()), copy(kv.val()));
+                    }
+                };
+            }
+
+            @Override public void close() {
+                if (cursor != null) cursor.close();
+                txn.close();
+            }
+        };
+    }
+
+    private Txn<ByteBuffer> writeTxn() {
+        checkOpen();
+        if (writeTxn == null) writeTxn = env.txnWrite();
+        return writeTxn;
+    }
+
+    @Override
+    protected void storePut(Bucket b, byte[] key, byte[] value) {
+        if (writeValue.capacity() < value.length) writeValue = ByteBuffer.allocateDirect(Math.max(value.length, writeValue.capacity() * 2));
+        writeValue.clear();
+        writeValue.put(value).flip();
+        dbis.get(b).put(writeTxn(), fill(writeKey, key), writeValue);
+    }
+
+    @Override
+    protected void storeDelete(Bucket b, byte[] key) { dbis.get(b).delete(writeTxn(), fill(writeKey, key)); }
+
+    @Override
+    protected void storeCommit() {
+        if (writeTxn == null) return;
+        writeTxn.commit(); // LMDB's commit fsyncs (no MDB_NOSYNC): the batch is durable on return
+        writeTxn.close();
+        writeTxn = null;
+    }
+
+    @Override
+    protected void storeClear() {
+        for (Dbi<ByteBuffer> d : dbis.values()) d.drop(writeTxn(), false);
+    }
+
+    @Override
+    public long sizeBytes() {
+        checkOpen();
+        return (env.info().lastPageNumber + 1) * env.stat().pageSize;
+    }
+
+    @Override
+    public long sizeInUseBytes() {
+        checkOpen();
+        Stat main = env.stat();
+        long pages = 2 + main.branchPages + main.leafPages + main.overflowPages; // two meta pages
+        try (Txn<ByteBuffer> txn = env.txnRead()) {
+            for (Dbi<ByteBuffer> d : dbis.values()) {
+                Stat s = d.stat(txn);
+                pages += s.branchPages + s.leafPages + s.overflowPages;
+            }
+        }
+        return Math.min(pages * main.pageSize, sizeBytes());
+    }
+
+    /**
+     * Compacting copy, then swap files. The caller must guarantee no concurrent readers
+     * (MvccStore holds its write lock), because the environment is closed and reopened.
+     */
+    @Override
+    public void defragment() {
+        commit();
+        long before = sizeBytes();
+        Path tmp = dir.resolve("defrag.tmp");
+        try {
+            deleteTree(tmp);
+            Files.createDirectories(tmp);
+            env.copy(tmp.toFile(), CopyFlags.MDB_CP_COMPACT);
+            env.close();
+            Files.move(tmp.resolve(DATA_FILE), dir.resolve(DATA_FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            deleteTree(tmp);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            if (env.isClosed()) openEnv();
+        }
+        log.info("defragmented dir={} beforeBytes={} afterBytes={}", dir, before, sizeBytes());
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (var s = Files.walk(p)) {
+            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(x);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        commit();
+        closed = true;
+        env.close();
+    }
+
+    @Override
+    public void crash() {
+        if (closed) return;
+        if (writeTxn != null) {
+            writeTxn.abort(); // the open batch never reaches the file, as if the process died
+            writeTxn = null;
+        }
+        dropOverlay();
+        closed = true;
+        env.close();
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("backend closed: " + dir);
+    }
+
+    static File dataFile(Path dir) { return dir.resolve(DATA_FILE).toFile(); }
+}
