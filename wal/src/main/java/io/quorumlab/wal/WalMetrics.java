@@ -1,0 +1,49 @@
+package io.quorumlab.wal;
+
+/**
+ * Where the WAL reports what it measures. Implementations map these to etcd's metric names:
+ * <ul>
+ *   <li>{@code etcd_disk_wal_fsync_duration_seconds} (histogram, {@link #FSYNC_BUCKETS_SECONDS});</li>
+ *   <li>{@code etcd_disk_wal_write_duration_seconds} (histogram, same buckets; etcd 3.6 name);</li>
+ *   <li>{@code etcd_disk_wal_write_bytes_total} (counter).</li>
+ * </ul>
+ * A sink, not a registry, so the module works without Prometheus on the classpath and the
+ * simulator can record against virtual time. Called from the committing thread; keep it cheap.
+ */
+public interface WalMetrics {
+
+    String FSYNC_DURATION = "etcd_disk_wal_fsync_duration_seconds";
+    String WRITE_DURATION = "etcd_disk_wal_write_duration_seconds";
+    String WRITE_BYTES = "etcd_disk_wal_write_bytes_total";
+
+    /** etcd's buckets: 0.001 * 2^k seconds, k = 0..13 (1 ms .. 8.192 s). */
+    double[] FSYNC_BUCKETS_SECONDS = buckets();
+
+    WalMetrics NOOP = new WalMetrics() {
+        @Override
+        public void observeFsyncNanos(long nanos) {
+        }
+
+        @Override
+        public void observeWriteNanos(long nanos) {
+        }
+
+        @Override
+        public void addWriteBytes(long bytes) {
+        }
+    };
+
+    void observeFsyncNanos(long nanos);
+
+    void observeWriteNanos(long nanos);
+
+    void addWriteBytes(long bytes);
+
+    private static double[] buckets() {
+        double[] b = new double[14];
+        for (int k = 0; k < b.length; k++) {
+            b[k] = 0.001 * (1L << k);
+        }
+        return b;
+    }
+}

@@ -1,0 +1,112 @@
+package io.quorumlab.wal;
+
+import java.util.concurrent.Executor;
+import java.util.function.LongSupplier;
+
+/**
+ * Tunables, each bounded and named with its unit.
+ *
+ * @param segmentBytes preallocated size of each segment file (etcd: 64 MB)
+ * @param writeBufferBytes the encoder's reused buffer; larger batches are written in pieces
+ * @param maxBatchRequests appends combined into one write + fsync at most
+ * @param maxPendingAppends queued async appends before {@link Wal#append} answers "overloaded"
+ * @param maxWals segments kept after release (etcd --max-wals; 0 keeps all)
+ * @param slowFsyncNanos fsyncs slower than this log "slow fdatasync" (etcd: 1 s)
+ * @param nanoClock time source for metrics; the simulator passes virtual time
+ * @param metrics where fsync/write durations and bytes go
+ * @param segmentPreparer runs next-segment preallocation; null means a private daemon thread,
+ *        {@code Runnable::run} makes it synchronous (deterministic simulation)
+ * @param backgroundCommit whether {@link Wal#append} hands work to a group-commit thread; when
+ *        false the appending thread commits (and blocks) itself, which is what a simulator wants
+ */
+public record WalOptions(
+        long segmentBytes,
+        int writeBufferBytes,
+        int maxBatchRequests,
+        int maxPendingAppends,
+        int maxWals,
+        long slowFsyncNanos,
+        LongSupplier nanoClock,
+        WalMetrics metrics,
+        Executor segmentPreparer,
+        boolean backgroundCommit) {
+
+    public static final long DEFAULT_SEGMENT_BYTES = 64L * 1024 * 1024;
+    public static final int DEFAULT_MAX_WALS = 5;
+    public static final long DEFAULT_SLOW_FSYNC_NANOS = 1_000_000_000L;
+
+    public WalOptions {
+        if (segmentBytes < 4096 || (segmentBytes & 7) != 0) {
+            throw new IllegalArgumentException("segmentBytes must be >= 4096 and a multiple of 8: " + segmentBytes);
+        }
+        if (writeBufferBytes < 4096) {
+            throw new IllegalArgumentException("writeBufferBytes must be >= 4096: " + writeBufferBytes);
+        }
+        if (maxBatchRequests < 1 || maxPendingAppends < 1 || maxWals < 0 || slowFsyncNanos <= 0) {
+            throw new IllegalArgumentException("bad bounds in " + this);
+        }
+        if (nanoClock == null || metrics == null) {
+            throw new IllegalArgumentException("nanoClock and metrics are required");
+        }
+    }
+
+    public static WalOptions defaults() {
+        return new WalOptions(DEFAULT_SEGMENT_BYTES, 1 << 20, 1024, 4096, DEFAULT_MAX_WALS,
+                DEFAULT_SLOW_FSYNC_NANOS, System::nanoTime, WalMetrics.NOOP, null, true);
+    }
+
+    public WalOptions withSegmentBytes(long v) {
+        return new WalOptions(v, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals, slowFsyncNanos,
+                nanoClock, metrics, segmentPreparer, backgroundCommit);
+    }
+
+    public WalOptions withWriteBufferBytes(int v) {
+        return new WalOptions(segmentBytes, v, maxBatchRequests, maxPendingAppends, maxWals, slowFsyncNanos,
+                nanoClock, metrics, segmentPreparer, backgroundCommit);
+    }
+
+    public WalOptions withMaxBatchRequests(int v) {
+        return new WalOptions(segmentBytes, writeBufferBytes, v, maxPendingAppends, maxWals, slowFsyncNanos,
+                nanoClock, metrics, segmentPreparer, backgroundCommit);
+    }
+
+    public WalOptions withMaxPendingAppends(int v) {
+        return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, v, maxWals, slowFsyncNanos,
+                nanoClock, metrics, segmentPreparer, backgroundCommit);
+    }
+
+    public WalOptions withMaxWals(int v) {
+        return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, v, slowFsyncNanos,
+                nanoClock, metrics, segmentPreparer, backgroundCommit);
+    }
+
+    public WalOptions withSlowFsyncNanos(long v) {
+        return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals, v,
+                nanoClock, metrics, segmentPreparer, backgroundCommit);
+    }
+
+    public WalOptions withNanoClock(LongSupplier v) {
+        return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
+                slowFsyncNanos, v, metrics, segmentPreparer, backgroundCommit);
+    }
+
+    public WalOptions withMetrics(WalMetrics v) {
+        return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
+                slowFsyncNanos, nanoClock, v, segmentPreparer, backgroundCommit);
+    }
+
+    public WalOptions withSegmentPreparer(Executor v) {
+        return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
+                slowFsyncNanos, nanoClock, metrics, v, backgroundCommit);
+    }
+
+    public WalOptions withBackgroundCommit(boolean v) {
+        return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
+                slowFsyncNanos, nanoClock, metrics, segmentPreparer, v);
+    }
+
+    /** Everything in the caller's thread: no preparer thread, no commit thread. */
+    public WalOptions singleThreaded() {
+        return withSegmentPreparer(Runnable::run).withBackgroundCommit(false);
+    }
+}
