@@ -3,7 +3,6 @@ package io.quorumlab.mvcc.backend;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -11,6 +10,7 @@ import java.util.AbstractMap;
 import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.Map;
+import org.lmdbjava.ByteArrayProxy;
 import org.lmdbjava.CopyFlags;
 import org.lmdbjava.CursorIterable;
 import org.lmdbjava.Dbi;
@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * LMDB backend (lmdbjava; its jar carries the native library). One long-lived write transaction
  * is the open batch (like etcd's batchTx on bbolt); readers use their own read transactions,
  * which LMDB serves without blocking the writer. {@code MDB_NOTLS} lets read transactions be
- * opened and closed on any thread.
+ * opened and closed on any thread. The byte[] buffer proxy goes through jnr-ffi, so unlike the
+ * ByteBuffer proxy it needs no {@code --add-opens java.base/java.nio} on Java 17.
  */
 public final class LmdbBackend extends BufferedBackend {
     private static final Logger log = LoggerFactory.getLogger(LmdbBackend.class);
@@ -37,13 +38,9 @@ public final class LmdbBackend extends BufferedBackend {
     private static final int MAX_KEY_BYTES = 511;
 
     private final Path dir;
-    private Env<ByteBuffer> env;
-    private final Map<Bucket, Dbi<ByteBuffer>> dbis = new EnumMap<>(Bucket.class);
-    private Txn<ByteBuffer> writeTxn;
-    /** Reused by the writer thread only: no direct-buffer allocation per write. */
-    private final ByteBuffer writeKey = ByteBuffer.allocateDirect(MAX_KEY_BYTES);
-    private ByteBuffer writeValue = ByteBuffer.allocateDirect(4096);
-    private static final ThreadLocal<ByteBuffer> READ_KEY = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(MAX_KEY_BYTES));
+    private Env<byte[]> env;
+    private final Map<Bucket, Dbi<byte[]>> dbis = new EnumMap<>(Bucket.class);
+    private Txn<byte[]> writeTxn;
     private boolean closed;
 
     public LmdbBackend(Path dir, BackendConfig config) {
@@ -58,50 +55,41 @@ public final class LmdbBackend extends BufferedBackend {
     }
 
     private void openEnv() {
-        env = Env.create().setMapSize(config.mapSizeBytes()).setMaxDbs(Bucket.values().length).setMaxReaders(MAX_READERS)
+        env = Env.create(ByteArrayProxy.PROXY_BA).setMapSize(config.mapSizeBytes()).setMaxDbs(Bucket.values().length).setMaxReaders(MAX_READERS)
                 .open(dir.toFile(), EnvFlags.MDB_NOTLS);
         for (Bucket b : Bucket.values()) dbis.put(b, env.openDbi(b.name().toLowerCase(java.util.Locale.ROOT), DbiFlags.MDB_CREATE));
     }
 
     public Path dir() { return dir; }
 
-    private static ByteBuffer fill(ByteBuffer buf, byte[] bytes) {
-        if (bytes.length > buf.capacity()) throw new IllegalArgumentException("key longer than " + MAX_KEY_BYTES + " bytes");
-        buf.clear();
-        buf.put(bytes).flip();
-        return buf;
-    }
-
-    private static byte[] copy(ByteBuffer b) {
-        byte[] out = new byte[b.remaining()];
-        b.duplicate().get(out);
-        return out;
+    private static byte[] checkKey(byte[] key) {
+        if (key.length > MAX_KEY_BYTES || key.length == 0) throw new IllegalArgumentException("LMDB key must be 1.." + MAX_KEY_BYTES + " bytes");
+        return key;
     }
 
     @Override
     protected CommittedView openCommitted() {
         checkOpen();
-        Txn<ByteBuffer> txn = env.txnRead();
+        Txn<byte[]> txn = env.txnRead();
         return new CommittedView() {
-            private CursorIterable<ByteBuffer> cursor;
+            private CursorIterable<byte[]> cursor;
 
             @Override public byte[] get(Bucket b, byte[] key) {
-                ByteBuffer v = dbis.get(b).get(txn, fill(READ_KEY.get(), key));
-                return v == null ? null : copy(v);
+                return dbis.get(b).get(txn, checkKey(key)); // the byte[] proxy already copies out of the map
             }
 
             @Override public Iterator<Map.Entry<byte[], byte[]>> iterate(Bucket b, byte[] from) {
                 if (cursor != null) cursor.close();
-                KeyRange<ByteBuffer> range = from.length == 0 ? KeyRange.all()
-                        : KeyRange.atLeast(fill(ByteBuffer.allocateDirect(from.length), from));
+                KeyRange<byte[]> range = from.length == 0 ? KeyRange.all()
+                        : KeyRange.atLeast(from);
                 cursor = dbis.get(b).iterate(txn, range);
-                Iterator<CursorIterable.KeyVal<ByteBuffer>> it = cursor.iterator();
+                Iterator<CursorIterable.KeyVal<byte[]>> it = cursor.iterator();
                 return new Iterator<>() {
                     @Override public boolean hasNext() { return it.hasNext(); }
 
                     @Override public Map.Entry<byte[], byte[]> next() {
-                        CursorIterable.KeyVal<ByteBuffer> kv = it.next();
-                        return new AbstractMap.SimpleImmutableEntry<>(copy(kv.key()), copy(kv.val()));
+                        CursorIterable.KeyVal<byte[]> kv = it.next();
+                        return new AbstractMap.SimpleImmutableEntry<>(kv.key(), kv.val());
                     }
                 };
             }
@@ -113,7 +101,7 @@ public final class LmdbBackend extends BufferedBackend {
         };
     }
 
-    private Txn<ByteBuffer> writeTxn() {
+    private Txn<byte[]> writeTxn() {
         checkOpen();
         if (writeTxn == null) writeTxn = env.txnWrite();
         return writeTxn;
@@ -121,14 +109,11 @@ public final class LmdbBackend extends BufferedBackend {
 
     @Override
     protected void storePut(Bucket b, byte[] key, byte[] value) {
-        if (writeValue.capacity() < value.length) writeValue = ByteBuffer.allocateDirect(Math.max(value.length, writeValue.capacity() * 2));
-        writeValue.clear();
-        writeValue.put(value).flip();
-        dbis.get(b).put(writeTxn(), fill(writeKey, key), writeValue);
+        dbis.get(b).put(writeTxn(), checkKey(key), value);
     }
 
     @Override
-    protected void storeDelete(Bucket b, byte[] key) { dbis.get(b).delete(writeTxn(), fill(writeKey, key)); }
+    protected void storeDelete(Bucket b, byte[] key) { dbis.get(b).delete(writeTxn(), checkKey(key)); }
 
     @Override
     protected void storeCommit() {
@@ -140,7 +125,7 @@ public final class LmdbBackend extends BufferedBackend {
 
     @Override
     protected void storeClear() {
-        for (Dbi<ByteBuffer> d : dbis.values()) d.drop(writeTxn(), false);
+        for (Dbi<byte[]> d : dbis.values()) d.drop(writeTxn(), false);
     }
 
     @Override
@@ -154,8 +139,8 @@ public final class LmdbBackend extends BufferedBackend {
         checkOpen();
         Stat main = env.stat();
         long pages = 2 + main.branchPages + main.leafPages + main.overflowPages; // two meta pages
-        try (Txn<ByteBuffer> txn = env.txnRead()) {
-            for (Dbi<ByteBuffer> d : dbis.values()) {
+        try (Txn<byte[]> txn = env.txnRead()) {
+            for (Dbi<byte[]> d : dbis.values()) {
                 Stat s = d.stat(txn);
                 pages += s.branchPages + s.leafPages + s.overflowPages;
             }

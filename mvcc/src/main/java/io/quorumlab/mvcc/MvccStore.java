@@ -1,0 +1,917 @@
+package io.quorumlab.mvcc;
+
+import io.quorumlab.mvcc.api.AlarmRequest;
+import io.quorumlab.mvcc.api.AlarmResponse;
+import io.quorumlab.mvcc.api.AlreadyApplied;
+import io.quorumlab.mvcc.api.Bytes;
+import io.quorumlab.mvcc.api.Compare;
+import io.quorumlab.mvcc.api.CompactionRequest;
+import io.quorumlab.mvcc.api.CompactionResponse;
+import io.quorumlab.mvcc.api.DeleteRangeRequest;
+import io.quorumlab.mvcc.api.DeleteRangeResponse;
+import io.quorumlab.mvcc.api.ErrorCode;
+import io.quorumlab.mvcc.api.Event;
+import io.quorumlab.mvcc.api.HashKVResponse;
+import io.quorumlab.mvcc.api.KeyValue;
+import io.quorumlab.mvcc.api.LeaseCheckpointRequest;
+import io.quorumlab.mvcc.api.LeaseCheckpointResponse;
+import io.quorumlab.mvcc.api.LeaseGrantRequest;
+import io.quorumlab.mvcc.api.LeaseGrantResponse;
+import io.quorumlab.mvcc.api.LeaseKeepAliveResponse;
+import io.quorumlab.mvcc.api.LeaseLeasesResponse;
+import io.quorumlab.mvcc.api.LeaseRevokeRequest;
+import io.quorumlab.mvcc.api.LeaseRevokeResponse;
+import io.quorumlab.mvcc.api.LeaseTimeToLiveResponse;
+import io.quorumlab.mvcc.api.MvccException;
+import io.quorumlab.mvcc.api.PutRequest;
+import io.quorumlab.mvcc.api.PutResponse;
+import io.quorumlab.mvcc.api.RangeRequest;
+import io.quorumlab.mvcc.api.RangeResponse;
+import io.quorumlab.mvcc.api.Request;
+import io.quorumlab.mvcc.api.RequestOp;
+import io.quorumlab.mvcc.api.Response;
+import io.quorumlab.mvcc.api.ResponseHeader;
+import io.quorumlab.mvcc.api.ResponseOp;
+import io.quorumlab.mvcc.api.TxnRequest;
+import io.quorumlab.mvcc.api.TxnResponse;
+import io.quorumlab.mvcc.backend.Backend;
+import io.quorumlab.mvcc.backend.Bucket;
+import io.quorumlab.mvcc.backend.ByteKey;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * etcd's revisioned key space over a {@link Backend}.
+ *
+ * <p><b>Threading contract.</b> {@link #apply} and the other mutating methods (compaction,
+ * snapshot, restore, defragment, lessor promote/demote/keep-alive) are called by one thread,
+ * the member's apply loop; this is asserted. Reads ({@link #range}, {@link #hashKV}, lease
+ * queries, revisions, sizes) may be called from any thread. A read-write lock isolates each
+ * applied entry: readers never observe half of a transaction, and a reader waits at most one
+ * entry's apply (never a backend commit: commits happen outside the lock). Watch delivery never
+ * blocks apply: see {@link WatchHub}.
+ *
+ * <p><b>Revisions.</b> The empty store is at revision 1; every entry that changes at least one
+ * key advances it by exactly one, with sub-revisions 0..n-1 for its changes.
+ *
+ * <p><b>Replay safety.</b> Every entry applied with a Raft index writes that index into the same
+ * backend batch as its changes; after a crash, entries at or below the persisted index are
+ * answered with {@link AlreadyApplied} and change nothing.
+ */
+public final class MvccStore implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(MvccStore.class);
+    private static final byte[] META_CONSISTENT_INDEX = Bytes.of("consistent_index");
+    private static final byte[] META_SCHEDULED_COMPACT = Bytes.of("scheduledCompactRev");
+    private static final byte[] META_FINISHED_COMPACT = Bytes.of("finishedCompactRev");
+    /** Physical compaction deletes this many revisions per lock hold, so readers interleave. */
+    private static final int COMPACTION_BATCH = 1000;
+
+    private final Backend backend;
+    private final StoreConfig config;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final TreeMap<ByteKey, KeyIndex> index = new TreeMap<>();
+    private final Lessor lessor = new Lessor();
+    private final Set<AlarmResponse.Member> alarms = new LinkedHashSet<>();
+    private final WatchHub watchHub;
+    private volatile long currentRev = 1;
+    /** Reads below this revision fail as compacted; -1 until the first compaction. */
+    private volatile long compactRev = -1;
+    private volatile long consistentIndex;
+    private Thread applyThread;
+    private boolean closed;
+
+    public MvccStore(Backend backend, StoreConfig config) {
+        this.backend = backend;
+        this.config = config;
+        recover();
+        this.watchHub = new WatchHub(this, config.watchSyncIntervalNanos());
+    }
+
+    public MvccStore(Backend backend) { this(backend, StoreConfig.defaults()); }
+
+    // =========================================================================================
+    // Recovery
+    // =========================================================================================
+
+    private void recover() {
+        byte[] ci = backend.get(Bucket.META, META_CONSISTENT_INDEX);
+        consistentIndex = ci == null ? 0 : Codec.bytesLong(ci);
+        byte[] sched = backend.get(Bucket.META, META_SCHEDULED_COMPACT);
+        byte[] fin = backend.get(Bucket.META, META_FINISHED_COMPACT);
+        long scheduled = sched == null ? -1 : Codec.bytesLong(sched);
+        long finished = fin == null ? -1 : Codec.bytesLong(fin);
+
+        for (Map.Entry<Long, long[]> e : readLeases().entrySet()) {
+            lessor.leases.put(e.getKey(), new Lessor.Lease(e.getKey(), e.getValue()[0], e.getValue()[1]));
+        }
+        List<byte[]> orphans = new ArrayList<>();
+        long[] maxMain = {1};
+        backend.scan(Bucket.KEY, Bytes.EMPTY, null, (k, v) -> {
+            long main = Codec.revMain(k), sub = Codec.revSub(k);
+            maxMain[0] = Math.max(maxMain[0], main);
+            byte[] key = Codec.decodeKeyOnly(v);
+            ByteKey bk = new ByteKey(key);
+            KeyIndex ki = index.computeIfAbsent(bk, x -> new KeyIndex(key));
+            if (Codec.isTombstone(k)) {
+                // A tombstone whose generation was already compacted away: a crash interrupted compaction.
+                if (!ki.tombstone(main, sub)) orphans.add(k);
+                lessor.detach(bk);
+            } else {
+                KeyValue kv = Codec.decodeKv(v);
+                ki.restorePut(main, sub, kv.createRevision(), kv.version());
+                lessor.detach(bk);
+                if (kv.lease() != 0 && lessor.leases.containsKey(kv.lease())) lessor.attach(bk, kv.lease());
+            }
+            return true;
+        });
+        index.values().removeIf(KeyIndex::isEmpty);
+        currentRev = Math.max(maxMain[0], Math.max(scheduled, 1));
+        backend.scan(Bucket.ALARM, Bytes.EMPTY, null, (k, v) -> {
+            ByteBuffer b = ByteBuffer.wrap(k);
+            alarms.add(new AlarmResponse.Member(b.getLong(), AlarmRequest.AlarmType.values()[b.get()]));
+            return true;
+        });
+        if (scheduled > finished) {
+            // Resume the compaction a crash interrupted; it is idempotent.
+            log.info("resuming compaction scheduledRev={} finishedRev={}", scheduled, finished);
+            for (byte[] o : orphans) if (Codec.revMain(o) <= scheduled) backend.delete(Bucket.KEY, o);
+            physicallyCompact(scheduled, compactIndex(scheduled));
+            backend.commit();
+        }
+        compactRev = scheduled;
+        log.info("mvcc recovered currentRev={} compactRev={} consistentIndex={} keys={} leases={}", currentRev, compactRev,
+                consistentIndex, index.size(), lessor.leases.size());
+    }
+
+    private Map<Long, long[]> readLeases() {
+        Map<Long, long[]> out = new TreeMap<>();
+        backend.scan(Bucket.LEASE, Bytes.EMPTY, null, (k, v) -> {
+            ByteBuffer b = ByteBuffer.wrap(v);
+            out.put(Codec.bytesLong(k), new long[] {b.getLong(), b.getLong()});
+            return true;
+        });
+        return out;
+    }
+
+    // =========================================================================================
+    // Apply (apply thread only)
+    // =========================================================================================
+
+    private void checkApplyThread() {
+        Thread t = Thread.currentThread();
+        if (applyThread == null) applyThread = t;
+        // Single-writer invariant: a second applier would corrupt the index and the batch.
+        if (applyThread != t) throw new IllegalStateException("apply from " + t.getName() + " but owner is " + applyThread.getName());
+        if (closed) throw new IllegalStateException("store closed");
+    }
+
+    /** Hands the apply role to the calling thread (e.g. a restarted apply loop). */
+    public void transferApplyOwnership() { applyThread = Thread.currentThread(); }
+
+    /**
+     * Applies one committed Raft entry. {@code raftIndex <= 0} means "not from a log" (tests,
+     * tools). Errors are thrown as {@link MvccException} after the entry is recorded as applied:
+     * an entry that failed on one member fails identically on all, and must not be retried.
+     */
+    public Response apply(long raftIndex, Request request) {
+        checkApplyThread();
+        if (raftIndex > 0 && raftIndex <= consistentIndex) {
+            return new AlreadyApplied(ResponseHeader.ofRevision(currentRev), consistentIndex);
+        }
+        try {
+            lock.writeLock().lock();
+            try {
+                return applyLocked(request);
+            } finally {
+                if (raftIndex > 0) {
+                    consistentIndex = raftIndex;
+                    backend.put(Bucket.META, META_CONSISTENT_INDEX, Codec.longBytes(raftIndex));
+                }
+                lock.writeLock().unlock();
+            }
+        } finally {
+            backend.maybeCommit(); // outside the lock: an fsync must not stall readers
+        }
+    }
+
+    /** Records an entry that carries no key-space request (conf change, empty entry) as applied. */
+    public void applyNoop(long raftIndex) {
+        checkApplyThread();
+        if (raftIndex <= consistentIndex) return;
+        consistentIndex = raftIndex;
+        backend.put(Bucket.META, META_CONSISTENT_INDEX, Codec.longBytes(raftIndex));
+        backend.maybeCommit();
+    }
+
+    private Response applyLocked(Request request) {
+        TxnChecks.validate(request, config.maxTxnOps());
+        if (request instanceof RangeRequest r) return rangeLocked(r, currentRev);
+        if (request instanceof PutRequest p) {
+            if (noSpace()) throw new MvccException(ErrorCode.NO_SPACE);
+            checkPut(p, currentRev);
+            WriteTxn w = new WriteTxn();
+            PutResponse resp = w.put(p);
+            w.end();
+            return resp;
+        }
+        if (request instanceof DeleteRangeRequest d) {
+            WriteTxn w = new WriteTxn();
+            DeleteRangeResponse resp = w.delete(d);
+            w.end();
+            return resp;
+        }
+        if (request instanceof TxnRequest t) return txnLocked(t);
+        if (request instanceof CompactionRequest c) return compactLocked(c.revision());
+        if (request instanceof LeaseGrantRequest g) return leaseGrantLocked(g);
+        if (request instanceof LeaseRevokeRequest r) return leaseRevokeLocked(r.id());
+        if (request instanceof LeaseCheckpointRequest c) return leaseCheckpointLocked(c);
+        if (request instanceof AlarmRequest a) return alarmLocked(a);
+        throw new IllegalArgumentException("unknown request " + request);
+    }
+
+    private boolean noSpace() {
+        for (AlarmResponse.Member m : alarms) if (m.alarm() == AlarmRequest.AlarmType.NOSPACE) return true;
+        return false;
+    }
+
+    private void checkPut(PutRequest p, long rev) {
+        if (p.ignoreValue() || p.ignoreLease()) {
+            KeyIndex ki = index.get(new ByteKey(p.key()));
+            if (ki == null || ki.get(rev) == null) throw new MvccException(ErrorCode.KEY_NOT_FOUND);
+        }
+        if (p.lease() != 0 && !lessor.leases.containsKey(p.lease())) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);
+    }
+
+    /** One revision's worth of changes, as etcd's storeTxnWrite. */
+    private final class WriteTxn {
+        final long beginRev = currentRev;
+        final List<Event> events = new ArrayList<>();
+
+        long readRev() { return events.isEmpty() ? beginRev : beginRev + 1; }
+
+        long writeRev() { return beginRev + 1; }
+
+        PutResponse put(PutRequest p) {
+            KeyValue prev = null;
+            if (p.prevKv() || p.ignoreValue() || p.ignoreLease()) prev = kvAt(p.key(), readRev());
+            byte[] value = p.ignoreValue() ? prev.value() : p.value();
+            long lease = p.ignoreLease() ? prev.lease() : p.lease();
+            doPut(p.key(), value, lease);
+            return new PutResponse(ResponseHeader.ofRevision(writeRev()), p.prevKv() ? prev : null);
+        }
+
+        void doPut(byte[] key, byte[] value, long lease) {
+            long rev = writeRev();
+            long sub = events.size();
+            ByteKey bk = new ByteKey(key);
+            KeyIndex ki = index.get(bk);
+            KeyIndex.Visible before = ki == null ? null : ki.get(rev);
+            long created = before == null ? rev : before.createRevision();
+            long version = before == null ? 1 : before.version() + 1;
+            KeyValue kv = new KeyValue(key, created, rev, version, value, lease);
+            backend.put(Bucket.KEY, Codec.revKey(rev, sub, false), Codec.encodeKv(kv));
+            if (ki == null) {
+                ki = new KeyIndex(key);
+                index.put(bk, ki);
+            }
+            ki.put(rev, sub);
+            events.add(new Event(Event.Type.PUT, kv, null));
+            lessor.detach(bk);
+            if (lease != 0) lessor.attach(bk, lease);
+        }
+
+        DeleteRangeResponse delete(DeleteRangeRequest d) {
+            List<KeyValue> prev = List.of();
+            if (d.prevKv()) prev = rangeKvs(d.key(), d.rangeEnd(), readRev());
+            List<byte[]> keys = new ArrayList<>();
+            for (Map.Entry<ByteKey, KeyIndex> e : keysIn(d.key(), d.rangeEnd())) {
+                if (e.getValue().get(readRev()) != null) keys.add(e.getKey().bytes());
+            }
+            for (byte[] k : keys) doDelete(k);
+            long rev = (!keys.isEmpty() || !events.isEmpty()) ? writeRev() : beginRev;
+            return new DeleteRangeResponse(ResponseHeader.ofRevision(rev), keys.size(), prev);
+        }
+
+        void doDelete(byte[] key) {
+            long rev = writeRev();
+            long sub = events.size();
+            ByteKey bk = new ByteKey(key);
+            KeyValue tomb = new KeyValue(key, 0, rev, 0, Bytes.EMPTY, 0);
+            backend.put(Bucket.KEY, Codec.revKey(rev, sub, true), Codec.encodeKv(tomb));
+            boolean ended = index.get(bk).tombstone(rev, sub);
+            assert ended : "delete of a key with no live generation";
+            events.add(new Event(Event.Type.DELETE, tomb, null));
+            lessor.detach(bk);
+        }
+
+        void end() {
+            if (events.isEmpty()) return;
+            currentRev = writeRev();
+            watchHub.onApply(currentRev, events);
+        }
+    }
+
+    // ---- txn ----------------------------------------------------------------------------------
+
+    private TxnResponse txnLocked(TxnRequest t) {
+        long rev = currentRev;
+        // The branch path is decided against the state before the txn, nested compares included (as etcd).
+        List<Boolean> path = new ArrayList<>();
+        computePath(t, rev, path);
+        boolean write = !isReadOnly(t);
+        if (write && noSpace()) throw new MvccException(ErrorCode.NO_SPACE);
+        checkTxnRequests(t, path.iterator(), rev);
+        WriteTxn w = new WriteTxn();
+        Iterator<Boolean> it = path.iterator();
+        TxnResponse nested = executeTxn(w, t, it);
+        w.end();
+        return new TxnResponse(ResponseHeader.ofRevision(w.readRev()), nested.succeeded(), nested.responses());
+    }
+
+    private void computePath(TxnRequest t, long rev, List<Boolean> path) {
+        boolean ok = true;
+        for (Compare c : t.compare()) {
+            if (!compare(c, rev)) {
+                ok = false;
+                break;
+            }
+        }
+        path.add(ok);
+        for (RequestOp op : ok ? t.success() : t.failure()) {
+            if (op instanceof TxnRequest nested) computePath(nested, rev, path);
+        }
+    }
+
+    private static boolean isReadOnly(TxnRequest t) {
+        for (List<RequestOp> ops : List.of(t.success(), t.failure())) {
+            for (RequestOp op : ops) {
+                if (op instanceof PutRequest || op instanceof DeleteRangeRequest) return false;
+                if (op instanceof TxnRequest n && !isReadOnly(n)) return false;
+            }
+        }
+        return true;
+    }
+
+    private void checkTxnRequests(TxnRequest t, Iterator<Boolean> path, long rev) {
+        for (RequestOp op : path.next() ? t.success() : t.failure()) {
+            if (op instanceof PutRequest p) checkPut(p, rev);
+            else if (op instanceof RangeRequest r) {
+                if (r.revision() > rev) throw new MvccException(ErrorCode.FUTURE_REV);
+                if (r.revision() > 0 && r.revision() < compactRev) throw new MvccException(ErrorCode.COMPACTED);
+            } else if (op instanceof TxnRequest n) checkTxnRequests(n, path, rev);
+        }
+    }
+
+    private TxnResponse executeTxn(WriteTxn w, TxnRequest t, Iterator<Boolean> path) {
+        boolean ok = path.next();
+        List<ResponseOp> out = new ArrayList<>();
+        for (RequestOp op : ok ? t.success() : t.failure()) {
+            if (op instanceof RangeRequest r) out.add(rangeLocked(r, w.readRev()));
+            else if (op instanceof PutRequest p) out.add(w.put(p));
+            else if (op instanceof DeleteRangeRequest d) out.add(w.delete(d));
+            else if (op instanceof TxnRequest n) out.add(executeTxn(w, n, path));
+        }
+        // Nested txn headers stay zero, exactly as etcd leaves them; the caller overwrites the top one.
+        return new TxnResponse(new ResponseHeader(0, 0, 0, 0), ok, out);
+    }
+
+    private boolean compare(Compare c, long rev) {
+        List<KeyValue> kvs = rangeKvs(c.key(), c.rangeEnd(), rev);
+        if (kvs.isEmpty()) {
+            // A missing key has no value to compare (nil and empty are indistinguishable in gRPC).
+            if (c.target() == Compare.Target.VALUE) return false;
+            return compareKv(c, new KeyValue(c.key(), 0, 0, 0, Bytes.EMPTY, 0));
+        }
+        for (KeyValue kv : kvs) if (!compareKv(c, kv)) return false;
+        return true;
+    }
+
+    private static boolean compareKv(Compare c, KeyValue kv) {
+        int r = switch (c.target()) {
+            case VALUE -> Integer.signum(Bytes.compare(kv.value(), c.value()));
+            case CREATE -> Long.compare(kv.createRevision(), c.number());
+            case MOD -> Long.compare(kv.modRevision(), c.number());
+            case VERSION -> Long.compare(kv.version(), c.number());
+            case LEASE -> Long.compare(kv.lease(), c.number());
+        };
+        return switch (c.result()) {
+            case EQUAL -> r == 0;
+            case NOT_EQUAL -> r != 0;
+            case GREATER -> r > 0;
+            case LESS -> r < 0;
+        };
+    }
+
+    // =========================================================================================
+    // Reads (any thread)
+    // =========================================================================================
+
+    /** A serializable read of the local key space (the server handles linearizability via ReadIndex). */
+    public RangeResponse range(RangeRequest r) {
+        TxnChecks.validate(r, config.maxTxnOps());
+        lock.readLock().lock();
+        try {
+            return rangeLocked(r, currentRev);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private RangeResponse rangeLocked(RangeRequest r, long curRev) {
+        long rev = r.revision();
+        if (rev > curRev) throw new MvccException(ErrorCode.FUTURE_REV);
+        if (rev <= 0) rev = curRev;
+        if (rev < compactRev) throw new MvccException(ErrorCode.COMPACTED);
+        List<Map.Entry<ByteKey, KeyIndex.Visible>> visible = new ArrayList<>();
+        for (Map.Entry<ByteKey, KeyIndex> e : keysIn(r.key(), r.rangeEnd())) {
+            KeyIndex.Visible v = e.getValue().get(rev);
+            if (v != null) visible.add(Map.entry(e.getKey(), v));
+        }
+        long count = visible.size();
+        ResponseHeader header = ResponseHeader.ofRevision(curRev);
+        if (r.countOnly() || visible.isEmpty()) return new RangeResponse(header, List.of(), false, count);
+        boolean fetchAll = r.sortOrder() != RangeRequest.SortOrder.NONE || r.minModRevision() != 0
+                || r.maxModRevision() != 0 || r.minCreateRevision() != 0 || r.maxCreateRevision() != 0;
+        int fetch = visible.size();
+        if (!fetchAll && r.limit() > 0) fetch = (int) Math.min(fetch, r.limit() + 1); // one extra tells "more"
+        List<KeyValue> kvs = new ArrayList<>(fetch);
+        for (int i = 0; i < fetch; i++) {
+            KeyIndex.Visible v = visible.get(i).getValue();
+            kvs.add(readKv(v.modMain(), v.modSub()));
+        }
+        if (r.maxModRevision() != 0) kvs.removeIf(kv -> kv.modRevision() > r.maxModRevision());
+        if (r.minModRevision() != 0) kvs.removeIf(kv -> kv.modRevision() < r.minModRevision());
+        if (r.minCreateRevision() != 0) kvs.removeIf(kv -> kv.createRevision() < r.minCreateRevision());
+        if (r.maxCreateRevision() != 0) kvs.removeIf(kv -> kv.createRevision() > r.maxCreateRevision());
+        RangeRequest.SortOrder order = r.sortOrder();
+        // Results come key-ascending already; a non-key target with NONE means ascending (etcd).
+        if (r.sortTarget() != RangeRequest.SortTarget.KEY && order == RangeRequest.SortOrder.NONE) order = RangeRequest.SortOrder.ASCEND;
+        if (order != RangeRequest.SortOrder.NONE) {
+            Comparator<KeyValue> cmp = switch (r.sortTarget()) {
+                case KEY -> (a, b) -> Bytes.compare(a.key(), b.key());
+                case VERSION -> Comparator.comparingLong(KeyValue::version);
+                case CREATE -> Comparator.comparingLong(KeyValue::createRevision);
+                case MOD -> Comparator.comparingLong(KeyValue::modRevision);
+                case VALUE -> (a, b) -> Bytes.compare(a.value(), b.value());
+            };
+            kvs.sort(order == RangeRequest.SortOrder.DESCEND ? cmp.reversed() : cmp);
+        }
+        boolean more = false;
+        if (r.limit() > 0 && kvs.size() > r.limit()) {
+            kvs = kvs.subList(0, (int) r.limit());
+            more = true;
+        }
+        if (r.keysOnly()) kvs.replaceAll(KeyValue::withoutValue);
+        return new RangeResponse(header, kvs, more, count);
+    }
+
+    /** Index entries whose key lies in etcd's [key, rangeEnd) interpretation. Lock held. */
+    private Iterable<Map.Entry<ByteKey, KeyIndex>> keysIn(byte[] key, byte[] end) {
+        if (end.length == 0) {
+            KeyIndex ki = index.get(new ByteKey(key));
+            return ki == null ? List.of() : List.of(Map.entry(new ByteKey(key), ki));
+        }
+        NavigableMap<ByteKey, KeyIndex> sub;
+        if (Bytes.isFromKey(end)) sub = index.tailMap(new ByteKey(key), true);
+        else if (Bytes.compare(key, end) >= 0) return List.of();
+        else sub = index.subMap(new ByteKey(key), true, new ByteKey(end), false);
+        return sub.entrySet();
+    }
+
+    /** Full kvs visible at rev in a range, key-ascending. Lock held. */
+    private List<KeyValue> rangeKvs(byte[] key, byte[] end, long rev) {
+        List<KeyValue> out = new ArrayList<>();
+        for (Map.Entry<ByteKey, KeyIndex> e : keysIn(key, end)) {
+            KeyIndex.Visible v = e.getValue().get(rev);
+            if (v != null) out.add(readKv(v.modMain(), v.modSub()));
+        }
+        return out;
+    }
+
+    /** The kv of a key visible at rev, or null. Lock held. */
+    KeyValue kvAt(byte[] key, long rev) {
+        if (rev < compactRev || rev <= 0) return null;
+        KeyIndex ki = index.get(new ByteKey(key));
+        KeyIndex.Visible v = ki == null ? null : ki.get(rev);
+        return v == null ? null : readKv(v.modMain(), v.modSub());
+    }
+
+    private KeyValue readKv(long main, long sub) {
+        byte[] b = backend.get(Bucket.KEY, Codec.revKey(main, sub, false));
+        // The index only points at revisions the backend holds; a miss is corruption, not a race.
+        if (b == null) throw new IllegalStateException("index points at missing revision " + main + "/" + sub);
+        return Codec.decodeKv(b);
+    }
+
+    /**
+     * Events of revisions [fromRev, toRev], whole revisions only, stopping after the revision
+     * that reaches maxEvents. Read lock must be held; used by watch catch-up.
+     */
+    record EventsChunk(List<Event> events, long throughRev) {}
+
+    EventsChunk eventsBetween(long fromRev, long toRev, int maxEvents) {
+        List<Event> out = new ArrayList<>();
+        long[] lastRev = {-1};
+        boolean[] truncated = {false};
+        backend.scan(Bucket.KEY, Codec.revKey(fromRev, 0, false), Codec.revKey(toRev + 1, 0, false), (k, v) -> {
+            long main = Codec.revMain(k);
+            if (out.size() >= maxEvents && main != lastRev[0]) {
+                truncated[0] = true;
+                return false;
+            }
+            lastRev[0] = main;
+            if (Codec.isTombstone(k)) {
+                out.add(new Event(Event.Type.DELETE, new KeyValue(Codec.decodeKeyOnly(v), 0, main, 0, Bytes.EMPTY, 0), null));
+            } else {
+                out.add(new Event(Event.Type.PUT, Codec.decodeKv(v), null));
+            }
+            return true;
+        });
+        return new EventsChunk(out, truncated[0] ? lastRev[0] : toRev);
+    }
+
+    ReentrantReadWriteLock lock() { return lock; }
+
+    public long currentRevision() { return currentRev; }
+
+    /** The compacted revision, -1 if never compacted (etcd reports 0 to clients in that case). */
+    public long compactRevision() { return compactRev; }
+
+    /** The highest Raft index whose effects are in this store (durable after the next commit). */
+    public long consistentIndex() { return consistentIndex; }
+
+    public long keyCount() {
+        lock.readLock().lock();
+        try {
+            return index.size(); // includes keys whose latest state is deleted but not compacted
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public WatchHub watchHub() { return watchHub; }
+
+    public Backend backend() { return backend; }
+
+    // =========================================================================================
+    // Compaction and hashing
+    // =========================================================================================
+
+    private CompactionResponse compactLocked(long rev) {
+        if (rev <= compactRev) throw new MvccException(ErrorCode.COMPACTED);
+        if (rev > currentRev) throw new MvccException(ErrorCode.FUTURE_REV);
+        compactRev = rev;
+        backend.put(Bucket.META, META_SCHEDULED_COMPACT, Codec.longBytes(rev));
+        List<byte[]> doomed = compactIndex(rev);
+        // Deleting while the write lock is held keeps hashKV exact; batches let the backend commit in between.
+        physicallyCompact(rev, doomed);
+        watchHub.onCompact(rev);
+        return new CompactionResponse(ResponseHeader.ofRevision(currentRev));
+    }
+
+    /** Compacts the in-memory index; returns the backend keys of removed revisions. Lock held. */
+    private List<byte[]> compactIndex(long rev) {
+        List<byte[]> doomed = new ArrayList<>();
+        Iterator<KeyIndex> it = index.values().iterator();
+        while (it.hasNext()) {
+            KeyIndex ki = it.next();
+            ki.compact(rev, (main, sub, tomb) -> doomed.add(Codec.revKey(main, sub, tomb)));
+            if (ki.isEmpty()) it.remove();
+        }
+        return doomed;
+    }
+
+    private void physicallyCompact(long rev, List<byte[]> doomed) {
+        for (int i = 0; i < doomed.size(); i++) {
+            backend.delete(Bucket.KEY, doomed.get(i));
+            if (i % COMPACTION_BATCH == COMPACTION_BATCH - 1) backend.maybeCommit();
+        }
+        // In the same batch as (or after) the last delete: "finished" never precedes the work.
+        backend.put(Bucket.META, META_FINISHED_COMPACT, Codec.longBytes(rev));
+        log.debug("compacted rev={} removedRevisions={}", rev, doomed.size());
+    }
+
+    /**
+     * CRC32C over every stored revision up to {@code rev} (0 = current) that a compaction keeps,
+     * in revision order; members with equal histories and compactions get equal hashes.
+     */
+    public HashKVResponse hashKV(long rev) {
+        lock.readLock().lock();
+        try {
+            long cur = currentRev, compacted = compactRev;
+            if (rev > 0 && rev <= compacted) throw new MvccException(ErrorCode.COMPACTED);
+            if (rev > cur) throw new MvccException(ErrorCode.FUTURE_REV);
+            long upTo = rev <= 0 ? cur : rev;
+            CRC32C crc = new CRC32C();
+            crc.update(Bytes.of("key"));
+            backend.scan(Bucket.KEY, Bytes.EMPTY, Codec.revKey(upTo + 1, 0, false), (k, v) -> {
+                long main = Codec.revMain(k);
+                if (main <= compacted) {
+                    KeyIndex ki = index.get(new ByteKey(Codec.decodeKeyOnly(v)));
+                    if (ki == null || !ki.has(main, Codec.revSub(k))) return true; // awaiting physical deletion
+                }
+                crc.update(k);
+                crc.update(v);
+                return true;
+            });
+            return new HashKVResponse(ResponseHeader.ofRevision(cur), crc.getValue(), Math.max(compacted, 0), upTo);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    // =========================================================================================
+    // Leases
+    // =========================================================================================
+
+    private LeaseGrantResponse leaseGrantLocked(LeaseGrantRequest g) {
+        if (noSpace()) throw new MvccException(ErrorCode.NO_SPACE);
+        if (g.id() == 0) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);
+        if (g.ttlSeconds() > StoreConfig.MAX_LEASE_TTL_SECONDS) throw new MvccException(ErrorCode.LEASE_TTL_TOO_LARGE);
+        if (lessor.leases.containsKey(g.id())) throw new MvccException(ErrorCode.LEASE_EXISTS);
+        long ttl = Math.max(g.ttlSeconds(), config.minLeaseTtlSeconds());
+        Lessor.Lease l = new Lessor.Lease(g.id(), ttl, 0);
+        if (lessor.primary) l.expiryNanos = config.nanoClock().getAsLong() + ttl * 1_000_000_000L;
+        lessor.leases.put(g.id(), l);
+        persistLease(l);
+        return new LeaseGrantResponse(ResponseHeader.ofRevision(currentRev), g.id(), ttl);
+    }
+
+    private void persistLease(Lessor.Lease l) {
+        backend.put(Bucket.LEASE, Codec.longBytes(l.id), ByteBuffer.allocate(16).putLong(l.ttl).putLong(l.remainingTtl).array());
+    }
+
+    private LeaseRevokeResponse leaseRevokeLocked(long id) {
+        Lessor.Lease l = lessor.leases.get(id);
+        if (l == null) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);
+        // Sorted keys: every member deletes in the same order, so sub-revisions and hashes agree.
+        List<ByteKey> keys = new ArrayList<>(l.keys);
+        WriteTxn w = new WriteTxn();
+        for (ByteKey k : keys) w.delete(DeleteRangeRequest.key(k.bytes()));
+        lessor.leases.remove(id);
+        backend.delete(Bucket.LEASE, Codec.longBytes(id)); // same batch as the key deletions
+        w.end();
+        return new LeaseRevokeResponse(ResponseHeader.ofRevision(currentRev));
+    }
+
+    private LeaseCheckpointResponse leaseCheckpointLocked(LeaseCheckpointRequest c) {
+        for (LeaseCheckpointRequest.Checkpoint cp : c.checkpoints()) {
+            Lessor.Lease l = lessor.leases.get(cp.id());
+            if (l == null) continue; // revoked meanwhile: etcd ignores it too
+            l.remainingTtl = cp.remainingTtlSeconds();
+            persistLease(l);
+        }
+        return new LeaseCheckpointResponse(ResponseHeader.ofRevision(currentRev));
+    }
+
+    /** Leader-only keep-alive: moves the deadline, returns the granted TTL. Not replicated (as etcd). */
+    public LeaseKeepAliveResponse leaseKeepAlive(long id) {
+        lock.writeLock().lock();
+        try {
+            Lessor.Lease l = lessor.leases.get(id);
+            if (l == null) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);
+            if (lessor.primary) l.expiryNanos = config.nanoClock().getAsLong() + l.ttl * 1_000_000_000L;
+            l.remainingTtl = 0; // a renewal supersedes the last checkpoint
+            return new LeaseKeepAliveResponse(ResponseHeader.ofRevision(currentRev), id, l.ttl);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    public LeaseTimeToLiveResponse leaseTimeToLive(long id, boolean withKeys) {
+        lock.readLock().lock();
+        try {
+            Lessor.Lease l = lessor.leases.get(id);
+            if (l == null) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);
+            long remaining = l.expiryNanos == Long.MAX_VALUE ? (l.remainingTtl > 0 ? l.remainingTtl : l.ttl)
+                    : Math.max(0, (l.expiryNanos - config.nanoClock().getAsLong()) / 1_000_000_000L);
+            List<byte[]> keys = new ArrayList<>();
+            if (withKeys) for (ByteKey k : l.keys) keys.add(k.bytes());
+            return new LeaseTimeToLiveResponse(ResponseHeader.ofRevision(currentRev), id, remaining, l.ttl, keys);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public LeaseLeasesResponse leaseLeases() {
+        lock.readLock().lock();
+        try {
+            List<Long> ids = new ArrayList<>(lessor.leases.keySet());
+            Collections.sort(ids);
+            return new LeaseLeasesResponse(ResponseHeader.ofRevision(currentRev), ids);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * This member became leader: start every lease's clock (from its checkpointed remaining TTL
+     * when there is one, so a leader change does not extend leases indefinitely).
+     */
+    public void promoteLessor() {
+        lock.writeLock().lock();
+        try {
+            long now = config.nanoClock().getAsLong();
+            lessor.primary = true;
+            for (Lessor.Lease l : lessor.leases.values()) {
+                long ttl = l.remainingTtl > 0 ? l.remainingTtl : l.ttl;
+                l.expiryNanos = now + ttl * 1_000_000_000L;
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** This member lost leadership: leases never expire here until promoted again. */
+    public void demoteLessor() {
+        lock.writeLock().lock();
+        try {
+            lessor.primary = false;
+            for (Lessor.Lease l : lessor.leases.values()) l.expiryNanos = Long.MAX_VALUE;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Leases past their deadline, at most {@code max}; the leader proposes a revoke for each. */
+    public List<Long> expiredLeases(int max) {
+        lock.readLock().lock();
+        try {
+            long now = config.nanoClock().getAsLong();
+            List<Long> out = new ArrayList<>();
+            for (Lessor.Lease l : lessor.leases.values()) {
+                if (out.size() >= max) break;
+                if (l.expiryNanos != Long.MAX_VALUE && now - l.expiryNanos >= 0) out.add(l.id);
+            }
+            Collections.sort(out);
+            return out;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Remaining TTLs the leader should checkpoint through Raft (etcd's lease checkpointing). */
+    public LeaseCheckpointRequest checkpointRequest() {
+        lock.readLock().lock();
+        try {
+            long now = config.nanoClock().getAsLong();
+            List<LeaseCheckpointRequest.Checkpoint> cps = new ArrayList<>();
+            for (Lessor.Lease l : lessor.leases.values()) {
+                if (l.expiryNanos == Long.MAX_VALUE) continue;
+                cps.add(new LeaseCheckpointRequest.Checkpoint(l.id, Math.max(1, (l.expiryNanos - now) / 1_000_000_000L)));
+            }
+            cps.sort(Comparator.comparingLong(LeaseCheckpointRequest.Checkpoint::id));
+            return new LeaseCheckpointRequest(cps);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    // =========================================================================================
+    // Alarms and quota
+    // =========================================================================================
+
+    private AlarmResponse alarmLocked(AlarmRequest a) {
+        byte[] k = ByteBuffer.allocate(9).putLong(a.memberId()).put((byte) a.alarm().ordinal()).array();
+        AlarmResponse.Member m = new AlarmResponse.Member(a.memberId(), a.alarm());
+        switch (a.action()) {
+            case ACTIVATE -> {
+                if (a.alarm() != AlarmRequest.AlarmType.NONE && alarms.add(m)) backend.put(Bucket.ALARM, k, Bytes.EMPTY);
+                return new AlarmResponse(ResponseHeader.ofRevision(currentRev), List.of(m));
+            }
+            case DEACTIVATE -> {
+                boolean removed = alarms.remove(m);
+                if (removed) backend.delete(Bucket.ALARM, k);
+                return new AlarmResponse(ResponseHeader.ofRevision(currentRev), removed ? List.of(m) : List.of());
+            }
+            default -> {
+                List<AlarmResponse.Member> out = new ArrayList<>();
+                for (AlarmResponse.Member x : alarms) {
+                    if (a.alarm() == AlarmRequest.AlarmType.NONE || a.alarm() == x.alarm()) out.add(x);
+                }
+                return new AlarmResponse(ResponseHeader.ofRevision(currentRev), out);
+            }
+        }
+    }
+
+    /**
+     * The server's pre-proposal quota check (etcd's quotaKVServer): false means answer NO_SPACE
+     * and propose a NOSPACE alarm. {@code costBytes} estimates what the request adds.
+     */
+    public boolean quotaAvailable(long costBytes) {
+        if (noSpaceAlarmed()) return false;
+        return backend.sizeBytes() + costBytes <= config.effectiveQuotaBytes();
+    }
+
+    public boolean noSpaceAlarmed() {
+        lock.readLock().lock();
+        try {
+            return noSpace();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** etcd's request cost estimate for the quota: key + value + per-key overhead. */
+    public static long quotaCost(Request r) {
+        if (r instanceof PutRequest p) return p.key().length + p.value().length + 256;
+        if (r instanceof TxnRequest t) {
+            long c = 0;
+            for (List<RequestOp> ops : List.of(t.success(), t.failure())) {
+                for (RequestOp op : ops) if (op instanceof Request q) c += quotaCost(q);
+            }
+            return c;
+        }
+        if (r instanceof LeaseGrantRequest) return 64;
+        return 0;
+    }
+
+    public long dbSizeBytes() { return backend.sizeBytes(); }
+
+    public long dbSizeInUseBytes() { return backend.sizeInUseBytes(); }
+
+    // =========================================================================================
+    // Snapshot, restore, defragment, close (apply thread)
+    // =========================================================================================
+
+    /** Streams a consistent copy of everything (commits first). For Raft snapshots and `snapshot save`. */
+    public void snapshot(OutputStream out) throws IOException {
+        checkApplyThread();
+        backend.snapshot(out);
+    }
+
+    /** Replaces the whole state from a snapshot (a follower too far behind); watchers are cancelled by the caller's stream reset. */
+    public void restore(InputStream in) throws IOException {
+        checkApplyThread();
+        lock.writeLock().lock();
+        try {
+            backend.restore(in);
+            index.clear();
+            lessor.leases.clear();
+            lessor.keyLease.clear();
+            alarms.clear();
+            compactRev = -1;
+            currentRev = 1;
+            recover();
+            watchHub.onRestore();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    public void defragment() {
+        checkApplyThread();
+        lock.writeLock().lock();
+        try {
+            backend.defragment();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Makes everything applied so far durable (call on shutdown or before a Raft snapshot). */
+    public void commit() {
+        checkApplyThread();
+        backend.commit();
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        watchHub.close();
+        closed = true;
+        backend.close();
+    }
+
+    /** Debug/invariant check for tests: index and backend agree. */
+    void checkInvariants() {
+        lock.readLock().lock();
+        try {
+            Set<String> seen = new HashSet<>();
+            for (KeyIndex ki : index.values()) {
+                assert !ki.isEmpty();
+                if (ki.lastMain() > currentRev) throw new AssertionError("key beyond current rev");
+                seen.add(Bytes.show(ki.key));
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+}

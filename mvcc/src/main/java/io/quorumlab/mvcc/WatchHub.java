@@ -1,0 +1,325 @@
+package io.quorumlab.mvcc;
+
+import io.quorumlab.mvcc.api.Event;
+import io.quorumlab.mvcc.api.KeyValue;
+import io.quorumlab.mvcc.api.WatchCreateRequest;
+import io.quorumlab.mvcc.api.WatchResponse;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Watch fan-out with etcd's two groups. <b>Synced</b> watchers have been sent everything up to
+ * the current revision and get each new revision's events at apply (one response per revision,
+ * so a revision is never split). <b>Unsynced</b> watchers (started in the past, or whose outbox
+ * was full) are caught up from the backend by {@link #syncOnce}, on the sync thread or driven by
+ * the caller, in whole-revision chunks; once level with the store they rejoin the synced group.
+ *
+ * <p>Guarantees: per watcher, events are ordered by revision, never duplicated, never split
+ * within a revision; a watcher whose next revision was compacted is cancelled with
+ * compact_revision; a progress response is queued only after the events it vouches for.
+ *
+ * <p>Locking: store lock (read or write) then the hub monitor then a stream's queue lock; the
+ * sync thread reads the backend under the store read lock only, never under the monitor.
+ */
+public final class WatchHub implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(WatchHub.class);
+    /** Catch-up reads at most this many events per watcher per round (whole revisions). */
+    static final int CATCH_UP_EVENTS_MAX = 1000;
+    /** A watcher gets at most this many catch-up rounds per {@link #syncOnce}, so one cannot starve others. */
+    private static final int CATCH_UP_ROUNDS_MAX = 16;
+    public static final int DEFAULT_STREAM_EVENT_CAPACITY = 1024;
+    public static final int DEFAULT_STREAM_MAX_WATCHERS = 10_000;
+
+    private final MvccStore store;
+    private final Object mu = new Object();
+    private final Set<Watcher> synced = new LinkedHashSet<>();
+    private final Set<Watcher> unsynced = new LinkedHashSet<>();
+    private final Set<WatchStream> streams = new LinkedHashSet<>();
+    /** Latest revision handed to {@link #onApply}; guarded by mu. */
+    private long notifiedRev;
+    private final Thread syncThread;
+    private volatile boolean closed;
+
+    WatchHub(MvccStore store, long syncIntervalNanos) {
+        this.store = store;
+        this.notifiedRev = store.currentRevision();
+        if (syncIntervalNanos > 0) {
+            syncThread = new Thread(() -> syncLoop(syncIntervalNanos), "mvcc-watch-sync");
+            syncThread.setDaemon(true);
+            syncThread.start();
+        } else {
+            syncThread = null;
+        }
+    }
+
+    public WatchStream newStream() { return newStream(DEFAULT_STREAM_EVENT_CAPACITY, DEFAULT_STREAM_MAX_WATCHERS); }
+
+    public WatchStream newStream(int eventCapacity, int maxWatchers) {
+        WatchStream s = new WatchStream(this, eventCapacity, maxWatchers);
+        synchronized (mu) {
+            streams.add(s);
+        }
+        return s;
+    }
+
+    // ---- stream operations -----------------------------------------------------------------------
+
+    long create(WatchStream s, WatchCreateRequest req) {
+        store.lock().readLock().lock(); // holds the revision still while we decide synced vs unsynced
+        try {
+            synchronized (mu) {
+                if (s.closed) throw new IllegalStateException("stream closed");
+                if (s.watchers.size() >= s.maxWatchers) throw new IllegalStateException("too many watchers on stream");
+                long id = req.watchId();
+                if (id == 0) {
+                    do { id = ++s.nextWatchId; } while (s.watchers.containsKey(id));
+                } else if (s.watchers.containsKey(id)) {
+                    throw WatchStream.duplicateId();
+                }
+                long cur = store.currentRevision();
+                Watcher w = new Watcher(id, s, req);
+                if (!s.offerControl(new WatchResponse(id, cur, true, false, 0, "", List.of()))) {
+                    throw new IllegalStateException("watch stream control queue full");
+                }
+                s.watchers.put(id, w);
+                long start = req.startRevision();
+                if (start <= 0 || start > cur) {
+                    w.minRev = start <= 0 ? cur + 1 : start; // a future start waits in the synced group
+                    w.synced = true;
+                    synced.add(w);
+                } else {
+                    w.minRev = start;
+                    unsynced.add(w);
+                    wakeSync();
+                }
+                return id;
+            }
+        } finally {
+            store.lock().readLock().unlock();
+        }
+    }
+
+    boolean cancel(WatchStream s, long id) {
+        synchronized (mu) {
+            Watcher w = s.watchers.get(id);
+            if (w == null) return false;
+            remove(w);
+            // A cancel response is small and bounded by maxWatchers, so the control reserve always has room.
+            boolean ok = s.offerControl(new WatchResponse(id, store.currentRevision(), false, true, 0, "", List.of()));
+            assert ok : "control reserve exhausted";
+            return true;
+        }
+    }
+
+    void requestProgress(WatchStream s) {
+        store.lock().readLock().lock();
+        try {
+            synchronized (mu) {
+                for (Watcher w : s.watchers.values()) if (!w.synced) return; // would run ahead of undelivered events
+                s.offerControl(new WatchResponse(WatchResponse.STREAM_PROGRESS_ID, store.currentRevision(), false, false, 0, "",
+                        List.of()));
+            }
+        } finally {
+            store.lock().readLock().unlock();
+        }
+    }
+
+    /** Periodic progress (progress_notify watchers, etcd's --experimental-watch-progress-notify-interval). */
+    public void progressNotifyAll() {
+        store.lock().readLock().lock();
+        try {
+            synchronized (mu) {
+                long cur = store.currentRevision();
+                for (Watcher w : synced) {
+                    if (w.request.progressNotify()) w.stream.offerControl(new WatchResponse(w.id, cur, false, false, 0, "", List.of()));
+                }
+            }
+        } finally {
+            store.lock().readLock().unlock();
+        }
+    }
+
+    void closeStream(WatchStream s) {
+        synchronized (mu) {
+            for (Watcher w : new ArrayList<>(s.watchers.values())) remove(w);
+            s.closed = true;
+            streams.remove(s);
+        }
+    }
+
+    private void remove(Watcher w) {
+        w.canceled = true;
+        synced.remove(w);
+        unsynced.remove(w);
+        w.stream.watchers.remove(w.id);
+    }
+
+    // ---- store callbacks (apply thread, store write lock held) -------------------------------------
+
+    void onApply(long rev, List<Event> events) {
+        synchronized (mu) {
+            assert rev > notifiedRev : "revisions must be notified in order";
+            notifiedRev = rev;
+            List<Watcher> fellBehind = null;
+            for (Watcher w : synced) {
+                if (rev < w.minRev) continue;
+                List<Event> mine = null;
+                for (Event e : events) {
+                    if (!w.matches(e)) continue;
+                    if (mine == null) mine = new ArrayList<>(2);
+                    mine.add(w.request.prevKv() ? e.withPrevKv(store.kvAt(e.kv().key(), rev - 1)) : e);
+                }
+                if (mine == null) continue;
+                if (w.stream.offerEvents(WatchResponse.events(w.id, rev, mine))) {
+                    w.minRev = rev + 1;
+                } else {
+                    // Slow consumer: stop pushing, catch up from the backend when it drains.
+                    w.minRev = rev;
+                    if (fellBehind == null) fellBehind = new ArrayList<>();
+                    fellBehind.add(w);
+                }
+            }
+            if (fellBehind != null) {
+                for (Watcher w : fellBehind) {
+                    synced.remove(w);
+                    w.synced = false;
+                    unsynced.add(w);
+                }
+                wakeSync();
+            }
+        }
+    }
+
+    void onCompact(long rev) { wakeSync(); }
+
+    /** The store was replaced from a snapshot: everyone re-checks against the new history. */
+    void onRestore() {
+        synchronized (mu) {
+            notifiedRev = store.currentRevision();
+            for (Watcher w : synced) {
+                w.synced = false;
+                unsynced.add(w);
+            }
+            synced.clear();
+        }
+        wakeSync();
+    }
+
+    // ---- catch-up ------------------------------------------------------------------------------
+
+    /** Brings lagging watchers forward as far as their outboxes allow. @return watchers still unsynced */
+    public int syncOnce() {
+        List<Watcher> todo;
+        synchronized (mu) {
+            todo = new ArrayList<>(unsynced);
+        }
+        for (Watcher w : todo) {
+            for (int round = 0; round < CATCH_UP_ROUNDS_MAX; round++) {
+                if (!catchUp(w)) break;
+            }
+        }
+        synchronized (mu) {
+            return unsynced.size();
+        }
+    }
+
+    /** One chunk of catch-up. @return true if another round may make progress. */
+    private boolean catchUp(Watcher w) {
+        long from;
+        synchronized (mu) {
+            if (w.canceled || w.synced) return false;
+            from = w.minRev;
+        }
+        long cur, compacted, through;
+        List<Event> mine = new ArrayList<>();
+        store.lock().readLock().lock();
+        try {
+            cur = store.currentRevision();
+            compacted = store.compactRevision();
+            if (from >= compacted || compacted <= 0) {
+                if (from <= cur) {
+                    MvccStore.EventsChunk chunk = store.eventsBetween(from, cur, CATCH_UP_EVENTS_MAX);
+                    through = chunk.throughRev();
+                    for (Event e : chunk.events()) {
+                        if (!w.matches(e)) continue;
+                        KeyValue prev = w.request.prevKv() ? store.kvAt(e.kv().key(), e.kv().modRevision() - 1) : null;
+                        mine.add(prev == null ? e : e.withPrevKv(prev));
+                    }
+                } else {
+                    through = cur;
+                }
+            } else {
+                through = -1;
+            }
+        } finally {
+            store.lock().readLock().unlock();
+        }
+        synchronized (mu) {
+            if (w.canceled || w.synced || w.minRev != from) return false;
+            if (through < 0) {
+                // Its next revision is gone: cancel with compact_revision (after "created", as etcd).
+                if (w.stream.offerControl(new WatchResponse(w.id, cur, false, true, compacted, "", List.of()))) {
+                    remove(w);
+                }
+                return false;
+            }
+            if (!mine.isEmpty() && !w.stream.offerEvents(WatchResponse.events(w.id, cur, mine))) return false;
+            w.minRev = Math.max(w.minRev, through + 1);
+            if (through >= notifiedRev) {
+                // Nothing was applied since our read: onApply will reach this watcher from now on.
+                unsynced.remove(w);
+                w.synced = true;
+                synced.add(w);
+                return false;
+            }
+            return true;
+        }
+    }
+
+    void wakeSync() {
+        if (syncThread != null) LockSupport.unpark(syncThread);
+    }
+
+    private void syncLoop(long intervalNanos) {
+        while (!closed) {
+            LockSupport.parkNanos(this, intervalNanos);
+            if (closed) break;
+            try {
+                syncOnce();
+            } catch (RuntimeException e) {
+                // Closing the store under the thread's feet ends the loop; anything else is a bug to shout about.
+                if (!closed) log.error("watch sync failed", e);
+            }
+        }
+    }
+
+    public int syncedCount() {
+        synchronized (mu) {
+            return synced.size();
+        }
+    }
+
+    public int unsyncedCount() {
+        synchronized (mu) {
+            return unsynced.size();
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        wakeSync();
+        synchronized (mu) {
+            for (WatchStream s : new ArrayList<>(streams)) {
+                for (Watcher w : new ArrayList<>(s.watchers.values())) remove(w);
+                s.closed = true;
+            }
+            streams.clear();
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package io.quorumlab.mvcc;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.quorumlab.mvcc.api.*;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class SmokeTest {
+    static byte[] b(String s) { return Bytes.of(s); }
+
+    @ParameterizedTest
+    @EnumSource(TestStores.Kind.class)
+    void basicLifecycle(TestStores.Kind kind) {
+        try (TestStores.Disk disk = new TestStores.Disk(kind); MvccStore s = new MvccStore(disk.open(), TestStores.noSyncThread())) {
+            assertEquals(1, s.currentRevision());
+            PutResponse p = (PutResponse) s.apply(1, PutRequest.of("a", "1"));
+            assertEquals(2, p.header().revision());
+            s.apply(2, PutRequest.of("a", "2"));
+            s.apply(3, PutRequest.of("b", "x"));
+            RangeResponse r = s.range(RangeRequest.key(b("a")));
+            assertEquals(1, r.count());
+            assertEquals(new KeyValue(b("a"), 2, 3, 2, b("2"), 0), r.kvs().get(0));
+            RangeResponse old = s.range(RangeRequest.builder(b("a")).revision(2).build());
+            assertEquals("1", new String(old.kvs().get(0).value()));
+            RangeResponse all = s.range(RangeRequest.builder(b("a")).fromKey().limit(1).build());
+            assertEquals(2, all.count());
+            assertTrue(all.more());
+            DeleteRangeResponse d = (DeleteRangeResponse) s.apply(4, new DeleteRangeRequest(b("a"), b("c"), true));
+            assertEquals(2, d.deleted());
+            assertEquals(5, d.header().revision());
+            assertEquals(2, d.prevKvs().size());
+            MvccException e = assertThrows(MvccException.class, () -> s.range(RangeRequest.builder(b("a")).revision(9).build()));
+            assertEquals(ErrorCode.FUTURE_REV, e.code());
+            s.apply(5, new CompactionRequest(4, false));
+            e = assertThrows(MvccException.class, () -> s.range(RangeRequest.builder(b("a")).revision(3).build()));
+            assertEquals("etcdserver: mvcc: required revision has been compacted", e.getMessage());
+            assertEquals(0, s.range(RangeRequest.builder(b("a")).fromKey().build()).count());
+            assertEquals(2, s.range(RangeRequest.builder(b("a")).fromKey().revision(4).build()).count());
+            assertEquals(AlreadyApplied.class, s.apply(5, PutRequest.of("z", "z")).getClass());
+            TxnResponse t = (TxnResponse) s.apply(6, new TxnRequest(
+                    List.of(Compare.number(b("k"), Compare.Target.MOD, Compare.Result.EQUAL, 0)),
+                    List.of(PutRequest.of("k", "v"), RangeRequest.key(b("k"))), List.of()));
+            assertTrue(t.succeeded());
+            assertEquals(6, t.header().revision());
+            assertEquals(6, t.responses().get(1).header().revision());
+            assertEquals(1, ((RangeResponse) t.responses().get(1)).count());
+        }
+    }
+}
