@@ -40,6 +40,10 @@ final class Inflights {
         if (count == 0) start = 0;
     }
 
+    void freeFirstOne() {
+        if (count > 0) freeLE(lastIndex[start]);
+    }
+
     boolean full() {
         return count >= maxMessages || bytes >= maxBytes;
     }

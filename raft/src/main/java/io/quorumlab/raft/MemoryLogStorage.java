@@ -24,6 +24,22 @@ public final class MemoryLogStorage implements LogStorage {
         return s;
     }
 
+    /**
+     * A brand-new cluster the way etcd bootstraps one: the initial members are committed conf-change
+     * entries of term 1, applied by every member when it first starts. A member that later joins with
+     * an empty log learns the same history from the leader.
+     */
+    public static MemoryLogStorage bootstrap(long... voters) {
+        MemoryLogStorage s = new MemoryLogStorage();
+        List<Entry> es = new ArrayList<>();
+        for (int i = 0; i < voters.length; i++) {
+            es.add(new Entry(1, i + 1, EntryType.CONF_CHANGE, ConfChange.of(ConfChangeType.ADD_NODE, voters[i]).encode()));
+        }
+        s.append(es);
+        s.hardState = new HardState(1, 0, voters.length);
+        return s;
+    }
+
     @Override
     public InitialState initialState() {
         return new InitialState(hardState, snapshot.confState());

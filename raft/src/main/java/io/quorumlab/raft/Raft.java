@@ -505,6 +505,9 @@ final class Raft {
             case HEARTBEAT_RESP -> {
                 pr.recentActive = true;
                 pr.probeSent = false;
+                // Appends may have been lost: free one slot of a full window so replication can resume
+                // (a lost append then shows up as a rejection, which sends the follower back to probing).
+                if (pr.state == ProgressState.REPLICATE && pr.inflights.full()) pr.inflights.freeFirstOne();
                 if (pr.match < raftLog.lastIndex()) sendAppend(m.from());
                 if (readOnlyOption == ReadOnlyOption.SAFE && m.context().length > 0) {
                     Set<Long> acks = readOnly.recvAck(m.from(), m.context());
