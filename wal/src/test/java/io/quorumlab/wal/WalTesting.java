@@ -1,0 +1,64 @@
+package io.quorumlab.wal;
+
+import io.quorumlab.wal.storage.MemStorage;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/** Shared helpers: deterministic entries, frame offsets, small single-threaded options. */
+final class WalTesting {
+
+    static final WalMetadata META = WalMetadata.ofIds(0x1234, 0xabcd);
+
+    private WalTesting() {
+    }
+
+    static WalOptions small(long segmentBytes) {
+        return WalOptions.defaults().withSegmentBytes(segmentBytes).withWriteBufferBytes(4096).singleThreaded();
+    }
+
+    /** Entry {@code index} with content derived from the index, so any mix-up is visible. */
+    static WalEntry entry(long term, long index, int size) {
+        byte[] data = new byte[size];
+        SplittableRandom r = new SplittableRandom(index * 31 + term);
+        for (int i = 0; i < size; i++) {
+            data[i] = (byte) r.nextInt(256);
+        }
+        return new WalEntry(term, index, (int) (index % 3), data);
+    }
+
+    /** A frame as it lies in a segment: where it starts and ends, and what it holds. */
+    record Frame(String file, long start, long end, WalRecord record) {
+    }
+
+    /** Every valid frame of every segment in order, using the production decoder. */
+    static List<Frame> frames(MemStorage storage) throws IOException {
+        List<Frame> out = new ArrayList<>();
+        SegmentDecoder dec = new SegmentDecoder();
+        for (WalFormat.SegmentName s : SegmentFiles.list(storage)) {
+            byte[] bytes = SegmentFiles.read(storage, s.fileName());
+            List<long[]> starts = new ArrayList<>();
+            List<WalRecord> recs = new ArrayList<>();
+            SegmentDecoder.Result res = dec.scan(bytes, SegmentDecoder.UNKNOWN_CRC, true, (rec, off) -> {
+                starts.add(new long[] {off});
+                recs.add(rec);
+            });
+            for (int i = 0; i < recs.size(); i++) {
+                long end = i + 1 < recs.size() ? starts.get(i + 1)[0] : res.validEnd();
+                out.add(new Frame(s.fileName(), starts.get(i)[0], end, recs.get(i)));
+            }
+        }
+        return out;
+    }
+
+    static List<WalEntry> entriesOf(List<Frame> frames) {
+        List<WalEntry> out = new ArrayList<>();
+        for (Frame f : frames) {
+            if (f.record() instanceof WalEntry e) {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+}
