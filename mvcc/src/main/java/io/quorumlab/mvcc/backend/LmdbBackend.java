@@ -56,7 +56,8 @@ public final class LmdbBackend extends BufferedBackend {
 
     private void openEnv() {
         env = Env.create(ByteArrayProxy.PROXY_BA).setMapSize(config.mapSizeBytes()).setMaxDbs(Bucket.values().length).setMaxReaders(MAX_READERS)
-                .open(dir.toFile(), EnvFlags.MDB_NOTLS);
+                .open(dir.toFile(), config.unsafeNoFsync() ? new EnvFlags[] {EnvFlags.MDB_NOTLS, EnvFlags.MDB_NOSYNC}
+                        : new EnvFlags[] {EnvFlags.MDB_NOTLS});
         for (Bucket b : Bucket.values()) dbis.put(b, env.openDbi(b.name().toLowerCase(java.util.Locale.ROOT), DbiFlags.MDB_CREATE));
     }
 
