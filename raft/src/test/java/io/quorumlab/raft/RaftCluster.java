@@ -43,8 +43,7 @@ final class RaftCluster {
         void start() {
             Snapshot snap = storage.snapshot();
             appliedIndex = snap.index();
-            appliedHash = snap.isEmpty() ? 0 : ByteBuffer.wrap(snap.data()).getLong();
-            confState = snap.confState();
+            restoreState(this, snap);
             Config c = configurer.apply(Config.defaults(id, storage, new SplittableRandom(seed)))
                     .withApplied(snap.index());
             raw = new RawNode(c);
@@ -119,8 +118,7 @@ final class RaftCluster {
         if (rd.snapshot() != null) {
             n.storage.applySnapshot(rd.snapshot());
             n.appliedIndex = rd.snapshot().index();
-            n.appliedHash = ByteBuffer.wrap(rd.snapshot().data()).getLong();
-            n.confState = rd.snapshot().confState();
+            restoreState(n, rd.snapshot());
             checkAppliedHash(n);
         }
         n.storage.append(rd.entries());
@@ -144,6 +142,20 @@ final class RaftCluster {
         n.raw.advance(rd);
         if (n.raw.role() == StateRole.LEADER) checkLeader(n);
         return rd;
+    }
+
+    /** The state machine restored from a snapshot: its hash chain and the data applied so far. */
+    private static void restoreState(Node n, Snapshot snap) {
+        n.confState = snap.confState();
+        n.appliedData.clear();
+        if (snap.data().length < 8) {
+            n.appliedHash = 0;
+            return;
+        }
+        ByteBuffer b = ByteBuffer.wrap(snap.data());
+        n.appliedHash = b.getLong();
+        String rest = new String(snap.data(), 8, snap.data().length - 8, java.nio.charset.StandardCharsets.UTF_8);
+        if (!rest.isEmpty()) n.appliedData.addAll(List.of(rest.split("\n")));
     }
 
     private void apply(Node n, Entry e) {
@@ -324,7 +336,8 @@ final class RaftCluster {
     void compact(long id) {
         Node n = node(id);
         if (n.appliedIndex <= n.storage.snapshot().index()) return;
-        byte[] data = ByteBuffer.allocate(8).putLong(n.appliedHash).array();
+        byte[] payload = String.join("\n", n.appliedData).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] data = ByteBuffer.allocate(8 + payload.length).putLong(n.appliedHash).put(payload).array();
         n.storage.createSnapshot(n.appliedIndex, n.confState, data);
         n.storage.compact(n.appliedIndex);
     }

@@ -118,6 +118,10 @@ class ScenarioTest {
                     // Tick until the node's election timer fires (a campaign) or two timeouts pass.
                     long id = id(args);
                     RaftCluster.Node n = c.node(id);
+                    if (n.raw.role() == StateRole.LEADER) {
+                        c.tick(id, electionTicks); // a leader's CheckQuorum runs every election timeout
+                        break;
+                    }
                     for (int i = 0; i < 2 * electionTicks; i++) {
                         StateRole before = n.raw.role();
                         n.raw.tick();
@@ -263,7 +267,14 @@ class ScenarioTest {
             if (rd.snapshot() != null) sb.append("  ").append(rd.snapshot()).append('\n');
             if (!rd.entries().isEmpty()) sb.append("  entries: ").append(rd.entries()).append('\n');
             if (!rd.committedEntries().isEmpty()) sb.append("  committed: ").append(rd.committedEntries()).append('\n');
-            for (Message m : rd.messages()) sb.append("  msg: ").append(m).append('\n');
+            // Identical consecutive messages (heartbeats piled up while nobody drained the node) print once.
+            for (int i = 0; i < rd.messages().size(); ) {
+                String m = rd.messages().get(i).toString();
+                int j = i + 1;
+                while (j < rd.messages().size() && rd.messages().get(j).toString().equals(m)) j++;
+                sb.append("  msg: ").append(m).append(j - i > 1 ? " (x" + (j - i) + ")" : "").append('\n');
+                i = j;
+            }
             for (ReadState r : rd.readStates()) sb.append("  ").append(r).append('\n');
             return sb.toString();
         }
