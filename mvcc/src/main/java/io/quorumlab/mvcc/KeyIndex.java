@@ -94,6 +94,16 @@ final class KeyIndex {
         return true;
     }
 
+    /** Rebuild of a tombstone kept alone at the compaction revision (see {@link #compact}). */
+    void restoreLoneTombstone(long main, long sub) {
+        Generation g = open();
+        assert g.size == 0;
+        g.append(main, sub);
+        g.ver = 1;
+        g.closed = true;
+        gens.add(new Generation());
+    }
+
     boolean isEmpty() { return gens.size() == 1 && gens.get(0).size == 0; }
 
     /** The put visible at {@code atRev}, or null if the key did not exist then. */
@@ -121,15 +131,24 @@ final class KeyIndex {
     }
 
     /**
-     * Removes every revision superseded at {@code atRev}: whole generations deleted by atRev, and
-     * in the first surviving generation everything before the revision visible at atRev.
+     * Removes every revision superseded at {@code atRev}: whole generations deleted before atRev,
+     * and in the first surviving generation everything before the revision visible at atRev.
+     * A tombstone exactly at atRev is kept (alone) until the next compaction: a watcher resuming
+     * from the compaction revision must still receive that delete. etcd 3.4.23 drops it and loses
+     * the event; later etcd releases fixed this the same way.
      */
     void compact(long atRev, RemovedSink sink) {
         int drop = 0;
         while (drop < gens.size() - 1) {
             Generation g = gens.get(drop);
             assert g.closed;
-            if (g.mains[g.size - 1] > atRev) break;
+            long tomb = g.mains[g.size - 1];
+            if (tomb > atRev) break;
+            if (tomb == atRev) {
+                for (int i = 0; i < g.size - 1; i++) sink.removed(g.mains[i], g.subs[i], false);
+                g.dropFirst(g.size - 1);
+                break;
+            }
             for (int i = 0; i < g.size; i++) sink.removed(g.mains[i], g.subs[i], i == g.size - 1);
             drop++;
         }

@@ -131,7 +131,10 @@ public final class MvccStore implements AutoCloseable {
             KeyIndex ki = index.computeIfAbsent(bk, x -> new KeyIndex(key));
             if (Codec.isTombstone(k)) {
                 // A tombstone whose generation was already compacted away: a crash interrupted compaction.
-                if (!ki.tombstone(main, sub)) orphans.add(k);
+                if (!ki.tombstone(main, sub)) {
+                    if (main == scheduled) ki.restoreLoneTombstone(main, sub);
+                    else orphans.add(k);
+                }
                 lessor.detach(bk);
             } else {
                 KeyValue kv = Codec.decodeKv(v);
