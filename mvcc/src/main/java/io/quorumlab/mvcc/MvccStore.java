@@ -201,12 +201,15 @@ public final class MvccStore implements AutoCloseable {
         try {
             lock.writeLock().lock();
             try {
-                return applyLocked(request);
-            } finally {
+                // Recorded first, so it lands in the same batch as the entry's first change. Only a
+                // large compaction commits mid-entry; its remaining physical work is resumed at recovery,
+                // so treating the entry as applied from its first commit on is exactly right.
                 if (raftIndex > 0) {
                     consistentIndex = raftIndex;
                     backend.put(Bucket.META, META_CONSISTENT_INDEX, Codec.longBytes(raftIndex));
                 }
+                return applyLocked(request);
+            } finally {
                 lock.writeLock().unlock();
             }
         } finally {
