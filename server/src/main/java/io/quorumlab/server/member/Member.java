@@ -1,0 +1,824 @@
+package io.quorumlab.server.member;
+
+import io.quorumlab.mvcc.MvccStore;
+import io.quorumlab.mvcc.StoreConfig;
+import io.quorumlab.mvcc.api.AlarmRequest;
+import io.quorumlab.mvcc.api.ErrorCode;
+import io.quorumlab.mvcc.api.LeaseKeepAliveResponse;
+import io.quorumlab.mvcc.api.LeaseRevokeRequest;
+import io.quorumlab.mvcc.api.MvccException;
+import io.quorumlab.mvcc.api.Request;
+import io.quorumlab.mvcc.api.Response;
+import io.quorumlab.mvcc.backend.Backend;
+import io.quorumlab.raft.ConfChange;
+import io.quorumlab.raft.ConfChangeType;
+import io.quorumlab.raft.ConfState;
+import io.quorumlab.raft.Config;
+import io.quorumlab.raft.Entry;
+import io.quorumlab.raft.EntryType;
+import io.quorumlab.raft.MemoryLogStorage;
+import io.quorumlab.raft.Message;
+import io.quorumlab.raft.MessageType;
+import io.quorumlab.raft.ProposalResult;
+import io.quorumlab.raft.RawNode;
+import io.quorumlab.raft.ReadOnlyOption;
+import io.quorumlab.raft.ReadState;
+import io.quorumlab.raft.Ready;
+import io.quorumlab.raft.Snapshot;
+import io.quorumlab.raft.StateRole;
+import io.quorumlab.server.EtcdError;
+import io.quorumlab.server.EtcdException;
+import io.quorumlab.server.peer.PeerTransport;
+import io.quorumlab.server.runtime.Runtime;
+import io.quorumlab.wal.HardState;
+import io.quorumlab.wal.Recovered;
+import io.quorumlab.wal.SnapshotMarker;
+import io.quorumlab.wal.Snapshotter;
+import io.quorumlab.wal.Wal;
+import io.quorumlab.wal.WalEntry;
+import io.quorumlab.wal.WalMetadata;
+import io.quorumlab.wal.WalOptions;
+import io.quorumlab.wal.storage.WalStorage;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.PriorityQueue;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One etcd member: drives a {@link RawNode} over a {@link Runtime} in etcd's order. On the member
+ * loop: tick; on Ready the leader sends first, entries and HardState are saved to the WAL (the loop
+ * blocks in fdatasync, so a slow disk delays heartbeats exactly as in etcd), a follower sends after
+ * the save; committed entries go to the apply loop, which applies them to the key space beside the
+ * next persist. Proposals, reads and peer messages reach the member loop through bounded queues.
+ */
+public final class Member implements MemberApi, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Member.class);
+    private static final int MAX_PROPOSALS_PER_BATCH = 1024;
+    private static final int MAX_INBOUND_MESSAGES = 16_384;
+    private static final int MAX_PENDING_READS = 16_384;
+    private static final long READ_INDEX_RETRY_NANOS = 500_000_000L;
+    private static final long LEASE_CHECK_NANOS = 500_000_000L;
+    private static final int MAX_LEASE_REVOKES_PER_CHECK = 1000;
+
+    private final MemberConfig cfg;
+    private final Runtime rt;
+    private final PeerTransport transport;
+    private final MemberMetrics metrics;
+    private final long memberId;
+    private final long clusterId;
+
+    // ---- owned by the member loop
+    private final MemoryLogStorage raftStorage;
+    private final RawNode node;
+    private final Wal wal;
+    private final Snapshotter snapshotter;
+    private final Map<Long, String> peerUrls = new TreeMap<>();
+    /** Written by the member loop, read by the apply loop. */
+    private volatile long lastSnapshotIndex;
+    private StateRole role = StateRole.FOLLOWER;
+    private long readCtxSeq;
+    private long inflightReadCtx = -1;
+    private long inflightReadSentNanos;
+    private List<CompletableFuture<Void>> inflightReads = new ArrayList<>();
+    private boolean stopped;
+
+    // ---- owned by the apply loop
+    private final MvccStore store;
+    private final PriorityQueue<IndexWaiter> appliedWaiters = new PriorityQueue<>();
+    private final AtomicBoolean snapshotInProgress = new AtomicBoolean();
+
+    // ---- shared, thread-safe
+    private final ConcurrentHashMap<Long, CompletableFuture<Response>> pending = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedQueue<Proposal> proposalQueue = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger proposalQueueSize = new AtomicInteger();
+    private final AtomicBoolean proposalDrainScheduled = new AtomicBoolean();
+    private final ConcurrentLinkedQueue<CompletableFuture<Void>> readQueue = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger readQueueSize = new AtomicInteger();
+    private final AtomicBoolean readDrainScheduled = new AtomicBoolean();
+    private final ConcurrentLinkedQueue<Message> inbound = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger inboundSize = new AtomicInteger();
+    private final AtomicBoolean inboundDrainScheduled = new AtomicBoolean();
+    private final AtomicLong requestIdSeq;
+    private volatile long appliedIndex;
+    private volatile long committedIndex;
+    private volatile long term;
+    private volatile long leaderId;
+    private volatile boolean learner;
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+
+    private record Proposal(long id, byte[] data, CompletableFuture<Response> future) {}
+
+    private record IndexWaiter(long index, CompletableFuture<Void> future) implements Comparable<IndexWaiter> {
+        @Override
+        public int compareTo(IndexWaiter o) {
+            return Long.compare(index, o.index);
+        }
+    }
+
+    /**
+     * Opens (or creates) the member's WAL, snapshot and backend and prepares Raft. Call
+     * {@link #start()} to begin ticking and serving.
+     */
+    public Member(MemberConfig cfg, Runtime rt, PeerTransport transport, MemberMetrics metrics) throws IOException {
+        this.cfg = cfg;
+        this.rt = rt;
+        this.transport = transport;
+        this.metrics = metrics;
+        this.memberId = cfg.memberId();
+        this.clusterId = cfg.clusterId();
+        this.requestIdSeq = new AtomicLong((memberId & 0xffffL) << 48 | (rt.random().nextLong() & 0xffff_ffffL) << 16);
+
+        for (Map.Entry<String, Long> e : cfg.memberIds().entrySet()) {
+            if (e.getValue() != memberId) peerUrls.put(e.getValue(), cfg.initialCluster().get(e.getKey()));
+        }
+
+        Backend backend = rt.backend(cfg.dataDir().resolve("member").resolve("snap").resolve("db"), cfg.quotaBackendBytes());
+        StoreConfig sc = StoreConfig.defaults().withMaxTxnOps(cfg.maxTxnOps()).withQuota(cfg.quotaBackendBytes())
+                .withClock(rt::nanoTime);
+        sc = new StoreConfig(sc.maxTxnOps(), minLeaseTtlSeconds(cfg), sc.quotaBackendBytes(), sc.nanoClock(),
+                sc.watchSyncIntervalNanos());
+        this.store = new MvccStore(backend, sc);
+
+        WalStorage walStorage = rt.walStorage(cfg.walDir());
+        WalStorage snapStorage = rt.walStorage(cfg.dataDir().resolve("member").resolve("snap"));
+        this.snapshotter = new Snapshotter(snapStorage);
+        WalOptions walOpts = WalOptions.defaults().withSegmentBytes(cfg.walSegmentBytes()).withMaxWals(cfg.maxWals())
+                .withNanoClock(rt::nanoTime).withMetrics(metrics.walMetrics());
+
+        this.raftStorage = new MemoryLogStorage();
+        if (Wal.exists(walStorage)) {
+            List<SnapshotMarker> markers = Wal.validSnapshotMarkers(walStorage);
+            Optional<Snapshotter.SnapshotFile> snap = snapshotter.loadNewestAvailable(markers);
+            SnapshotMarker start = snap.map(Snapshotter.SnapshotFile::marker).orElse(null);
+            Wal.Opened opened = Wal.open(walStorage, walOpts, start);
+            this.wal = opened.wal();
+            Recovered rec = opened.recovered();
+            if (rec.metadata().memberId() != memberId) {
+                throw new IllegalStateException("the WAL in " + cfg.walDir() + " belongs to member "
+                        + Long.toHexString(rec.metadata().memberId()) + ", not " + Long.toHexString(memberId));
+            }
+            if (snap.isPresent()) {
+                Snapshotter.SnapshotFile sf = snap.get();
+                raftStorage.applySnapshot(new Snapshot(sf.index(), sf.term(), decodeConfState(sf.data()), new byte[0]));
+                lastSnapshotIndex = sf.index();
+            }
+            List<Entry> entries = new ArrayList<>(rec.entries().size());
+            for (WalEntry we : rec.entries()) entries.add(fromWal(we));
+            raftStorage.append(entries);
+            HardState hs = rec.hardState();
+            raftStorage.setHardState(new io.quorumlab.raft.HardState(hs.term(), hs.vote(), hs.commit()));
+            LOG.info("member restarted name={} id={} cluster={} snapshot={} last-index={} term={} commit={}", cfg.name(),
+                    Long.toHexString(memberId), Long.toHexString(clusterId), lastSnapshotIndex, rec.lastIndex(), hs.term(),
+                    hs.commit());
+        } else {
+            if (!cfg.newCluster()) {
+                throw new IllegalStateException("--initial-cluster-state=existing needs a member added with MemberAdd; joining is not supported yet");
+            }
+            this.wal = Wal.create(walStorage, walOpts, WalMetadata.ofIds(memberId, clusterId));
+            // The initial membership, as committed conf-change entries of term 1 (etcd's bootstrap).
+            List<Entry> boot = new ArrayList<>();
+            long idx = 1;
+            for (Map.Entry<String, Long> e : cfg.memberIds().entrySet()) {
+                byte[] ctx = encodeMemberContext(e.getKey(), cfg.initialCluster().get(e.getKey()));
+                boot.add(new Entry(1, idx++, EntryType.CONF_CHANGE,
+                        new ConfChange(ConfChangeType.ADD_NODE, e.getValue(), ctx).encode()));
+            }
+            raftStorage.append(boot);
+            io.quorumlab.raft.HardState hs = new io.quorumlab.raft.HardState(1, 0, boot.size());
+            raftStorage.setHardState(hs);
+            List<WalEntry> walBoot = new ArrayList<>();
+            for (Entry e : boot) walBoot.add(toWal(e));
+            wal.save(walBoot, new HardState(hs.term(), hs.vote(), hs.commit()));
+            LOG.info("member bootstrapped name={} id={} cluster={} members={}", cfg.name(), Long.toHexString(memberId),
+                    Long.toHexString(clusterId), cfg.initialCluster());
+        }
+
+        Config rc = new Config(memberId, cfg.electionTicks(), 1, raftStorage, lastSnapshotIndex, 1 << 20, 512, 0,
+                1L << 30, 64L << 20, MAX_PENDING_READS, true, cfg.preVote(),
+                cfg.leaseReads() ? ReadOnlyOption.LEASE_BASED : ReadOnlyOption.SAFE, rt.random());
+        this.node = new RawNode(rc);
+        this.appliedIndex = lastSnapshotIndex;
+        this.term = raftStorage.hardState().term();
+    }
+
+    private static long minLeaseTtlSeconds(MemberConfig cfg) {
+        return (long) Math.ceil(1.5 * cfg.electionMillis() / 1000.0);
+    }
+
+    /** Begins ticking, accepting peer messages and serving. */
+    public void start() {
+        transport.start(this::onInbound, id -> rt.execute(() -> node.reportUnreachable(id)));
+        transport.updatePeers(Map.copyOf(peerUrls));
+        rt.execute(() -> {
+            if (rt.inApplyLoop()) throw new IllegalStateException("member loop must not be the apply loop");
+            processReady();
+        });
+        rt.executeApply(store::transferApplyOwnership);
+        scheduleTick();
+        scheduleLeaseCheck();
+    }
+
+    // =========================================================================================
+    // Member loop
+    // =========================================================================================
+
+    private void scheduleTick() {
+        // Re-armed after each tick runs: ticks that fall due while the loop is blocked collapse into
+        // one (like Go's ticker), so a long fsync means missed heartbeats, not a burst of them.
+        rt.schedule(cfg.heartbeatMillis() * 1_000_000L, () -> {
+            if (stopped) return;
+            node.tick();
+            processReady();
+            scheduleTick();
+        });
+    }
+
+    private void onInbound(Message m) {
+        if (inboundSize.incrementAndGet() > MAX_INBOUND_MESSAGES) {
+            inboundSize.decrementAndGet();
+            metrics.droppedInbound();
+            return;
+        }
+        inbound.add(m);
+        if (inboundDrainScheduled.compareAndSet(false, true)) rt.execute(this::drainInbound);
+    }
+
+    private void drainInbound() {
+        inboundDrainScheduled.set(false);
+        Message m;
+        while ((m = inbound.poll()) != null) {
+            inboundSize.decrementAndGet();
+            if (stopped) continue;
+            try {
+                node.step(m);
+            } catch (IllegalArgumentException e) {
+                LOG.warn("dropped malformed peer message from={} error=\"{}\"", Long.toHexString(m.from()), e.getMessage());
+            }
+        }
+        processReady();
+    }
+
+    private void processReady() {
+        if (stopped) return;
+        while (node.hasReady()) {
+            Ready rd = node.ready();
+            if (rd.softState() != null) onSoftState(rd.softState().lead(), rd.softState().role());
+            boolean leader = role == StateRole.LEADER;
+            if (leader) sendAll(rd.messages());
+            if (rd.snapshot() != null) persistIncomingSnapshot(rd.snapshot());
+            persist(rd);
+            if (!leader) sendAll(rd.messages());
+            for (ReadState rs : rd.readStates()) onReadState(rs);
+            if (!rd.committedEntries().isEmpty()) {
+                committedIndex = rd.committedEntries().get(rd.committedEntries().size() - 1).index();
+                List<Entry> toApply = rd.committedEntries();
+                rt.executeApply(() -> applyEntries(toApply));
+            }
+            if (rd.hardState() != null) term = rd.hardState().term();
+            node.advance(rd);
+        }
+    }
+
+    private void persist(Ready rd) {
+        if (rd.entries().isEmpty() && rd.hardState() == null) return;
+        List<WalEntry> wes = new ArrayList<>(rd.entries().size());
+        for (Entry e : rd.entries()) wes.add(toWal(e));
+        io.quorumlab.raft.HardState hs = rd.hardState();
+        try {
+            // Blocks this loop in fdatasync when rd.mustSync(): the heart of the cascade model.
+            wal.save(wes, hs == null ? null : new HardState(hs.term(), hs.vote(), hs.commit()));
+        } catch (IOException e) {
+            // etcd panics here: the on-disk state is unknown, and continuing could break Raft's promises.
+            LOG.error("wal save failed; stopping member error=\"{}\"", e.getMessage());
+            stopped = true;
+            failAll(EtcdError.STOPPED);
+            throw new UncheckedIOException(e);
+        }
+        raftStorage.append(rd.entries());
+        if (hs != null) raftStorage.setHardState(hs);
+    }
+
+    private void persistIncomingSnapshot(Snapshot snap) {
+        // The backend copy travels in the snapshot's data; Raft's own file keeps only the membership.
+        try {
+            snapshotter.save(snap.term(), snap.index(), encodeConfState(snap.confState()));
+            wal.saveSnapshot(new SnapshotMarker(snap.index(), snap.term()));
+        } catch (IOException e) {
+            stopped = true;
+            throw new UncheckedIOException(e);
+        }
+        raftStorage.applySnapshot(new Snapshot(snap.index(), snap.term(), snap.confState(), new byte[0]));
+        lastSnapshotIndex = snap.index();
+        byte[] data = snap.data();
+        rt.executeApply(() -> {
+            try {
+                store.restore(new ByteArrayInputStream(data));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            appliedIndex = snap.index();
+            releaseAppliedWaiters();
+        });
+        rt.execute(() -> updateMembershipFrom(snap.confState()));
+        LOG.info("installed snapshot index={} term={} bytes={}", snap.index(), snap.term(), data.length);
+    }
+
+    private void sendAll(List<Message> msgs) {
+        for (Message m : msgs) {
+            if (m.type() == MessageType.SNAP) {
+                sendSnapshot(m);
+            } else {
+                transport.send(m);
+            }
+        }
+        metrics.messagesSent(msgs.size());
+    }
+
+    /** A leader's snapshot message carries a consistent copy of the backend, taken on the apply loop. */
+    private void sendSnapshot(Message m) {
+        Snapshot meta = m.snapshot();
+        rt.executeApply(() -> {
+            ByteArrayOutputStream bos = new ByteArrayOutputStream();
+            try {
+                store.snapshot(bos);
+            } catch (IOException e) {
+                rt.execute(() -> node.reportSnapshot(m.to(), true));
+                return;
+            }
+            Snapshot full = new Snapshot(meta.index(), meta.term(), meta.confState(), bos.toByteArray());
+            transport.send(m.toBuilder().snapshot(full).build());
+            // The transport sends asynchronously; report success optimistically (etcd reports on stream end).
+            rt.execute(() -> node.reportSnapshot(m.to(), false));
+        });
+    }
+
+    private void onSoftState(long lead, StateRole newRole) {
+        if (lead != leaderId) {
+            if (lead != 0) metrics.leaderChanged();
+            LOG.info("leader changed member={} leader={} term={}", Long.toHexString(memberId), Long.toHexString(lead), term);
+        }
+        StateRole old = role;
+        role = newRole;
+        leaderId = lead;
+        metrics.setLeader(lead != 0, newRole == StateRole.LEADER);
+        if (old != StateRole.LEADER && newRole == StateRole.LEADER) {
+            rt.executeApply(store::promoteLessor);
+        } else if (old == StateRole.LEADER && newRole != StateRole.LEADER) {
+            rt.executeApply(store::demoteLessor);
+        }
+        if (lead == 0 && inflightReadCtx >= 0) {
+            // The read round can no longer complete: fail fast, the client retries.
+            for (CompletableFuture<Void> f : inflightReads) f.completeExceptionally(EtcdError.LEADER_CHANGED.exception());
+            inflightReads = new ArrayList<>();
+            inflightReadCtx = -1;
+        }
+    }
+
+    private void scheduleLeaseCheck() {
+        rt.schedule(LEASE_CHECK_NANOS, () -> {
+            if (stopped) return;
+            if (role == StateRole.LEADER) {
+                rt.executeApply(() -> {
+                    for (long id : store.expiredLeases(MAX_LEASE_REVOKES_PER_CHECK)) {
+                        propose(new LeaseRevokeRequest(id)).exceptionally(t -> null);
+                    }
+                });
+            }
+            scheduleLeaseCheck();
+        });
+    }
+
+    // ---- proposals
+
+    @Override
+    public CompletableFuture<Response> propose(Request request) {
+        CompletableFuture<Response> f = new CompletableFuture<>();
+        if (stopped) return failed(f, EtcdError.STOPPED);
+        if (committedIndex - appliedIndex > MemberConfig.MAX_GAP_BETWEEN_APPLY_AND_COMMIT) {
+            return failed(f, EtcdError.TOO_MANY_REQUESTS);
+        }
+        long id = requestIdSeq.incrementAndGet();
+        byte[] data = RequestCodec.encode(id, request);
+        if (data.length > cfg.maxRequestBytes()) return failed(f, EtcdError.REQUEST_TOO_LARGE);
+        if (!(request instanceof AlarmRequest) && !(request instanceof LeaseRevokeRequest)
+                && !store.quotaAvailable(MvccStore.quotaCost(request))) {
+            // Like etcd's quota gate: refuse, and raise the NOSPACE alarm cluster-wide.
+            propose(new AlarmRequest(AlarmRequest.Action.ACTIVATE, memberId, AlarmRequest.AlarmType.NOSPACE))
+                    .exceptionally(t -> null);
+            f.completeExceptionally(new MvccException(ErrorCode.NO_SPACE));
+            return f;
+        }
+        if (pending.size() >= cfg.maxInflightProposals()) return failed(f, EtcdError.TOO_MANY_REQUESTS);
+        if (proposalQueueSize.incrementAndGet() > cfg.maxInflightProposals()) {
+            proposalQueueSize.decrementAndGet();
+            return failed(f, EtcdError.TOO_MANY_REQUESTS);
+        }
+        pending.put(id, f);
+        metrics.proposalsPending(pending.size());
+        proposalQueue.add(new Proposal(id, data, f));
+        if (proposalDrainScheduled.compareAndSet(false, true)) rt.execute(this::drainProposals);
+        return f;
+    }
+
+    private static <T> CompletableFuture<T> failed(CompletableFuture<T> f, EtcdError e) {
+        f.completeExceptionally(e.exception());
+        return f;
+    }
+
+    private void drainProposals() {
+        proposalDrainScheduled.set(false);
+        while (true) {
+            List<Proposal> batch = new ArrayList<>();
+            Proposal p;
+            while (batch.size() < MAX_PROPOSALS_PER_BATCH && (p = proposalQueue.poll()) != null) {
+                proposalQueueSize.decrementAndGet();
+                batch.add(p);
+            }
+            if (batch.isEmpty()) break;
+            if (stopped) {
+                for (Proposal q : batch) failPending(q.id(), EtcdError.STOPPED);
+                continue;
+            }
+            List<byte[]> datas = new ArrayList<>(batch.size());
+            for (Proposal q : batch) datas.add(q.data());
+            ProposalResult r = node.proposeBatch(datas);
+            if (r.dropped()) {
+                EtcdError err = switch (r) {
+                    case DROPPED_NO_LEADER -> EtcdError.NO_LEADER;
+                    case DROPPED_LEADERSHIP_TRANSFER -> EtcdError.LEADER_CHANGED;
+                    case DROPPED_UNCOMMITTED_LIMIT -> EtcdError.TOO_MANY_REQUESTS;
+                    default -> EtcdError.STOPPED;
+                };
+                metrics.proposalsFailed(batch.size());
+                for (Proposal q : batch) failPending(q.id(), err);
+            } else {
+                long deadline = cfg.requestTimeoutMillis() * 1_000_000L;
+                for (Proposal q : batch) {
+                    rt.schedule(deadline, () -> {
+                        if (failPending(q.id(), EtcdError.TIMEOUT)) metrics.proposalsFailed(1);
+                    });
+                }
+            }
+        }
+        processReady();
+    }
+
+    private boolean failPending(long id, EtcdError e) {
+        CompletableFuture<Response> f = pending.remove(id);
+        if (f == null) return false;
+        metrics.proposalsPending(pending.size());
+        return f.completeExceptionally(e.exception());
+    }
+
+    private void failAll(EtcdError e) {
+        for (Long id : List.copyOf(pending.keySet())) failPending(id, e);
+        CompletableFuture<Void> r;
+        while ((r = readQueue.poll()) != null) r.completeExceptionally(e.exception());
+        for (CompletableFuture<Void> f : inflightReads) f.completeExceptionally(e.exception());
+    }
+
+    // ---- linearizable reads
+
+    @Override
+    public CompletableFuture<Void> readBarrier() {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        if (stopped) {
+            f.completeExceptionally(EtcdError.STOPPED.exception());
+            return f;
+        }
+        if (readQueueSize.incrementAndGet() > MAX_PENDING_READS) {
+            readQueueSize.decrementAndGet();
+            f.completeExceptionally(EtcdError.TOO_MANY_REQUESTS.exception());
+            return f;
+        }
+        readQueue.add(f);
+        if (readDrainScheduled.compareAndSet(false, true)) rt.execute(this::drainReads);
+        long timeout = cfg.requestTimeoutMillis() * 1_000_000L;
+        rt.schedule(timeout, () -> f.completeExceptionally(EtcdError.TIMEOUT.exception()));
+        return f;
+    }
+
+    private void drainReads() {
+        readDrainScheduled.set(false);
+        if (stopped) return;
+        long now = rt.nanoTime();
+        if (inflightReadCtx >= 0 && now - inflightReadSentNanos < READ_INDEX_RETRY_NANOS) {
+            // One ReadIndex round at a time serves every read that queued meanwhile (etcd batches the same way).
+            rt.schedule(READ_INDEX_RETRY_NANOS, () -> {
+                if (readDrainScheduled.compareAndSet(false, true)) drainReads();
+            });
+            return;
+        }
+        if (inflightReadCtx >= 0) {
+            // The last round got no answer (lost message, leader change): retry it with everyone queued since.
+            LOG.debug("read index retry ctx={}", inflightReadCtx);
+        }
+        List<CompletableFuture<Void>> batch = new ArrayList<>(inflightReads);
+        CompletableFuture<Void> f;
+        while ((f = readQueue.poll()) != null) {
+            readQueueSize.decrementAndGet();
+            if (!f.isDone()) batch.add(f);
+        }
+        if (batch.isEmpty()) {
+            inflightReadCtx = -1;
+            inflightReads = new ArrayList<>();
+            return;
+        }
+        if (leaderId == 0) {
+            for (CompletableFuture<Void> r : batch) r.completeExceptionally(EtcdError.NO_LEADER.exception());
+            inflightReadCtx = -1;
+            inflightReads = new ArrayList<>();
+            return;
+        }
+        inflightReadCtx = ++readCtxSeq;
+        inflightReadSentNanos = now;
+        inflightReads = batch;
+        node.readIndex(ByteBuffer.allocate(8).putLong(inflightReadCtx).array());
+        processReady();
+        // Re-check later so that a lost round is retried.
+        rt.schedule(READ_INDEX_RETRY_NANOS, () -> {
+            if (inflightReadCtx >= 0 && readDrainScheduled.compareAndSet(false, true)) drainReads();
+        });
+    }
+
+    private void onReadState(ReadState rs) {
+        if (rs.context().length != 8) return;
+        long ctx = ByteBuffer.wrap(rs.context()).getLong();
+        if (ctx != inflightReadCtx) return; // a stale round's answer
+        List<CompletableFuture<Void>> batch = inflightReads;
+        inflightReads = new ArrayList<>();
+        inflightReadCtx = -1;
+        long index = rs.index();
+        rt.executeApply(() -> {
+            for (CompletableFuture<Void> f : batch) {
+                if (appliedIndex >= index) f.complete(null);
+                else appliedWaiters.add(new IndexWaiter(index, f));
+            }
+        });
+        if (!readQueue.isEmpty() && readDrainScheduled.compareAndSet(false, true)) rt.execute(this::drainReads);
+    }
+
+    // =========================================================================================
+    // Apply loop
+    // =========================================================================================
+
+    private void applyEntries(List<Entry> entries) {
+        for (Entry e : entries) {
+            if (e.index() <= appliedIndex) continue; // covered by an installed snapshot
+            switch (e.type()) {
+                case CONF_CHANGE -> applyConfChange(e);
+                case NORMAL -> applyNormal(e);
+            }
+            appliedIndex = e.index();
+        }
+        metrics.applied(entries.size());
+        releaseAppliedWaiters();
+        if (appliedIndex - lastSnapshotIndex >= cfg.snapshotCount() && snapshotInProgress.compareAndSet(false, true)) {
+            long at = appliedIndex;
+            store.commit(); // the snapshot must not claim what the backend has not made durable
+            rt.execute(() -> {
+                try {
+                    takeSnapshot(at);
+                } finally {
+                    snapshotInProgress.set(false);
+                }
+            });
+        }
+    }
+
+    private void applyNormal(Entry e) {
+        if (e.data().length == 0) {
+            store.applyNoop(e.index()); // a new leader's empty entry
+            return;
+        }
+        RequestCodec.Envelope env;
+        try {
+            env = RequestCodec.decode(e.data());
+        } catch (IllegalArgumentException ex) {
+            LOG.error("undecodable entry index={} error=\"{}\"", e.index(), ex.getMessage());
+            store.applyNoop(e.index());
+            return;
+        }
+        CompletableFuture<Response> waiter = pending.remove(env.requestId());
+        try {
+            Response r = store.apply(e.index(), env.request());
+            if (waiter != null) waiter.complete(r);
+        } catch (MvccException ex) {
+            if (waiter != null) waiter.completeExceptionally(ex);
+        } catch (RuntimeException ex) {
+            LOG.error("apply failed index={} error=\"{}\"", e.index(), ex.toString());
+            if (waiter != null) waiter.completeExceptionally(ex);
+            throw ex;
+        }
+        if (waiter != null) metrics.proposalsPending(pending.size());
+    }
+
+    private void applyConfChange(Entry e) {
+        ConfChange cc = ConfChange.decode(e.data());
+        store.applyNoop(e.index());
+        rt.execute(() -> {
+            ConfState cs = node.applyConfChange(cc);
+            if (cc.type() == ConfChangeType.ADD_NODE || cc.type() == ConfChangeType.ADD_LEARNER_NODE
+                    || cc.type() == ConfChangeType.UPDATE_NODE) {
+                String[] info = decodeMemberContext(cc.context());
+                if (info != null && cc.nodeId() != memberId) peerUrls.put(cc.nodeId(), info[1]);
+            }
+            if (cc.type() == ConfChangeType.REMOVE_NODE) {
+                peerUrls.remove(cc.nodeId());
+                if (cc.nodeId() == memberId) {
+                    LOG.warn("this member was removed from the cluster; stopping member={}", Long.toHexString(memberId));
+                    stopped = true;
+                    failAll(EtcdError.STOPPED);
+                }
+            }
+            updateMembershipFrom(cs);
+        });
+    }
+
+    private void updateMembershipFrom(ConfState cs) {
+        learner = cs.learners().contains(memberId);
+        peerUrls.keySet().retainAll(union(cs));
+        transport.updatePeers(Map.copyOf(peerUrls));
+    }
+
+    private static java.util.Set<Long> union(ConfState cs) {
+        java.util.Set<Long> s = new java.util.HashSet<>(cs.voters());
+        s.addAll(cs.learners());
+        return s;
+    }
+
+    private void releaseAppliedWaiters() {
+        while (!appliedWaiters.isEmpty() && appliedWaiters.peek().index() <= appliedIndex) {
+            appliedWaiters.poll().future().complete(null);
+        }
+    }
+
+    // ---- snapshots
+
+    private void takeSnapshot(long index) {
+        if (stopped || index <= lastSnapshotIndex) return;
+        ConfState cs = node.status().confState();
+        try {
+            Snapshot snap = raftStorage.createSnapshot(index, cs, new byte[0]);
+            snapshotter.save(snap.term(), snap.index(), encodeConfState(cs));
+            wal.saveSnapshot(new SnapshotMarker(snap.index(), snap.term()));
+            lastSnapshotIndex = index;
+            // Keep some entries so that slow followers catch up from the log rather than a snapshot.
+            long compactTo = index - cfg.snapshotCatchUpEntries();
+            if (compactTo > raftStorage.firstIndex()) {
+                raftStorage.compact(compactTo);
+                wal.releaseTo(compactTo);
+            }
+            snapshotter.purge(cfg.maxSnapshots());
+            LOG.info("snapshot taken index={} term={} compacted-to={}", snap.index(), snap.term(), compactTo);
+        } catch (IOException e) {
+            LOG.error("snapshot failed index={} error=\"{}\"", index, e.getMessage());
+        }
+    }
+
+    // =========================================================================================
+    // MemberApi
+    // =========================================================================================
+
+    @Override
+    public long clusterId() {
+        return clusterId;
+    }
+
+    @Override
+    public long memberId() {
+        return memberId;
+    }
+
+    @Override
+    public long term() {
+        return term;
+    }
+
+    @Override
+    public long leaderId() {
+        return leaderId;
+    }
+
+    @Override
+    public MvccStore store() {
+        return store;
+    }
+
+    public long appliedIndex() {
+        return appliedIndex;
+    }
+
+    @Override
+    public CompletableFuture<LeaseKeepAliveResponse> leaseKeepAlive(long leaseId) {
+        CompletableFuture<LeaseKeepAliveResponse> f = new CompletableFuture<>();
+        if (leaderId == 0) return failed(f, EtcdError.NO_LEADER);
+        if (leaderId != memberId) {
+            // Followers would forward to the leader; until the peer RPC exists, say so with etcd's error.
+            return failed(f, EtcdError.NOT_LEADER);
+        }
+        rt.executeApply(() -> {
+            try {
+                f.complete(store.leaseKeepAlive(leaseId));
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f;
+    }
+
+    @Override
+    public MemberStatus status() {
+        return new MemberStatus(memberId, leaderId, term, committedIndex, appliedIndex, store.dbSizeBytes(),
+                store.dbSizeInUseBytes(), learner, "3.4.23");
+    }
+
+    public String name() {
+        return cfg.name();
+    }
+
+    @Override
+    public void close() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        rt.execute(() -> {
+            stopped = true;
+            failAll(EtcdError.STOPPED);
+            try {
+                wal.close();
+            } catch (IOException e) {
+                LOG.warn("wal close failed error=\"{}\"", e.getMessage());
+            }
+            rt.executeApply(() -> {
+                try {
+                    store.close();
+                } finally {
+                    done.complete(null);
+                }
+            });
+        });
+        transport.close();
+        try {
+            done.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.warn("member close did not finish cleanly error=\"{}\"", e.toString());
+        }
+        closed.complete(null);
+    }
+
+    // =========================================================================================
+    // encodings
+    // =========================================================================================
+
+    static WalEntry toWal(Entry e) {
+        return new WalEntry(e.term(), e.index(), e.type().ordinal(), e.data());
+    }
+
+    static Entry fromWal(WalEntry we) {
+        return new Entry(we.term(), we.index(), EntryType.values()[we.type()], we.data());
+    }
+
+    static byte[] encodeMemberContext(String name, String peerUrls) {
+        return (name + "\n" + peerUrls).getBytes(StandardCharsets.UTF_8);
+    }
+
+    static String[] decodeMemberContext(byte[] ctx) {
+        if (ctx.length == 0) return null;
+        String[] parts = new String(ctx, StandardCharsets.UTF_8).split("\n", 2);
+        return parts.length == 2 ? parts : null;
+    }
+
+    static byte[] encodeConfState(ConfState cs) {
+        ByteBuffer b = ByteBuffer.allocate(8 + 8 * (cs.voters().size() + cs.learners().size()));
+        b.putInt(cs.voters().size()).putInt(cs.learners().size());
+        for (long v : cs.voters()) b.putLong(v);
+        for (long l : cs.learners()) b.putLong(l);
+        return b.array();
+    }
+
+    static ConfState decodeConfState(byte[] data) {
+        if (data.length < 8) return ConfState.EMPTY;
+        ByteBuffer b = ByteBuffer.wrap(data);
+        int nv = b.getInt(), nl = b.getInt();
+        java.util.Set<Long> v = new java.util.TreeSet<>(), l = new java.util.TreeSet<>();
+        for (int i = 0; i < nv; i++) v.add(b.getLong());
+        for (int i = 0; i < nl; i++) l.add(b.getLong());
+        return new ConfState(v, l);
+    }
+
+}

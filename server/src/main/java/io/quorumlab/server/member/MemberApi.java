@@ -1,0 +1,49 @@
+package io.quorumlab.server.member;
+
+import io.quorumlab.mvcc.MvccStore;
+import io.quorumlab.mvcc.api.LeaseKeepAliveResponse;
+import io.quorumlab.mvcc.api.Request;
+import io.quorumlab.mvcc.api.Response;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * What the client-facing API (gRPC, HTTP) needs from a member. Thread-safe: called from gRPC
+ * threads. Futures complete on member or apply loop threads: do not block in their callbacks.
+ */
+public interface MemberApi {
+    long clusterId();
+
+    long memberId();
+
+    /** Current Raft term. */
+    long term();
+
+    /** The leader's member id, or 0 when there is none. */
+    long leaderId();
+
+    /**
+     * Replicates a write (Put, DeleteRange, Txn, Compaction, LeaseGrant, LeaseRevoke, Alarm) through
+     * Raft and completes with the store's response once applied here. Fails with
+     * {@link io.quorumlab.server.EtcdException} (no leader, timeout, too many requests, request too
+     * large) or {@link io.quorumlab.mvcc.api.MvccException} (what the store rejected).
+     */
+    CompletableFuture<Response> propose(Request request);
+
+    /**
+     * Completes when a linearizable read may be served from {@link #store()}: this member has applied
+     * everything that was committed when the read was issued (ReadIndex). Fails like propose.
+     */
+    CompletableFuture<Void> readBarrier();
+
+    /** The local key space; reads from any thread are safe (see MvccStore's contract). */
+    MvccStore store();
+
+    /** Renews a lease on the leader (followers forward). Fails with lease-not-found or no leader. */
+    CompletableFuture<LeaseKeepAliveResponse> leaseKeepAlive(long leaseId);
+
+    MemberStatus status();
+
+    /** A snapshot of what Maintenance.Status and the health endpoint report. */
+    record MemberStatus(long memberId, long leaderId, long raftTerm, long raftIndex, long raftAppliedIndex,
+                        long dbSizeBytes, long dbSizeInUseBytes, boolean isLearner, String version) {}
+}

@@ -1,0 +1,103 @@
+package io.quorumlab.server.member;
+
+import io.prometheus.client.CollectorRegistry;
+import io.prometheus.client.Counter;
+import io.prometheus.client.Gauge;
+import io.prometheus.client.Histogram;
+import io.quorumlab.wal.WalMetrics;
+
+/**
+ * A member's metrics under etcd's names, in a registry of its own (several members may share a
+ * JVM in tests and in the simulator).
+ */
+public final class MemberMetrics {
+    /** etcd's WAL fsync buckets: 1 ms doubling to ~8 s. */
+    private static final double[] DISK_BUCKETS = exponential(0.001, 2, 14);
+
+    private final CollectorRegistry registry;
+    private final Gauge hasLeader;
+    private final Gauge isLeader;
+    private final Counter leaderChanges;
+    private final Counter proposalsApplied;
+    private final Counter proposalsFailed;
+    private final Gauge proposalsPending;
+    private final Counter peerSent;
+    private final Counter droppedInbound;
+    private final Histogram walFsync;
+    private final Counter walWriteBytes;
+
+    public MemberMetrics(CollectorRegistry registry) {
+        this.registry = registry;
+        hasLeader = Gauge.build("etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.").register(registry);
+        isLeader = Gauge.build("etcd_server_is_leader", "Whether or not this member is a leader. 1 if is, 0 otherwise.").register(registry);
+        leaderChanges = Counter.build("etcd_server_leader_changes_seen_total", "The number of leader changes seen.").register(registry);
+        proposalsApplied = Counter.build("etcd_server_proposals_applied_total", "The total number of consensus proposals applied.").register(registry);
+        proposalsFailed = Counter.build("etcd_server_proposals_failed_total", "The total number of failed proposals seen.").register(registry);
+        proposalsPending = Gauge.build("etcd_server_proposals_pending", "The current number of pending proposals to commit.").register(registry);
+        peerSent = Counter.build("etcd_network_peer_sent_messages_total", "The total number of Raft messages handed to the peer transport.").register(registry);
+        droppedInbound = Counter.build("quorumlab_peer_inbound_dropped_total", "Peer messages dropped because the member's inbound queue was full.").register(registry);
+        walFsync = Histogram.build("etcd_disk_wal_fsync_duration_seconds", "The latency distributions of fsync called by WAL.")
+                .buckets(DISK_BUCKETS).register(registry);
+        walWriteBytes = Counter.build("etcd_disk_wal_write_bytes_total", "Total number of bytes written in WAL.").register(registry);
+    }
+
+    public static MemberMetrics isolated() {
+        return new MemberMetrics(new CollectorRegistry());
+    }
+
+    public CollectorRegistry registry() {
+        return registry;
+    }
+
+    void setLeader(boolean has, boolean self) {
+        hasLeader.set(has ? 1 : 0);
+        isLeader.set(self ? 1 : 0);
+    }
+
+    void leaderChanged() {
+        leaderChanges.inc();
+    }
+
+    void applied(int n) {
+        proposalsApplied.inc(n);
+    }
+
+    void proposalsFailed(int n) {
+        proposalsFailed.inc(n);
+    }
+
+    void proposalsPending(int n) {
+        proposalsPending.set(n);
+    }
+
+    void messagesSent(int n) {
+        if (n > 0) peerSent.inc(n);
+    }
+
+    void droppedInbound() {
+        droppedInbound.inc();
+    }
+
+    WalMetrics walMetrics() {
+        return new WalMetrics() {
+            @Override
+            public void observeFsyncNanos(long nanos) {
+                walFsync.observe(nanos / 1e9);
+            }
+
+            @Override
+            public void observeWriteNanos(long nanos) {}
+
+            @Override
+            public void addWriteBytes(long bytes) {
+                walWriteBytes.inc(bytes);
+            }
+        };
+    }
+
+    private static double[] exponential(double start, double factor, int count) {
+        double[] b = new double[count];
+        for (int i = 0; i < count; i++) b[i] = start * Math.pow(factor, i);
+        return b;
+    }
+}

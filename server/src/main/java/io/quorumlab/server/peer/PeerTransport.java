@@ -1,0 +1,26 @@
+package io.quorumlab.server.peer;
+
+import io.quorumlab.raft.Message;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Moves Raft messages between members. {@link #send} never blocks the member loop: each peer has a
+ * bounded queue, and a message that does not fit is dropped and reported through the unreachable
+ * callback (Raft then probes that follower instead of streaming to it).
+ */
+public interface PeerTransport extends AutoCloseable {
+    /**
+     * Starts listening and delivering. {@code inbound} and {@code unreachable} are invoked on the
+     * transport's threads; the member hands them to its own loop.
+     */
+    void start(Consumer<Message> inbound, Consumer<Long> unreachable);
+
+    /** Replaces the set of peers (member id -> peer URL); connections follow. */
+    void updatePeers(Map<Long, String> peerUrls);
+
+    void send(Message m);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,6 @@
+package io.quorumlab.server.runtime;
+
+@FunctionalInterface
+public interface Cancellable {
+    void cancel();
+}
