@@ -231,7 +231,7 @@ public final class MvccStore implements AutoCloseable {
         if (request instanceof RangeRequest r) return rangeLocked(r, currentRev);
         if (request instanceof PutRequest p) {
             if (noSpace()) throw new MvccException(ErrorCode.NO_SPACE);
-            checkPut(p, currentRev);
+            checkPut(p, currentRev, true);
             WriteTxn w = new WriteTxn();
             PutResponse resp = w.put(p);
             w.end();
@@ -257,11 +257,17 @@ public final class MvccStore implements AutoCloseable {
         return false;
     }
 
-    private void checkPut(PutRequest p, long rev) {
+    /** etcd checks a lone Put's lease before its ignore_* flags, but a txn's puts the other way round. */
+    private void checkPut(PutRequest p, long rev, boolean leaseFirst) {
+        if (leaseFirst) checkLease(p);
         if (p.ignoreValue() || p.ignoreLease()) {
             KeyIndex ki = index.get(new ByteKey(p.key()));
             if (ki == null || ki.get(rev) == null) throw new MvccException(ErrorCode.KEY_NOT_FOUND);
         }
+        if (!leaseFirst) checkLease(p);
+    }
+
+    private void checkLease(PutRequest p) {
         if (p.lease() != 0 && !lessor.leases.containsKey(p.lease())) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);
     }
 
@@ -343,7 +349,9 @@ public final class MvccStore implements AutoCloseable {
         computePath(t, rev, path);
         boolean write = !isReadOnly(t);
         if (write && noSpace()) throw new MvccException(ErrorCode.NO_SPACE);
-        checkTxnRequests(t, path.iterator(), rev);
+        // As etcd: every put on the path is checked before any range (errors must match, not just occur).
+        if (write) checkTxnPuts(t, path.iterator(), rev);
+        checkTxnRanges(t, path.iterator(), rev);
         WriteTxn w = new WriteTxn();
         Iterator<Boolean> it = path.iterator();
         TxnResponse nested = executeTxn(w, t, it);
@@ -375,13 +383,19 @@ public final class MvccStore implements AutoCloseable {
         return true;
     }
 
-    private void checkTxnRequests(TxnRequest t, Iterator<Boolean> path, long rev) {
+    private void checkTxnPuts(TxnRequest t, Iterator<Boolean> path, long rev) {
         for (RequestOp op : path.next() ? t.success() : t.failure()) {
-            if (op instanceof PutRequest p) checkPut(p, rev);
-            else if (op instanceof RangeRequest r) {
+            if (op instanceof PutRequest p) checkPut(p, rev, false);
+            else if (op instanceof TxnRequest n) checkTxnPuts(n, path, rev);
+        }
+    }
+
+    private void checkTxnRanges(TxnRequest t, Iterator<Boolean> path, long rev) {
+        for (RequestOp op : path.next() ? t.success() : t.failure()) {
+            if (op instanceof RangeRequest r) {
                 if (r.revision() > rev) throw new MvccException(ErrorCode.FUTURE_REV);
                 if (r.revision() > 0 && r.revision() < compactRev) throw new MvccException(ErrorCode.COMPACTED);
-            } else if (op instanceof TxnRequest n) checkTxnRequests(n, path, rev);
+            } else if (op instanceof TxnRequest n) checkTxnRanges(n, path, rev);
         }
     }
 

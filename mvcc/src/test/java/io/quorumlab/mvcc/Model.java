@@ -22,6 +22,9 @@ final class Model {
 
     final List<TreeMap<String, KeyValue>> states = new ArrayList<>();
     long compacted = -1;
+    /** Lease id -> granted TTL. Attachments are the kvs' lease fields in the current state. */
+    final TreeMap<Long, Long> leases = new TreeMap<>();
+    long minLeaseTtl = 2;
     /** Txns the generator deliberately made invalid, with the error they must produce. */
     final Map<TxnRequest, ErrorCode> invalidTxns = new IdentityHashMap<>();
 
@@ -35,8 +38,13 @@ final class Model {
     /** A Response, or the ErrorCode the store must throw. */
     Object apply(Request r) {
         try {
+            if (r instanceof PutRequest || r instanceof TxnRequest || r instanceof RangeRequest || r instanceof DeleteRangeRequest) {
+                validate(r);
+            }
             if (r instanceof RangeRequest q) return range(q, cur(), states.get((int) cur()));
             if (r instanceof PutRequest p) {
+                if (p.lease() != 0 && !leases.containsKey(p.lease())) return ErrorCode.LEASE_NOT_FOUND;
+                if ((p.ignoreValue() || p.ignoreLease()) && !states.get((int) cur()).containsKey(s(p.key()))) return ErrorCode.KEY_NOT_FOUND;
                 Txn t = new Txn();
                 PutResponse resp = t.put(p);
                 t.end();
@@ -49,6 +57,24 @@ final class Model {
                 return resp;
             }
             if (r instanceof TxnRequest t) return txn(t);
+            if (r instanceof LeaseGrantRequest g) {
+                if (g.id() == 0) return ErrorCode.LEASE_NOT_FOUND;
+                if (g.ttlSeconds() > StoreConfig.MAX_LEASE_TTL_SECONDS) return ErrorCode.LEASE_TTL_TOO_LARGE;
+                if (leases.containsKey(g.id())) return ErrorCode.LEASE_EXISTS;
+                long ttl = Math.max(minLeaseTtl, g.ttlSeconds());
+                leases.put(g.id(), ttl);
+                return new LeaseGrantResponse(ResponseHeader.ofRevision(cur()), g.id(), ttl);
+            }
+            if (r instanceof LeaseRevokeRequest v) {
+                if (!leases.containsKey(v.id())) return ErrorCode.LEASE_NOT_FOUND;
+                Txn t = new Txn();
+                List<String> keys = new ArrayList<>();
+                for (KeyValue kv : t.work.values()) if (kv.lease() == v.id()) keys.add(s(kv.key()));
+                for (String k : keys) t.delete(new DeleteRangeRequest(b(k), Bytes.EMPTY, false));
+                t.end();
+                leases.remove(v.id());
+                return new LeaseRevokeResponse(ResponseHeader.ofRevision(cur()));
+            }
             if (r instanceof CompactionRequest c) {
                 if (c.revision() <= compacted) return ErrorCode.COMPACTED;
                 if (c.revision() > cur()) return ErrorCode.FUTURE_REV;
@@ -59,6 +85,18 @@ final class Model {
             return e.code();
         }
         throw new IllegalArgumentException(r.toString());
+    }
+
+    /** The request-shape checks, over every op of both branches (etcd validates before choosing a branch). */
+    private void validate(Object op) {
+        if (op instanceof PutRequest p) {
+            if (p.key().length == 0) throw new MvccException(ErrorCode.EMPTY_KEY);
+            if (p.ignoreValue() && p.value().length > 0) throw new MvccException(ErrorCode.VALUE_PROVIDED);
+            if (p.ignoreLease() && p.lease() != 0) throw new MvccException(ErrorCode.LEASE_PROVIDED);
+        } else if (op instanceof TxnRequest t) {
+            for (RequestOp o : t.success()) validate(o);
+            for (RequestOp o : t.failure()) validate(o);
+        }
     }
 
     static boolean inRange(String k, byte[] key, byte[] end) {
@@ -120,8 +158,10 @@ final class Model {
             String k = s(p.key());
             KeyValue prev = work.get(k);
             long rev = begin + 1;
+            byte[] value = p.ignoreValue() ? prev.value() : p.value();
+            long lease = p.ignoreLease() ? prev.lease() : p.lease();
             work.put(k, new KeyValue(p.key(), prev == null ? rev : prev.createRevision(), rev,
-                    prev == null ? 1 : prev.version() + 1, p.value(), 0));
+                    prev == null ? 1 : prev.version() + 1, value, lease));
             changes++;
             return new PutResponse(ResponseHeader.ofRevision(rev), p.prevKv() ? prev : null);
         }
@@ -152,6 +192,7 @@ final class Model {
         TreeMap<String, KeyValue> pre = states.get((int) cur());
         List<Boolean> path = new ArrayList<>();
         decide(t, pre, path);
+        checkPuts(t, path, new int[] {0});
         check(t, path, new int[] {0});
         Txn w = new Txn();
         TxnResponse r = exec(w, t, path, new int[] {0});
@@ -191,6 +232,18 @@ final class Model {
             if (!r) return false;
         }
         return true;
+    }
+
+    private void checkPuts(TxnRequest t, List<Boolean> path, int[] pos) {
+        boolean ok = path.get(pos[0]++);
+        for (RequestOp op : ok ? t.success() : t.failure()) {
+            if (op instanceof PutRequest p) {
+                if ((p.ignoreValue() || p.ignoreLease()) && !states.get((int) cur()).containsKey(s(p.key()))) {
+                    throw new MvccException(ErrorCode.KEY_NOT_FOUND);
+                }
+                if (p.lease() != 0 && !leases.containsKey(p.lease())) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);
+            } else if (op instanceof TxnRequest n) checkPuts(n, path, pos);
+        }
     }
 
     private void check(TxnRequest t, List<Boolean> path, int[] pos) {

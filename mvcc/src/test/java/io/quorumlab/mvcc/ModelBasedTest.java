@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * <p>Seeds: {@code -Dmvcc.seeds=N} (default 500) or one seed with {@code -Dmvcc.seed=S}.
  */
 class ModelBasedTest {
-    static final int OPS_PER_SEED = Integer.getInteger("mvcc.ops", 120);
+    static final int OPS_PER_SEED = Integer.getInteger("mvcc.ops", 200);
 
     @Test
     void randomHistoriesMatchModel() {

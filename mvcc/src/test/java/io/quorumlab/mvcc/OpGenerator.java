@@ -16,6 +16,9 @@ final class OpGenerator {
     static final String[] KEYS = {"a", "aa", "ab", "abc", "b", "b\u0000", "ba", "c", "d", "e\u00ff"};
     final Random rnd;
     final Model model;
+    /** Lease ops, leased puts and ignore_* flags; with long TTLs only when a real etcd (real clock) is the peer. */
+    boolean leases = true;
+    boolean longTtlsOnly;
 
     OpGenerator(long seed, Model model) {
         this.rnd = new Random(seed);
@@ -61,7 +64,17 @@ final class OpGenerator {
         return b.build();
     }
 
-    PutRequest put(byte[] k) { return new PutRequest(k, value(), 0, rnd.nextBoolean(), false, false); }
+    long leaseId() { return 1 + rnd.nextInt(4); }
+
+    PutRequest put(byte[] k) {
+        if (!leases) return new PutRequest(k, value(), 0, rnd.nextBoolean(), false, false);
+        long lease = rnd.nextInt(4) == 0 ? leaseId() : 0;
+        boolean ignoreValue = rnd.nextInt(14) == 0, ignoreLease = rnd.nextInt(14) == 0;
+        byte[] v = value();
+        if (ignoreValue && rnd.nextInt(4) != 0) v = Bytes.EMPTY;
+        if (ignoreLease && rnd.nextInt(4) != 0) lease = 0;
+        return new PutRequest(k, v, lease, rnd.nextBoolean(), ignoreValue, ignoreLease);
+    }
 
     Compare compare() {
         Compare.Target t = Compare.Target.values()[rnd.nextInt(5)];
@@ -127,6 +140,13 @@ final class OpGenerator {
                 model.invalidTxns.put(t, ErrorCode.DUPLICATE_KEY);
             }
             return t;
+        }
+        if (leases && p >= 90) {
+            if (p < 95) {
+                long ttl = longTtlsOnly ? 3600 + rnd.nextInt(100) : rnd.nextInt(5) == 0 ? rnd.nextInt(4) : 3600;
+                return new LeaseGrantRequest(ttl, leaseId());
+            }
+            return new LeaseRevokeRequest(rnd.nextInt(10) == 0 ? 0 : leaseId());
         }
         if (p < 66) {
             long lo = Math.max(0, model.compacted);
