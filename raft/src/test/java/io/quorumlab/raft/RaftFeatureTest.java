@@ -110,6 +110,21 @@ class RaftFeatureTest {
     }
 
     @Test
+    void followerInLeaseIgnoresPreVotesToo() {
+        Peer p = peer(1, new Opts().checkQuorum(true).preVote(true).jitter(9), ids(1, 2, 3));
+        p.node.step(heartbeat(2, 1, 1, 0));
+        p.drain();
+        p.node.step(msg(MessageType.PRE_VOTE, 3, 1, 2).index(5).logTerm(1).build());
+        assertTrue(p.drain().isEmpty());
+        for (int i = 0; i < 10; i++) p.node.tick();
+        p.node.step(msg(MessageType.PRE_VOTE, 3, 1, 2).index(5).logTerm(1).build());
+        List<Message> resp = ofType(p.drain(), MessageType.PRE_VOTE_RESP);
+        assertEquals(1, resp.size());
+        assertFalse(resp.get(0).reject());
+        assertEquals(1, p.term(), "a pre-vote never changes the voter's term");
+    }
+
+    @Test
     void withoutCheckQuorumAFollowerGrantsHigherTermVoteDespiteLiveLeader() {
         Peer p = peer(1, new Opts(), ids(1, 2, 3));
         p.node.step(heartbeat(2, 1, 1, 0));
@@ -401,6 +416,24 @@ class RaftFeatureTest {
         }
         assertEquals(1, p.reads.size(), "the read never completed");
         assertArrayEquals(bytes("r"), p.reads.get(0).context());
+    }
+
+    @Test
+    void pendingReadRequestsAreBounded() {
+        Opts o = new Opts();
+        o.maxPendingReads = 2;
+        Peer p = peer(1, o, ids(1, 2, 3));
+        elect(p);
+        ackAll(p, 2, 3);
+        for (String ctx : List.of("a", "b", "c")) p.node.readIndex(bytes(ctx));
+        List<Message> hbs = ofType(p.drain(), MessageType.HEARTBEAT);
+        assertEquals(4, hbs.size(), "two rounds for two admitted reads; the third is refused");
+        assertTrue(hbs.stream().noneMatch(m -> Arrays.equals(m.context(), bytes("c"))));
+        p.node.step(heartbeatResp(2, 1, 1, bytes("b")));
+        p.drain();
+        assertEquals(2, p.reads.size(), "confirming the later read confirms the earlier one too");
+        assertArrayEquals(bytes("a"), p.reads.get(0).context());
+        assertArrayEquals(bytes("b"), p.reads.get(1).context());
     }
 
     // ============================================================ Leadership transfer (thesis §3.10)
@@ -850,6 +883,41 @@ class RaftFeatureTest {
         net.stabilize();
         assertEquals(leader.status().lastIndex(), f.commit());
         assertArrayEquals(bytes("after"), f.applied.get(f.applied.size() - 1).data());
+    }
+
+    /**
+     * Log compaction on every node (leader and followers, each at its own applied index) does not
+     * disturb replication to followers that are up to date: no snapshot is sent, appends whose
+     * previous entry is a follower's compaction point still match, and a compacted follower restarts.
+     */
+    @Test
+    void compactionEverywhereDoesNotDisturbUpToDateFollowersNorRestart() {
+        Net net = new Net(new Opts(), 1, 2, 3);
+        net.campaign(1);
+        for (int i = 0; i < 4; i++) net.get(1).node.propose(bytes("v" + i));
+        net.stabilize();
+        for (Peer q : net.peers.values()) {
+            long applied = q.applied.get(q.applied.size() - 1).index();
+            assertEquals(5, applied, "node " + q.id);
+            q.storage.createSnapshot(applied, q.status().confState(), bytes("s" + applied));
+            q.storage.compact(applied);
+        }
+        net.get(1).node.propose(bytes("after compaction"));
+        net.stabilize();
+        assertTrue(net.deliveredOf(MessageType.SNAP).isEmpty());
+        for (Peer q : net.peers.values()) assertEquals(6, q.commit(), "node " + q.id);
+
+        Peer f = net.get(2);
+        f.restart();
+        assertEquals(5, f.storage.snapshot().index());
+        assertEquals(6, f.status().lastIndex());
+        assertEquals(6, f.status().hardState().commit());
+        net.get(1).node.propose(bytes("after restart"));
+        net.stabilize();
+        net.tickAll(1);
+        assertEquals(7, f.commit());
+        assertArrayEquals(bytes("after restart"), f.applied.get(f.applied.size() - 1).data());
+        assertTrue(net.deliveredOf(MessageType.SNAP).isEmpty());
     }
 
     @Test

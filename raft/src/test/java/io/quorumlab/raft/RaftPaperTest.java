@@ -589,6 +589,28 @@ class RaftPaperTest {
         assertArrayEquals(new long[] {1, 2, 3}, indexesOf(p.applied), "applied in log order, each once");
     }
 
+    /**
+     * §5.5: RPCs are idempotent. A duplicated or delayed (reordered) AppendEntries that is a prefix of
+     * what the follower already has must not truncate the newer entries after it.
+     */
+    @Test
+    void duplicateAndReorderedAppendsAreIdempotentAndNeverTruncate() {
+        Peer p = peer(1, new Opts(), ids(1, 2, 3));
+        Message older = app(2, 1, 1, 0, 0, 0, List.of(Entry.normal(1, 1, bytes("a"))));
+        Message newer = app(2, 1, 1, 0, 0, 0, List.of(Entry.normal(1, 1, bytes("a")), Entry.normal(1, 2, bytes("b")),
+                Entry.normal(1, 3, bytes("c"))));
+        p.node.step(newer);
+        p.drain();
+        p.node.step(older);
+        p.node.step(newer);
+        p.node.step(older);
+        List<Message> resp = ofType(p.drain(), MessageType.APP_RESP);
+        assertArrayEquals(new long[] {1, 1, 1}, termsOf(p.log()));
+        assertEquals(List.of(1L, 3L, 1L), resp.stream().map(Message::index).toList(),
+                "each answer acknowledges what that message covered");
+        assertTrue(resp.stream().noneMatch(Message::reject));
+    }
+
     /** A heartbeat's commit never moves the follower's commit past its own log. */
     @Test
     void heartbeatCommitIsBoundedByFollowersLog() {
@@ -948,6 +970,48 @@ class RaftPaperTest {
         net.campaign(2);
         assertEquals(Set.of(2L), net.leaders());
         assertArrayEquals(new long[] {1, 1, 3}, termsOf(net.get(1).log()), "the stale node catches up");
+    }
+
+    /** §5.5: a crashed follower restarts from its durable state only, and catches up without losing anything. */
+    @Test
+    void crashedFollowerRestartsFromStorageAndCatchesUp() {
+        Net net = new Net(new Opts(), 1, 2, 3);
+        net.campaign(1);
+        net.get(1).node.propose(bytes("before"));
+        net.stabilize();
+        Peer f = net.get(3);
+        HardState durable = f.storage.hardState();
+        f.restart();
+        assertEquals(durable, f.status().hardState());
+        assertEquals(StateRole.FOLLOWER, f.role());
+        assertEquals(0, f.node.leader(), "volatile state is gone");
+        net.isolated.add(3L);
+        net.get(1).node.propose(bytes("while down"));
+        net.stabilize();
+        net.isolated.clear();
+        net.tickAll(2);
+        assertArrayEquals(termsOf(net.get(1).log()), termsOf(f.log()));
+        assertEquals(net.get(1).commit(), f.commit());
+        assertArrayEquals(bytes("while down"), f.applied.get(f.applied.size() - 1).data());
+    }
+
+    /** A crashed leader restarts as a follower of the same term and does not vote again in that term. */
+    @Test
+    void crashedLeaderRestartsAsFollowerOfTheSameTerm() {
+        Net net = new Net(new Opts(), 1, 2, 3);
+        net.campaign(1);
+        net.stabilize();
+        Peer l = net.get(1);
+        l.restart();
+        assertEquals(StateRole.FOLLOWER, l.role());
+        assertEquals(1, l.term());
+        assertEquals(1, l.status().hardState().vote());
+        l.node.step(vote(2, 1, 1, 5, 1));
+        assertTrue(ofType(l.drain(), MessageType.VOTE_RESP).get(0).reject());
+        for (int i = 0; i < 60 && net.leaders().isEmpty(); i++) net.tickAll(1);
+        assertEquals(1, net.leaders().size());
+        long lead = net.leaders().iterator().next();
+        assertTrue(net.get(lead).term() >= 2);
     }
 
     /** §5.2 Election Safety: at most one leader per term, even when everyone campaigns at once. */
