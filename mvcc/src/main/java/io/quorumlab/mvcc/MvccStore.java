@@ -227,6 +227,8 @@ public final class MvccStore implements AutoCloseable {
     }
 
     private Response applyLocked(Request request) {
+        // A CORRUPT alarm freezes the key space (etcd's applierV3Corrupt); only alarm handling goes on.
+        if (!(request instanceof AlarmRequest) && hasAlarm(AlarmRequest.AlarmType.CORRUPT)) throw new MvccException(ErrorCode.CORRUPT);
         TxnChecks.validate(request, config.maxTxnOps());
         if (request instanceof RangeRequest r) return rangeLocked(r, currentRev);
         if (request instanceof PutRequest p) {
@@ -252,8 +254,10 @@ public final class MvccStore implements AutoCloseable {
         throw new IllegalArgumentException("unknown request " + request);
     }
 
-    private boolean noSpace() {
-        for (AlarmResponse.Member m : alarms) if (m.alarm() == AlarmRequest.AlarmType.NOSPACE) return true;
+    private boolean noSpace() { return hasAlarm(AlarmRequest.AlarmType.NOSPACE); }
+
+    private boolean hasAlarm(AlarmRequest.AlarmType type) {
+        for (AlarmResponse.Member m : alarms) if (m.alarm() == type) return true;
         return false;
     }
 
@@ -652,6 +656,29 @@ public final class MvccStore implements AutoCloseable {
                 return true;
             });
             return new HashKVResponse(ResponseHeader.ofRevision(cur), crc.getValue(), Math.max(compacted, 0), upTo);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Maintenance.Hash: CRC32C over every bucket's committed-or-buffered contents. Unlike
+     * {@link #hashKV} it includes metadata (consistent index), so it only matches across members
+     * at the same applied index; etcd documents the same caveat.
+     */
+    public long hash() {
+        lock.readLock().lock();
+        try {
+            CRC32C crc = new CRC32C();
+            for (Bucket b : Bucket.values()) {
+                crc.update(Bytes.of(b.name()));
+                backend.scan(b, Bytes.EMPTY, null, (k, v) -> {
+                    crc.update(k);
+                    crc.update(v);
+                    return true;
+                });
+            }
+            return crc.getValue();
         } finally {
             lock.readLock().unlock();
         }

@@ -113,6 +113,11 @@ class LeaseQuotaTest {
             assertEquals(1, list.alarms().size());
             s.apply(10, new AlarmRequest(AlarmRequest.Action.DEACTIVATE, 1, AlarmRequest.AlarmType.NOSPACE));
             s.apply(11, PutRequest.of("b", "2"));
+            s.apply(12, new AlarmRequest(AlarmRequest.Action.ACTIVATE, 2, AlarmRequest.AlarmType.CORRUPT));
+            assertEquals(ErrorCode.CORRUPT, err(() -> s.apply(13, RangeRequest.key(b("b")))));
+            assertEquals(ErrorCode.CORRUPT, err(() -> s.apply(14, DeleteRangeRequest.key(b("b")))));
+            s.apply(15, new AlarmRequest(AlarmRequest.Action.DEACTIVATE, 2, AlarmRequest.AlarmType.CORRUPT));
+            s.apply(16, DeleteRangeRequest.key(b("b")));
         }
     }
 }

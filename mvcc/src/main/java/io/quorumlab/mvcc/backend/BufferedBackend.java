@@ -82,8 +82,8 @@ public abstract class BufferedBackend implements Backend {
         byte[] buffered = ov.get(bucket).get(new ByteKey(key));
         if (buffered != null) return buffered == DELETED ? null : buffered;
         try (CommittedView v = openCommitted()) {
-            // Re-check: a commit + swap may have happened between the two reads; the old overlay
-            // still answers correctly because its contents equal what was committed.
+            // Opened after reading the overlay: if a commit slipped in between, the key was absent
+            // from that overlay, so its committed value did not change in that commit.
             return v.get(bucket, key);
         }
     }
