@@ -904,6 +904,15 @@ public final class MvccStore implements AutoCloseable {
         backend.snapshot(out);
     }
 
+    /**
+     * Pins a consistent copy (commits first) on the apply thread; the caller streams it from any
+     * thread with {@code writeTo} and closes it. For Raft snapshots sent to lagging followers.
+     */
+    public Backend.Snapshot openSnapshot() {
+        checkApplyThread();
+        return backend.openSnapshot();
+    }
+
     /** Replaces the whole state from a snapshot (a follower too far behind); watchers are cancelled by the caller's stream reset. */
     public void restore(InputStream in) throws IOException {
         checkApplyThread();

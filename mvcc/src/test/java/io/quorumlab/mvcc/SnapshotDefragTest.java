@@ -77,6 +77,37 @@ class SnapshotDefragTest {
         }
     }
 
+    /** A snapshot pinned at revision R streams R's state even though apply has moved on (from another thread). */
+    @ParameterizedTest
+    @EnumSource(TestStores.Kind.class)
+    void pinnedSnapshotStreamsFromAnotherThread(TestStores.Kind kind) throws Exception {
+        try (TestStores.Disk disk = new TestStores.Disk(kind); MvccStore src = new MvccStore(disk.open(), TestStores.noSyncThread());
+             MvccStore twin = new MvccStore(new InMemoryBackend(), TestStores.noSyncThread())) {
+            fill(src, 200);
+            fill(twin, 200);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try (io.quorumlab.mvcc.backend.Backend.Snapshot snap = src.openSnapshot()) {
+                for (int i = 201; i <= 400; i++) src.apply(i, PutRequest.of("later/" + i, "x"));
+                if (kind == TestStores.Kind.LMDB) assertThrows(IllegalStateException.class, src::defragment);
+                Thread t = new Thread(() -> {
+                    try {
+                        snap.writeTo(out);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                t.start();
+                t.join();
+            }
+            src.defragment(); // fine once the snapshot is closed
+            try (MvccStore dst = new MvccStore(new InMemoryBackend(), TestStores.noSyncThread())) {
+                dst.restore(new ByteArrayInputStream(out.toByteArray()));
+                assertEquals(twin.hashKV(0), dst.hashKV(0));
+                assertEquals(200, dst.consistentIndex());
+            }
+        }
+    }
+
     @Test
     void inMemorySnapshotIsStable() throws IOException {
         try (MvccStore s = new MvccStore(new InMemoryBackend(), TestStores.noSyncThread())) {

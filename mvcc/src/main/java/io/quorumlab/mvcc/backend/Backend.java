@@ -50,6 +50,20 @@ public interface Backend extends AutoCloseable {
     /** Commits, then writes a consistent self-checking copy of every bucket (backend-independent format). */
     void snapshot(OutputStream out) throws IOException;
 
+    /**
+     * Commits and pins the committed state (writer thread). The returned snapshot may be written
+     * from any thread while the writer goes on; close it promptly (LMDB keeps old pages alive for it,
+     * and defragment refuses to run while one is open).
+     */
+    Snapshot openSnapshot();
+
+    /** A pinned, consistent copy of the backend. */
+    interface Snapshot extends AutoCloseable {
+        void writeTo(OutputStream out) throws IOException;
+
+        @Override void close();
+    }
+
     /** Replaces every bucket with a snapshot's contents, verifying its checksum first. */
     void restore(InputStream in) throws IOException;
 

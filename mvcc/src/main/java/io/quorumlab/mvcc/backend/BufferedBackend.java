@@ -178,21 +178,53 @@ public abstract class BufferedBackend implements Backend {
      */
     @Override
     public void snapshot(OutputStream out) throws IOException {
+        try (Snapshot s = openSnapshot()) {
+            s.writeTo(out);
+        }
+    }
+
+    /** Open snapshots; defragment must not pull storage from under them. */
+    private final java.util.concurrent.atomic.AtomicInteger openSnapshots = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** A view of committed data that later commits do not change (LMDB: a read txn; memory: a copy). */
+    protected abstract CommittedView openFrozenCommitted();
+
+    @Override
+    public Snapshot openSnapshot() {
         commit();
+        CommittedView view = openFrozenCommitted();
+        openSnapshots.incrementAndGet();
+        return new Snapshot() {
+            private boolean closed;
+
+            @Override public void writeTo(OutputStream out) throws IOException { writeSnapshot(view, out); }
+
+            @Override public synchronized void close() {
+                if (closed) return;
+                closed = true;
+                view.close();
+                openSnapshots.decrementAndGet();
+            }
+        };
+    }
+
+    protected void checkNoOpenSnapshots() {
+        if (openSnapshots.get() > 0) throw new IllegalStateException(openSnapshots.get() + " snapshot(s) still open");
+    }
+
+    private static void writeSnapshot(CommittedView v, OutputStream out) throws IOException {
         CRC32C crc = new CRC32C();
         DataOutputStream data = new DataOutputStream(new CheckedOutputStream(out, crc));
         data.writeLong(SNAPSHOT_MAGIC);
-        try (CommittedView v = openCommitted()) {
-            for (Bucket b : Bucket.values()) {
-                Iterator<Map.Entry<byte[], byte[]>> it = v.iterate(b, new byte[0]);
-                while (it.hasNext()) {
-                    Map.Entry<byte[], byte[]> e = it.next();
-                    data.writeByte(b.ordinal());
-                    data.writeInt(e.getKey().length);
-                    data.write(e.getKey());
-                    data.writeInt(e.getValue().length);
-                    data.write(e.getValue());
-                }
+        for (Bucket b : Bucket.values()) {
+            Iterator<Map.Entry<byte[], byte[]>> it = v.iterate(b, new byte[0]);
+            while (it.hasNext()) {
+                Map.Entry<byte[], byte[]> e = it.next();
+                data.writeByte(b.ordinal());
+                data.writeInt(e.getKey().length);
+                data.write(e.getKey());
+                data.writeInt(e.getValue().length);
+                data.write(e.getValue());
             }
         }
         data.writeByte(SNAPSHOT_END);

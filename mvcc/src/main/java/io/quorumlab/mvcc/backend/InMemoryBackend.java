@@ -56,6 +56,30 @@ public final class InMemoryBackend extends BufferedBackend {
         };
     }
 
+    @Override
+    protected CommittedView openFrozenCommitted() {
+        // The committed maps change at the next commit; a snapshot needs its own copy.
+        Map<Bucket, java.util.TreeMap<ByteKey, byte[]>> copy = new EnumMap<>(Bucket.class);
+        for (var e : disk.tables.entrySet()) copy.put(e.getKey(), new java.util.TreeMap<>(e.getValue()));
+        return new CommittedView() {
+            @Override public byte[] get(Bucket b, byte[] key) { return copy.get(b).get(new ByteKey(key)); }
+
+            @Override public Iterator<Map.Entry<byte[], byte[]>> iterate(Bucket b, byte[] from) {
+                Iterator<Map.Entry<ByteKey, byte[]>> it = copy.get(b).tailMap(new ByteKey(from), true).entrySet().iterator();
+                return new Iterator<>() {
+                    @Override public boolean hasNext() { return it.hasNext(); }
+
+                    @Override public Map.Entry<byte[], byte[]> next() {
+                        Map.Entry<ByteKey, byte[]> e = it.next();
+                        return new AbstractMap.SimpleImmutableEntry<>(e.getKey().bytes(), e.getValue());
+                    }
+                };
+            }
+
+            @Override public void close() {}
+        };
+    }
+
     @Override protected void storePut(Bucket b, byte[] key, byte[] value) { batch.add(new Object[] {b, key, value}); }
 
     @Override protected void storeDelete(Bucket b, byte[] key) { batch.add(new Object[] {b, key, null}); }

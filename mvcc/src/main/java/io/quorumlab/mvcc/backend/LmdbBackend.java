@@ -102,6 +102,10 @@ public final class LmdbBackend extends BufferedBackend {
         };
     }
 
+    /** An LMDB read transaction already is a frozen view: MVCC keeps its pages until it ends. */
+    @Override
+    protected CommittedView openFrozenCommitted() { return openCommitted(); }
+
     private Txn<byte[]> writeTxn() {
         checkOpen();
         if (writeTxn == null) writeTxn = env.txnWrite();
@@ -155,6 +159,7 @@ public final class LmdbBackend extends BufferedBackend {
      */
     @Override
     public void defragment() {
+        checkNoOpenSnapshots();
         commit();
         long before = sizeBytes();
         Path tmp = dir.resolve("defrag.tmp");
