@@ -58,10 +58,15 @@ final class EtcdProcess implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws IOException {
         channel.shutdownNow();
         process.destroy();
-        if (!process.waitFor(5, TimeUnit.SECONDS)) process.destroyForcibly().waitFor();
+        try {
+            if (!process.waitFor(5, TimeUnit.SECONDS)) process.destroyForcibly().waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
         try (var s = Files.walk(dataDir)) {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }

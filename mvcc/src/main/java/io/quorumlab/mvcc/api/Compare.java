@@ -25,4 +25,9 @@ public record Compare(Result result, Target target, byte[] key, byte[] rangeEnd,
     }
 
     public Compare withRangeEnd(byte[] end) { return new Compare(result, target, key, end, number, value); }
+
+    @Override public String toString() {
+        return target + "(" + Bytes.show(key) + (rangeEnd.length > 0 ? ".." + Bytes.show(rangeEnd) : "") + ") " + result + " "
+                + (target == Target.VALUE ? Bytes.show(value) : Long.toString(number));
+    }
 }

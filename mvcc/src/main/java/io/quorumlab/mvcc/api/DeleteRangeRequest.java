@@ -8,4 +8,8 @@ public record DeleteRangeRequest(byte[] key, byte[] rangeEnd, boolean prevKv) im
     }
 
     public static DeleteRangeRequest key(byte[] key) { return new DeleteRangeRequest(key, Bytes.EMPTY, false); }
+
+    @Override public String toString() {
+        return "Delete{" + Bytes.show(key) + (rangeEnd.length > 0 ? ".." + Bytes.show(rangeEnd) : "") + (prevKv ? " prevKv" : "") + "}";
+    }
 }

@@ -11,4 +11,9 @@ public record PutRequest(byte[] key, byte[] value, long lease, boolean prevKv, b
     public static PutRequest of(byte[] key, byte[] value) { return new PutRequest(key, value, 0, false, false, false); }
 
     public static PutRequest of(String key, String value) { return of(Bytes.of(key), Bytes.of(value)); }
+
+    @Override public String toString() {
+        return "Put{" + Bytes.show(key) + "=" + Bytes.show(value) + (lease != 0 ? " lease=" + lease : "") + (prevKv ? " prevKv" : "")
+                + (ignoreValue ? " ignoreValue" : "") + (ignoreLease ? " ignoreLease" : "") + "}";
+    }
 }

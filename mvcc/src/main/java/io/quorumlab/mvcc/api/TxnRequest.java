@@ -10,4 +10,6 @@ public record TxnRequest(List<Compare> compare, List<RequestOp> success, List<Re
         success = List.copyOf(success);
         failure = List.copyOf(failure);
     }
+
+    @Override public String toString() { return "Txn{if " + compare + " then " + success + " else " + failure + "}"; }
 }
