@@ -213,9 +213,25 @@ public final class MvccStore implements AutoCloseable {
                 lock.writeLock().unlock();
             }
         } finally {
+            finishCompaction();
             backend.maybeCommit(); // outside the lock: an fsync must not stall readers
         }
     }
+
+    /**
+     * Physical half of a compaction, outside the store lock: once the index no longer points at a
+     * revision no reader can reach it (hashKV filters by the index), so deleting it needs no lock.
+     */
+    private void finishCompaction() {
+        PendingCompaction p = pendingCompaction;
+        if (p == null) return;
+        pendingCompaction = null;
+        physicallyCompact(p.rev(), p.doomed());
+    }
+
+    private record PendingCompaction(long rev, List<byte[]> doomed) {}
+
+    private PendingCompaction pendingCompaction;
 
     /** Records an entry that carries no key-space request (conf change, empty entry) as applied. */
     public void applyNoop(long raftIndex) {
@@ -603,9 +619,7 @@ public final class MvccStore implements AutoCloseable {
         if (rev > currentRev) throw new MvccException(ErrorCode.FUTURE_REV);
         compactRev = rev;
         backend.put(Bucket.META, META_SCHEDULED_COMPACT, Codec.longBytes(rev));
-        List<byte[]> doomed = compactIndex(rev);
-        // Deleting while the write lock is held keeps hashKV exact; batches let the backend commit in between.
-        physicallyCompact(rev, doomed);
+        pendingCompaction = new PendingCompaction(rev, compactIndex(rev));
         watchHub.onCompact(rev);
         return new CompactionResponse(ResponseHeader.ofRevision(currentRev));
     }
