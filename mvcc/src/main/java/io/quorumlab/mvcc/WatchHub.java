@@ -5,9 +5,14 @@ import io.quorumlab.mvcc.api.KeyValue;
 import io.quorumlab.mvcc.api.WatchCreateRequest;
 import io.quorumlab.mvcc.api.WatchResponse;
 import java.util.ArrayList;
+import io.quorumlab.mvcc.backend.ByteKey;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,7 +42,7 @@ public final class WatchHub implements AutoCloseable {
 
     private final MvccStore store;
     private final Object mu = new Object();
-    private final Set<Watcher> synced = new LinkedHashSet<>();
+    private final SyncedGroup synced = new SyncedGroup();
     private final Set<Watcher> unsynced = new LinkedHashSet<>();
     private final Set<WatchStream> streams = new LinkedHashSet<>();
     /** Latest revision handed to {@link #onApply}; guarded by mu. */
@@ -135,7 +140,7 @@ public final class WatchHub implements AutoCloseable {
         try {
             synchronized (mu) {
                 long cur = store.currentRevision();
-                for (Watcher w : synced) {
+                for (Watcher w : synced.all()) {
                     if (w.request.progressNotify()) w.stream.offerControl(new WatchResponse(w.id, cur, false, false, 0, "", List.of()));
                 }
             }
@@ -165,17 +170,20 @@ public final class WatchHub implements AutoCloseable {
         synchronized (mu) {
             assert rev > notifiedRev : "revisions must be notified in order";
             notifiedRev = rev;
+            if (synced.isEmpty()) return;
+            // Per watcher, its events of this revision in change order: one response, never split.
+            Map<Watcher, List<Event>> perWatcher = new LinkedHashMap<>();
+            for (Event e : events) {
+                synced.forCandidates(e.kv().key(), w -> {
+                    if (rev < w.minRev || !w.matches(e)) return;
+                    perWatcher.computeIfAbsent(w, x -> new ArrayList<>(2))
+                            .add(w.request.prevKv() ? e.withPrevKv(store.kvAt(e.kv().key(), rev - 1)) : e);
+                });
+            }
             List<Watcher> fellBehind = null;
-            for (Watcher w : synced) {
-                if (rev < w.minRev) continue;
-                List<Event> mine = null;
-                for (Event e : events) {
-                    if (!w.matches(e)) continue;
-                    if (mine == null) mine = new ArrayList<>(2);
-                    mine.add(w.request.prevKv() ? e.withPrevKv(store.kvAt(e.kv().key(), rev - 1)) : e);
-                }
-                if (mine == null) continue;
-                if (w.stream.offerEvents(WatchResponse.events(w.id, rev, mine))) {
+            for (Map.Entry<Watcher, List<Event>> en : perWatcher.entrySet()) {
+                Watcher w = en.getKey();
+                if (w.stream.offerEvents(WatchResponse.events(w.id, rev, en.getValue()))) {
                     w.minRev = rev + 1;
                 } else {
                     // Slow consumer: stop pushing, catch up from the backend when it drains.
@@ -201,7 +209,7 @@ public final class WatchHub implements AutoCloseable {
     void onRestore() {
         synchronized (mu) {
             notifiedRev = store.currentRevision();
-            for (Watcher w : synced) {
+            for (Watcher w : synced.all()) {
                 w.synced = false;
                 unsynced.add(w);
             }
@@ -278,6 +286,52 @@ public final class WatchHub implements AutoCloseable {
                 return false;
             }
             return true;
+        }
+    }
+
+    /**
+     * Synced watchers, with single-key watchers indexed by key so a revision's fan-out costs one
+     * lookup per event plus the range watchers (kube-style prefix watches), not every watcher.
+     */
+    private static final class SyncedGroup {
+        private final Set<Watcher> all = new LinkedHashSet<>();
+        private final Map<ByteKey, List<Watcher>> byKey = new HashMap<>();
+        private final Set<Watcher> ranges = new LinkedHashSet<>();
+
+        void add(Watcher w) {
+            if (!all.add(w)) return;
+            if (w.singleKey) byKey.computeIfAbsent(new ByteKey(w.key), k -> new ArrayList<>(1)).add(w);
+            else ranges.add(w);
+        }
+
+        void remove(Watcher w) {
+            if (!all.remove(w)) return;
+            if (w.singleKey) {
+                ByteKey k = new ByteKey(w.key);
+                List<Watcher> l = byKey.get(k);
+                l.remove(w);
+                if (l.isEmpty()) byKey.remove(k);
+            } else {
+                ranges.remove(w);
+            }
+        }
+
+        void forCandidates(byte[] key, Consumer<Watcher> c) {
+            List<Watcher> l = byKey.get(new ByteKey(key));
+            if (l != null) l.forEach(c);
+            ranges.forEach(c);
+        }
+
+        Set<Watcher> all() { return all; }
+
+        boolean isEmpty() { return all.isEmpty(); }
+
+        int size() { return all.size(); }
+
+        void clear() {
+            all.clear();
+            byKey.clear();
+            ranges.clear();
         }
     }
 
