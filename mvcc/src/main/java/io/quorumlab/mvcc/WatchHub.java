@@ -1,5 +1,6 @@
 package io.quorumlab.mvcc;
 
+import io.quorumlab.mvcc.api.Bytes;
 import io.quorumlab.mvcc.api.Event;
 import io.quorumlab.mvcc.api.KeyValue;
 import io.quorumlab.mvcc.api.WatchCreateRequest;
@@ -39,6 +40,10 @@ public final class WatchHub implements AutoCloseable {
     private static final int CATCH_UP_ROUNDS_MAX = 16;
     public static final int DEFAULT_STREAM_EVENT_CAPACITY = 1024;
     public static final int DEFAULT_STREAM_MAX_WATCHERS = 10_000;
+
+    /** etcd's cancel reasons for refused creates (its mvcc package's error texts). */
+    static final String EMPTY_RANGE = "mvcc: watcher range is empty";
+    static final String DUPLICATE_ID = "mvcc: duplicate watch ID provided on the WatchStream";
 
     private final MvccStore store;
     private final Object mu = new Object();
@@ -80,13 +85,24 @@ public final class WatchHub implements AutoCloseable {
             synchronized (mu) {
                 if (s.closed) throw new IllegalStateException("stream closed");
                 if (s.watchers.size() >= s.maxWatchers) throw new IllegalStateException("too many watchers on stream");
-                long id = req.watchId();
-                if (id == 0) {
-                    do { id = ++s.nextWatchId; } while (s.watchers.containsKey(id));
-                } else if (s.watchers.containsKey(id)) {
-                    throw WatchStream.duplicateId();
-                }
                 long cur = store.currentRevision();
+                long id = req.watchId();
+                String refused = null;
+                if (req.rangeEnd().length > 0 && !Bytes.isFromKey(req.rangeEnd()) && Bytes.compare(req.key(), req.rangeEnd()) >= 0) {
+                    refused = EMPTY_RANGE;
+                } else if (id != 0 && s.watchers.containsKey(id)) {
+                    refused = DUPLICATE_ID;
+                }
+                if (refused != null) {
+                    // etcd answers a bad create on the stream (created + canceled, id -1), not with an RPC error.
+                    s.offerControl(new WatchResponse(-1, cur, true, true, 0, refused, List.of()));
+                    return -1;
+                }
+                if (id == 0) {
+                    // etcd numbers from 0; a client cannot ask for 0 explicitly (0 means "assign one").
+                    while (s.watchers.containsKey(s.nextWatchId)) s.nextWatchId++;
+                    id = s.nextWatchId++;
+                }
                 Watcher w = new Watcher(id, s, req);
                 if (!s.offerControl(new WatchResponse(id, cur, true, false, 0, "", List.of()))) {
                     throw new IllegalStateException("watch stream control queue full");

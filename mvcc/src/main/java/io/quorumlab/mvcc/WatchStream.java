@@ -1,7 +1,5 @@
 package io.quorumlab.mvcc;
 
-import io.quorumlab.mvcc.api.ErrorCode;
-import io.quorumlab.mvcc.api.MvccException;
 import io.quorumlab.mvcc.api.WatchCreateRequest;
 import io.quorumlab.mvcc.api.WatchResponse;
 import java.util.ArrayDeque;
@@ -47,8 +45,9 @@ public final class WatchStream implements AutoCloseable {
     }
 
     /**
-     * Creates a watcher; its "created" response is queued before any of its events.
-     * @throws MvccException WATCH_ID_EXISTS for a duplicate explicit id
+     * Creates a watcher; its "created" response is queued before any of its events. A refused
+     * create (duplicate explicit id, key >= range end) queues etcd's created+canceled response
+     * with a cancel reason and returns -1.
      * @throws IllegalStateException when the stream already has {@code maxWatchers}
      */
     public long watch(WatchCreateRequest req) { return hub.create(this, req); }
@@ -128,6 +127,4 @@ public final class WatchStream implements AutoCloseable {
 
     @Override
     public void close() { hub.closeStream(this); }
-
-    static MvccException duplicateId() { return new MvccException(ErrorCode.WATCH_ID_EXISTS); }
 }

@@ -73,7 +73,10 @@ class WatchGuaranteeTest {
                     WatchCreateRequest req = new WatchCreateRequest(k, gen.rangeEnd(k), start, false, rnd.nextInt(5) == 0,
                             rnd.nextInt(5) == 0, rnd.nextBoolean(), 0, false);
                     long id = ws.watch(req);
-                    specs.add(new Spec(id, ws, req, start <= 0 ? cur + 1 : start));
+                    boolean emptyRange = req.rangeEnd().length > 0 && !Bytes.isFromKey(req.rangeEnd())
+                            && Bytes.compare(req.key(), req.rangeEnd()) >= 0;
+                    assertEquals(emptyRange, id == -1, "only empty ranges are refused");
+                    if (id >= 0) specs.add(new Spec(id, ws, req, start <= 0 ? cur + 1 : start));
                 } else if (p == 6) {
                     s.watchHub().syncOnce();
                 } else if (p == 7) {
@@ -136,6 +139,10 @@ class WatchGuaranteeTest {
         Set<Long> created = new HashSet<>(), cancelled = new HashSet<>();
         Map<Long, Long> compactCancel = new HashMap<>();
         for (WatchResponse r : rs) {
+            if (r.watchId() == -1 && r.created()) {
+                assertTrue(r.canceled() && !r.cancelReason().isEmpty(), "refused create: " + r);
+                continue;
+            }
             if (r.watchId() == WatchResponse.STREAM_PROGRESS_ID) {
                 // Progress at P: every live watcher here has everything up to P already.
                 for (long w : created) {

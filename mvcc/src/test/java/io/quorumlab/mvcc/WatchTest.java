@@ -158,12 +158,18 @@ class WatchTest {
     }
 
     @Test
-    void duplicateWatchIdRejected() {
+    void badCreatesAreAnsweredOnTheStream() {
         try (MvccStore s = store(); WatchStream ws = s.watchHub().newStream()) {
-            ws.watch(new WatchCreateRequest(b("a"), Bytes.EMPTY, 0, false, false, false, false, 7, false));
-            MvccException e = assertThrows(MvccException.class,
-                    () -> ws.watch(new WatchCreateRequest(b("a"), Bytes.EMPTY, 0, false, false, false, false, 7, false)));
-            assertEquals(ErrorCode.WATCH_ID_EXISTS, e.code());
+            assertEquals(0, ws.watch(WatchCreateRequest.of(b("a"), Bytes.EMPTY, 0)), "etcd numbers watches from 0");
+            assertEquals(7, ws.watch(new WatchCreateRequest(b("a"), Bytes.EMPTY, 0, false, false, false, false, 7, false)));
+            assertEquals(-1, ws.watch(new WatchCreateRequest(b("a"), Bytes.EMPTY, 0, false, false, false, false, 7, false)));
+            assertEquals(-1, ws.watch(WatchCreateRequest.of(b("b"), b("a"), 0)));
+            assertEquals(1, ws.watch(WatchCreateRequest.of(b("a"), Bytes.EMPTY, 0)));
+            List<WatchResponse> rs = ws.drain();
+            assertEquals(5, rs.size());
+            assertTrue(rs.get(2).created() && rs.get(2).canceled());
+            assertEquals(WatchHub.DUPLICATE_ID, rs.get(2).cancelReason());
+            assertEquals(WatchHub.EMPTY_RANGE, rs.get(3).cancelReason());
         }
     }
 

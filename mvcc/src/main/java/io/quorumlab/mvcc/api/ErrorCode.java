@@ -18,7 +18,6 @@ public enum ErrorCode {
     LEASE_NOT_FOUND("NOT_FOUND", "etcdserver: requested lease not found"),
     LEASE_EXISTS("FAILED_PRECONDITION", "etcdserver: lease already exists"),
     LEASE_TTL_TOO_LARGE("OUT_OF_RANGE", "etcdserver: too large lease TTL"),
-    WATCH_ID_EXISTS("FAILED_PRECONDITION", "etcdserver: duplicate watch ID"),
     CORRUPT("DATA_LOSS", "etcdserver: corrupt cluster");
 
     private final String grpcCode;
