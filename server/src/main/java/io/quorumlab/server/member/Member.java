@@ -303,12 +303,12 @@ public final class Member implements MemberApi, AutoCloseable {
         try {
             // Blocks this loop in fdatasync when rd.mustSync(): the heart of the cascade model.
             wal.save(wes, hs == null ? null : new HardState(hs.term(), hs.vote(), hs.commit()));
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             // etcd panics here: the on-disk state is unknown, and continuing could break Raft's promises.
-            LOG.error("wal save failed; stopping member error=\"{}\"", e.getMessage());
+            LOG.error("wal save failed; stopping member error=\"{}\"", e.toString());
             stopped = true;
             failAll(EtcdError.STOPPED);
-            throw new UncheckedIOException(e);
+            throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
         }
         raftStorage.append(rd.entries());
         if (hs != null) raftStorage.setHardState(hs);

@@ -35,6 +35,8 @@ public final class MemberIds {
     }
 
     private static long nonZero(long id) {
-        return id == 0 ? 1 : id; // 0 means "none" in Raft
+        // 63 bits: ids stay positive in Java's signed longs (and in the WAL's checks); 0 means "none".
+        id &= Long.MAX_VALUE;
+        return id == 0 ? 1 : id;
     }
 }
