@@ -10,6 +10,7 @@ import io.quorumlab.mvcc.api.MvccException;
 import io.quorumlab.mvcc.api.Request;
 import io.quorumlab.server.EtcdError;
 import io.quorumlab.server.member.MemberApi;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
@@ -57,16 +58,26 @@ final class ApiContext {
         long cost = MvccStore.quotaCost(r);
         if (cost == 0 || store().quotaAvailable(cost)) return;
         if (!store().noSpaceAlarmed()) {
-            member.propose(new AlarmRequest(AlarmRequest.Action.ACTIVATE, member.memberId(), AlarmRequest.AlarmType.NOSPACE))
-                    .whenComplete((resp, err) -> {
+            safely(() -> member.propose(new AlarmRequest(AlarmRequest.Action.ACTIVATE, member.memberId(),
+                    AlarmRequest.AlarmType.NOSPACE))).whenComplete((resp, err) -> {
                         if (err != null) log.warn("failed to raise NOSPACE alarm: {}", err.toString());
                     });
         }
         throw new MvccException(ErrorCode.NO_SPACE);
     }
 
-    /** Answers a unary call when {@code f} completes, on the API executor. */
-    <R, T> void reply(StreamObserver<T> obs, CompletionStage<R> f, Function<R, T> map) {
+    /**
+     * Answers a unary call when the member's future completes, on the API executor. A member
+     * that throws instead of returning a failed future is answered the same way.
+     */
+    <R, T> void reply(StreamObserver<T> obs, Supplier<? extends CompletionStage<R>> call, Function<R, T> map) {
+        CompletionStage<R> f;
+        try {
+            f = call.get();
+        } catch (RuntimeException e) {
+            fail(obs, e);
+            return;
+        }
         f.whenCompleteAsync((r, err) -> {
             if (err != null) {
                 fail(obs, err);
@@ -74,6 +85,15 @@ final class ApiContext {
             }
             answer(obs, () -> map.apply(r));
         }, executor);
+    }
+
+    /** The member's future, or a failed one if the member threw instead of returning it. */
+    static <R> CompletableFuture<R> safely(Supplier<? extends CompletableFuture<R>> call) {
+        try {
+            return call.get();
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     /** Answers a unary call now; any failure becomes etcd's status. */

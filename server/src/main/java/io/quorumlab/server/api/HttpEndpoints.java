@@ -44,7 +44,7 @@ final class HttpEndpoints extends SimpleChannelInboundHandler<FullHttpRequest> {
      */
     static CompletableFuture<Boolean> healthy(ApiContext api) {
         if (api.member.leaderId() == 0 || api.store().noSpaceAlarmed()) return CompletableFuture.completedFuture(false);
-        return api.member.readBarrier()
+        return ApiContext.safely(api.member::readBarrier)
                 .orTimeout(api.config().healthTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .thenApplyAsync(v -> {
                     api.store().range(RangeRequest.key(HEALTH_KEY));

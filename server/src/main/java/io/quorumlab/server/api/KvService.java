@@ -35,7 +35,7 @@ final class KvService extends KVGrpc.KVImplBase {
         if (r.serializable()) {
             ApiContext.answer(obs, () -> ProtoMapper.range(api.store().range(r), api.headers()));
         } else {
-            api.reply(obs, api.member.readBarrier(), v -> ProtoMapper.range(api.store().range(r), api.headers()));
+            api.reply(obs, () -> api.member.readBarrier(), v -> ProtoMapper.range(api.store().range(r), api.headers()));
         }
     }
 
@@ -51,7 +51,7 @@ final class KvService extends KVGrpc.KVImplBase {
             ApiContext.fail(obs, e);
             return;
         }
-        api.reply(obs, api.member.propose(p), resp -> ProtoMapper.put((PutResponse) resp, api.headers()));
+        api.reply(obs, () -> api.member.propose(p), resp -> ProtoMapper.put((PutResponse) resp, api.headers()));
     }
 
     @Override
@@ -65,7 +65,7 @@ final class KvService extends KVGrpc.KVImplBase {
             ApiContext.fail(obs, e);
             return;
         }
-        api.reply(obs, api.member.propose(d), resp -> ProtoMapper.delete((DeleteRangeResponse) resp, api.headers()));
+        api.reply(obs, () -> api.member.propose(d), resp -> ProtoMapper.delete((DeleteRangeResponse) resp, api.headers()));
     }
 
     @Override
@@ -83,7 +83,7 @@ final class KvService extends KVGrpc.KVImplBase {
             if (ReadOnlyTxn.isSerializable(t)) {
                 ApiContext.answer(obs, () -> ProtoMapper.txn(ReadOnlyTxn.run(api.store(), t), api.headers()));
             } else {
-                api.reply(obs, api.member.readBarrier(), v -> ProtoMapper.txn(ReadOnlyTxn.run(api.store(), t), api.headers()));
+                api.reply(obs, () -> api.member.readBarrier(), v -> ProtoMapper.txn(ReadOnlyTxn.run(api.store(), t), api.headers()));
             }
             return;
         }
@@ -94,13 +94,13 @@ final class KvService extends KVGrpc.KVImplBase {
             ApiContext.fail(obs, e);
             return;
         }
-        api.reply(obs, api.member.propose(t), resp -> ProtoMapper.txn((TxnResponse) resp, api.headers()));
+        api.reply(obs, () -> api.member.propose(t), resp -> ProtoMapper.txn((TxnResponse) resp, api.headers()));
     }
 
     @Override
     public void compact(io.etcd.jetcd.api.CompactionRequest req, StreamObserver<io.etcd.jetcd.api.CompactionResponse> obs) {
         CompactionRequest c = ProtoMapper.compaction(req);
-        api.reply(obs, api.member.propose(c), resp -> io.etcd.jetcd.api.CompactionResponse.newBuilder()
+        api.reply(obs, () -> api.member.propose(c), resp -> io.etcd.jetcd.api.CompactionResponse.newBuilder()
                 .setHeader(api.headers().at(((CompactionResponse) resp).header().revision())).build());
     }
 }

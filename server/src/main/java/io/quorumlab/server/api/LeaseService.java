@@ -63,7 +63,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
             ApiContext.fail(obs, e);
             return;
         }
-        api.reply(obs, api.member.propose(g), resp -> {
+        api.reply(obs, () -> api.member.propose(g), resp -> {
             LeaseGrantResponse r = (LeaseGrantResponse) resp;
             return io.etcd.jetcd.api.LeaseGrantResponse.newBuilder().setHeader(api.headers().at(r.header().revision()))
                     .setID(r.id()).setTTL(r.ttlSeconds()).build();
@@ -80,7 +80,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
     @Override
     public void leaseRevoke(io.etcd.jetcd.api.LeaseRevokeRequest req, StreamObserver<io.etcd.jetcd.api.LeaseRevokeResponse> obs) {
-        api.reply(obs, api.member.propose(new LeaseRevokeRequest(req.getID())), resp ->
+        api.reply(obs, () -> api.member.propose(new LeaseRevokeRequest(req.getID())), resp ->
                 io.etcd.jetcd.api.LeaseRevokeResponse.newBuilder()
                         .setHeader(api.headers().at(((LeaseRevokeResponse) resp).header().revision())).build());
     }
@@ -89,7 +89,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
     @Override
     public void leaseTimeToLive(io.etcd.jetcd.api.LeaseTimeToLiveRequest req,
                                 StreamObserver<io.etcd.jetcd.api.LeaseTimeToLiveResponse> obs) {
-        api.reply(obs, api.member.readBarrier(), v -> {
+        api.reply(obs, () -> api.member.readBarrier(), v -> {
             io.etcd.jetcd.api.LeaseTimeToLiveResponse.Builder b = io.etcd.jetcd.api.LeaseTimeToLiveResponse.newBuilder().setID(req.getID());
             try {
                 LeaseTimeToLiveResponse r = api.store().leaseTimeToLive(req.getID(), req.getKeys());
@@ -104,7 +104,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
     }
 
     void leaseLeases(Empty req, StreamObserver<Empty> obs) {
-        api.reply(obs, api.member.readBarrier(), v -> {
+        api.reply(obs, () -> api.member.readBarrier(), v -> {
             LeaseLeasesResponse r = api.store().leaseLeases();
             UnknownFieldSet.Field.Builder leases = UnknownFieldSet.Field.newBuilder();
             for (long id : r.ids()) {
@@ -138,7 +138,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
             @Override
             public void onNext(io.etcd.jetcd.api.LeaseKeepAliveRequest req) {
                 long id = req.getID();
-                api.member.leaseKeepAlive(id).whenCompleteAsync((r, err) -> {
+                ApiContext.safely(() -> api.member.leaseKeepAlive(id)).whenCompleteAsync((r, err) -> {
                     io.etcd.jetcd.api.LeaseKeepAliveResponse resp;
                     Throwable failure = null;
                     if (err == null) {

@@ -80,7 +80,7 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
             ApiContext.fail(obs, e);
             return;
         }
-        api.reply(obs, api.member.propose(a), resp -> ProtoMapper.alarm((AlarmResponse) resp, api.headers()));
+        api.reply(obs, () -> api.member.propose(a), resp -> ProtoMapper.alarm((AlarmResponse) resp, api.headers()));
     }
 
     @Override

@@ -74,6 +74,7 @@ final class WatchService extends WatchGrpc.WatchImplBase {
         private final ServerCallStreamObserver<io.etcd.jetcd.api.WatchResponse> call;
         private final WatchStream stream;
         private final Set<Long> fragmenting = ConcurrentHashMap.newKeySet();
+        private final Object fragmentLock = new Object();
         private final ArrayBlockingQueue<io.etcd.jetcd.api.WatchResponse> local = new ArrayBlockingQueue<>(LOCAL_RESPONSES_MAX);
         private final Thread sender;
         private final Object callLock = new Object();
@@ -125,8 +126,12 @@ final class WatchService extends WatchGrpc.WatchImplBase {
         private void create(io.etcd.jetcd.api.WatchCreateRequest p) {
             WatchCreateRequest req = ProtoMapper.watchCreate(p);
             try {
-                long id = stream.watch(req);
-                if (req.fragment()) fragmenting.add(id);
+                // Under fragmentLock: the sender may already hold this watcher's first events when
+                // watch() returns, and must see the fragment flag before it decides how to send them.
+                synchronized (fragmentLock) {
+                    long id = stream.watch(req);
+                    if (req.fragment()) fragmenting.add(id);
+                }
             } catch (RuntimeException e) {
                 // etcd answers a refused watch with created+canceled, watch id -1 and the reason.
                 String reason = e instanceof IllegalStateException ? "quorumlab: " + e.getMessage() : e.getMessage();
@@ -206,7 +211,7 @@ final class WatchService extends WatchGrpc.WatchImplBase {
         private void deliver(WatchResponse r) {
             ProtoMapper.Headers h = api.headers();
             io.etcd.jetcd.api.WatchResponse full = ProtoMapper.watch(r, h);
-            if (r.events().size() < 2 || !fragmenting.contains(r.watchId()) || full.getSerializedSize() <= api.config().maxRequestBytes()) {
+            if (r.events().size() < 2 || full.getSerializedSize() <= api.config().maxRequestBytes() || !fragments(r.watchId())) {
                 send(full);
                 return;
             }
@@ -232,6 +237,12 @@ final class WatchService extends WatchGrpc.WatchImplBase {
             for (int i = 0; i < pieces.size(); i++) {
                 io.etcd.jetcd.api.WatchResponse piece = pieces.get(i);
                 send(i < pieces.size() - 1 ? piece.toBuilder().setUnknownFields(fragment).build() : piece);
+            }
+        }
+
+        private boolean fragments(long watchId) {
+            synchronized (fragmentLock) {
+                return fragmenting.contains(watchId);
             }
         }
 
