@@ -1,0 +1,257 @@
+package io.quorumlab.server.peer;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.codec.LengthFieldPrepender;
+import io.netty.handler.codec.bytes.ByteArrayEncoder;
+import io.quorumlab.raft.Message;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Raft messages over TCP: one long-lived outbound connection per peer, frames of
+ * {@code [u32 length][protobuf message]}, writes batched per flush. Each peer has a bounded queue;
+ * when it is full (the peer is slow or down) the message is dropped and the member is told the
+ * peer is unreachable, so the member loop never blocks on the network.
+ */
+public final class NettyPeerTransport implements PeerTransport {
+    private static final Logger LOG = LoggerFactory.getLogger(NettyPeerTransport.class);
+    /** Snapshots carry the whole backend; everything else is bounded by Raft's 1 MiB message limit. */
+    public static final int MAX_FRAME_BYTES = Integer.MAX_VALUE - 8;
+    private static final int QUEUE_MESSAGES = 4096;
+    private static final long RECONNECT_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    private final long selfId;
+    private final String listenHost;
+    private final int listenPort;
+    private final EventLoopGroup group = new NioEventLoopGroup(2, r -> {
+        Thread t = new Thread(r, "peer-io");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Map<Long, Peer> peers = new ConcurrentHashMap<>();
+    private volatile Consumer<Message> inbound;
+    private volatile Consumer<Long> unreachable;
+    private Channel serverChannel;
+    private volatile boolean closed;
+
+    public NettyPeerTransport(long selfId, String listenHost, int listenPort) {
+        this.selfId = selfId;
+        this.listenHost = listenHost;
+        this.listenPort = listenPort;
+    }
+
+    /** The port actually bound (useful with port 0 in tests). */
+    public int boundPort() {
+        return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    }
+
+    /** Binds the listener; call before {@link #start} to learn the port. Idempotent. */
+    public synchronized void bind() {
+        if (serverChannel != null) return;
+        ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(MAX_FRAME_BYTES, 0, 4, 0, 4));
+                        ch.pipeline().addLast(new SimpleChannelInboundHandler<ByteBuf>() {
+                            @Override
+                            protected void channelRead0(ChannelHandlerContext ctx, ByteBuf buf) {
+                                byte[] bytes = new byte[buf.readableBytes()];
+                                buf.readBytes(bytes);
+                                Message m;
+                                try {
+                                    m = MessageCodec.decode(bytes);
+                                } catch (IllegalArgumentException e) {
+                                    LOG.warn("closing peer connection after a malformed frame remote={} error=\"{}\"",
+                                            ctx.channel().remoteAddress(), e.getMessage());
+                                    ctx.close();
+                                    return;
+                                }
+                                Consumer<Message> in = inbound;
+                                if (in != null && m.to() == selfId) in.accept(m);
+                            }
+
+                            @Override
+                            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                                ctx.close();
+                            }
+                        });
+                    }
+                });
+        try {
+            serverChannel = b.bind(listenHost, listenPort).sync().channel();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot listen for peers on " + listenHost + ":" + listenPort + ": " + e.getMessage(), e);
+        }
+        LOG.info("peer transport listening address={}", serverChannel.localAddress());
+    }
+
+    @Override
+    public void start(Consumer<Message> inbound, Consumer<Long> unreachable) {
+        this.inbound = inbound;
+        this.unreachable = unreachable;
+        bind();
+    }
+
+    @Override
+    public synchronized void updatePeers(Map<Long, String> peerUrls) {
+        Map<Long, String> want = new HashMap<>(peerUrls);
+        want.remove(selfId);
+        for (Long id : peers.keySet()) {
+            Peer p = peers.get(id);
+            String url = want.get(id);
+            if (url == null || !url.equals(p.url)) {
+                peers.remove(id);
+                p.close();
+            }
+        }
+        for (Map.Entry<Long, String> e : want.entrySet()) {
+            peers.computeIfAbsent(e.getKey(), id -> new Peer(id, e.getValue()));
+        }
+    }
+
+    @Override
+    public void send(Message m) {
+        Peer p = peers.get(m.to());
+        if (p == null || closed) return;
+        if (!p.queue.offer(MessageCodec.encode(m))) {
+            Consumer<Long> u = unreachable;
+            if (u != null) u.accept(m.to());
+            return;
+        }
+        p.kick();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Peer p : peers.values()) p.close();
+        peers.clear();
+        if (serverChannel != null) serverChannel.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+
+    /** One outbound connection with its bounded queue. */
+    private final class Peer {
+        final long id;
+        final String url;
+        final ArrayBlockingQueue<byte[]> queue = new ArrayBlockingQueue<>(QUEUE_MESSAGES);
+        private final AtomicBoolean flushScheduled = new AtomicBoolean();
+        private volatile Channel channel;
+        private volatile boolean connecting;
+        private volatile long nextConnectNanos;
+        private volatile boolean peerClosed;
+
+        Peer(long id, String url) {
+            this.id = id;
+            this.url = url;
+        }
+
+        void kick() {
+            Channel ch = channel;
+            if (ch != null && ch.isActive()) {
+                if (flushScheduled.compareAndSet(false, true)) ch.eventLoop().execute(this::flush);
+            } else {
+                connect();
+            }
+        }
+
+        private void flush() {
+            flushScheduled.set(false);
+            Channel ch = channel;
+            if (ch == null || !ch.isActive()) return;
+            byte[] b;
+            int n = 0;
+            // Respect the socket's write buffer: what does not fit stays queued (bounded) for later.
+            while (ch.isWritable() && (b = queue.poll()) != null) {
+                ch.write(b);
+                n++;
+            }
+            if (n > 0) ch.flush();
+        }
+
+        private void connect() {
+            if (peerClosed || connecting || System.nanoTime() < nextConnectNanos) return;
+            URI u;
+            try {
+                u = URI.create(url.split(",")[0].trim());
+            } catch (IllegalArgumentException e) {
+                LOG.warn("bad peer url member={} url={}", Long.toHexString(id), url);
+                return;
+            }
+            connecting = true;
+            Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 1000)
+                    .handler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ch.pipeline().addLast(new LengthFieldPrepender(4));
+                            ch.pipeline().addLast(new ByteArrayEncoder());
+                            ch.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+                                @Override
+                                public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+                                    if (ctx.channel().isWritable()) kick();
+                                    ctx.fireChannelWritabilityChanged();
+                                }
+
+                                @Override
+                                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                                    ctx.close();
+                                }
+                            });
+                        }
+                    });
+            ChannelFuture f = b.connect(u.getHost(), u.getPort());
+            f.addListener(done -> {
+                connecting = false;
+                if (done.isSuccess()) {
+                    channel = f.channel();
+                    channel.closeFuture().addListener(c -> {
+                        channel = null;
+                        nextConnectNanos = System.nanoTime() + RECONNECT_NANOS;
+                    });
+                    if (peerClosed) channel.close();
+                    else kick();
+                } else {
+                    nextConnectNanos = System.nanoTime() + RECONNECT_NANOS;
+                    // Messages for a peer we cannot reach are stale by the time it is back: drop them.
+                    queue.clear();
+                    Consumer<Long> un = unreachable;
+                    if (un != null) un.accept(id);
+                }
+            });
+        }
+
+        void close() {
+            peerClosed = true;
+            Channel ch = channel;
+            if (ch != null) ch.close();
+            queue.clear();
+        }
+    }
+}
