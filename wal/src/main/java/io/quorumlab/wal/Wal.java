@@ -330,6 +330,12 @@ public final class Wal implements Closeable {
             return CompletableFuture.failedFuture(new WalOverloadedException(opts.maxPendingAppends()));
         }
         queue.add(r);
+        if (closed && queue.remove(r)) {
+            // close() drained the queue before we added; nobody else will complete this request.
+            pendingAsync.decrementAndGet();
+            r.done.completeExceptionally(closedError());
+            return r.done;
+        }
         if (opts.backgroundCommit()) {
             Thread t = committer;
             LockSupport.unpark(t != null ? t : committerThread());
@@ -459,6 +465,9 @@ public final class Wal implements Closeable {
         queue.add(r);
         commitLock.lock();
         try {
+            if (closed && queue.remove(r)) {
+                throw closedError(); // raced with close(): its files are gone
+            }
             while (!r.done.isDone() && commitRound()) {
                 // our request is queued behind others; keep committing until it is in a batch
             }

@@ -78,16 +78,20 @@ class SegmentRolloverTest {
         assertTrue(WalFormat.SegmentName.parse(kept.get(0)).seq() > 0);
 
         // Restart from the snapshot: entries after it, and the same via "last marker in the log".
-        Recovered fromSnap = Wal.open(storage, opts, snap).recovered();
+        Wal.Opened o1 = Wal.open(storage, opts, snap);
+        o1.wal().close();
+        Recovered fromSnap = o1.recovered();
         assertEquals(all.subList(1200, all.size()), fromSnap.entries());
         assertEquals(snap, fromSnap.snapshot());
-        Recovered fromLast = Wal.open(storage, opts, null).recovered();
+        Wal.Opened o2 = Wal.open(storage, opts, null);
+        o2.wal().close();
+        Recovered fromLast = o2.recovered();
         assertEquals(fromSnap.entries(), fromLast.entries());
         assertEquals(List.of(snap), Wal.validSnapshotMarkers(storage));
         // A snapshot the released log can no longer reach is refused with a clear error.
         WalException e = assertThrows(WalException.class, () -> Wal.open(storage, opts, new SnapshotMarker(5, 1)));
         assertTrue(e.getMessage().contains("snapshot"), e.getMessage());
-        // No stray spares are left behind after a clean close... only segments.
+        // A clean close leaves no preallocated spare behind (an unclean one does; open deletes it).
         try (var files = Files.list(dir.resolve("wal"))) {
             assertTrue(files.noneMatch(p -> p.toString().endsWith(".tmp")));
         }
