@@ -67,7 +67,7 @@ public record RangeRequest(byte[] key, byte[] rangeEnd, long limit, long revisio
     @Override public String toString() {
         return "Range{" + Bytes.show(key) + (rangeEnd.length > 0 ? ".." + Bytes.show(rangeEnd) : "") + (limit != 0 ? " limit=" + limit : "")
                 + (revision != 0 ? " rev=" + revision : "") + (sortOrder != SortOrder.NONE || sortTarget != SortTarget.KEY
-                ? " sort=" + sortOrder + "/" + sortTarget : "") + (keysOnly ? " keysOnly" : "") + (countOnly ? " countOnly" : "")
+                ? " sort=" + sortOrder + "/" + sortTarget : "") + (serializable ? " serializable" : "") + (keysOnly ? " keysOnly" : "") + (countOnly ? " countOnly" : "")
                 + (minModRevision != 0 ? " minMod=" + minModRevision : "") + (maxModRevision != 0 ? " maxMod=" + maxModRevision : "")
                 + (minCreateRevision != 0 ? " minCreate=" + minCreateRevision : "")
                 + (maxCreateRevision != 0 ? " maxCreate=" + maxCreateRevision : "") + "}";
