@@ -63,7 +63,8 @@ public final class Wal implements Closeable {
     private final SegmentPipeline pipeline;
     private final ConcurrentLinkedQueue<Request> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger pendingAsync = new AtomicInteger();
-    private final ReentrantLock commitLock = new ReentrantLock();
+    /** Fair, so a blocked save() gets the lock after at most one round of someone else's. */
+    private final ReentrantLock commitLock = new ReentrantLock(true);
 
     // ---- owned by the commit-lock holder ----
     private final FrameWriter writer;
@@ -502,9 +503,7 @@ public final class Wal implements Closeable {
         }
         while (!queue.isEmpty() && commitLock.tryLock()) {
             try {
-                while (commitRound()) {
-                    // drain
-                }
+                commitRound();
             } finally {
                 commitLock.unlock();
             }
@@ -527,11 +526,11 @@ public final class Wal implements Closeable {
                 LockSupport.park(this); // append() unparks after queueing, so no wakeup is lost
                 continue;
             }
+            // One round per lock hold: the fair lock then hands over to a waiting save() (the
+            // member loop) between rounds instead of starving it under sustained async load.
             commitLock.lock();
             try {
-                while (commitRound()) {
-                    // each round is one write + at most one fsync
-                }
+                commitRound();
             } finally {
                 commitLock.unlock();
             }
