@@ -139,4 +139,48 @@ class WalApiTest {
             }
         }
     }
+    @Test
+    void tornTailIsReportedByVerifyAndKeptAsideByOpen() throws IOException {
+        MemStorage storage = new MemStorage();
+        try (Wal wal = Wal.create(storage, small(64 * 1024), META)) {
+            for (int i = 1; i <= 5; i++) {
+                wal.save(List.of(entry(1, i, 100)), new HardState(1, 1, i - 1));
+            }
+        }
+        List<Frame> frames = frames(storage);
+        Frame last = frames.get(frames.size() - 1);
+        byte[] original = SegmentFiles.read(storage, last.file());
+        long cut = last.start() + 5; // the header of the last frame is cut short
+        try (var f = storage.open(last.file())) {
+            f.write(java.nio.ByteBuffer.allocate((int) (f.size() - cut)), cut);
+        }
+        WalVerifier.Report report = WalVerifier.verify(storage);
+        assertEquals(WalVerifier.Status.TORN_TAIL, report.status(), report.summary());
+        assertEquals(last.start(), report.problem().badOffset());
+
+        Wal.Opened o = Wal.open(storage, small(64 * 1024), null);
+        assertEquals(1, o.recovered().repairs().size());
+        Recovered.TornTail torn = o.recovered().repairs().get(0);
+        assertEquals(last.start(), torn.offset());
+        byte[] kept = SegmentFiles.read(storage, torn.brokenFile());
+        assertArrayEquals(java.util.Arrays.copyOfRange(original, (int) last.start(), (int) cut), kept,
+                "the removed bytes are kept in the .broken file");
+        o.wal().close();
+        assertEquals(WalVerifier.Status.OK, WalVerifier.verify(storage).status());
+    }
+
+    @Test
+    void snapshotMarkerWithWrongTermIsRefused() throws IOException {
+        MemStorage storage = new MemStorage();
+        try (Wal wal = Wal.create(storage, small(64 * 1024), META)) {
+            for (int i = 1; i <= 5; i++) {
+                wal.save(List.of(entry(2, i, 10)), new HardState(2, 1, i - 1));
+            }
+            wal.saveSnapshot(new SnapshotMarker(3, 2));
+        }
+        assertThrows(WalCorruptException.class, () -> Wal.open(storage, small(64 * 1024), new SnapshotMarker(3, 1)));
+        assertThrows(WalException.class, () -> Wal.open(storage, small(64 * 1024), new SnapshotMarker(4, 2)));
+        Recovered r = Wal.open(storage, small(64 * 1024), new SnapshotMarker(3, 2)).recovered();
+        assertEquals(List.of(4L, 5L), r.entries().stream().map(WalEntry::index).toList());
+    }
 }
