@@ -29,7 +29,8 @@ final class KeyIndex {
         boolean closed;
 
         void append(long main, long sub) {
-            assert size == 0 || main > mains[size - 1] : "revisions must grow";
+            // (main, sub) must grow; equal mains happen when one txn puts and then deletes a key.
+            assert size == 0 || main > mains[size - 1] || (main == mains[size - 1] && sub > subs[size - 1]) : "revisions must grow";
             if (size == mains.length) {
                 mains = Arrays.copyOf(mains, size * 2);
                 subs = Arrays.copyOf(subs, size * 2);

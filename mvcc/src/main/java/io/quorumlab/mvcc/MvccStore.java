@@ -404,10 +404,36 @@ public final class MvccStore implements AutoCloseable {
     }
 
     private void checkTxnPuts(TxnRequest t, Iterator<Boolean> path, long rev) {
+        checkTxnPuts(t, path, rev, new ArrayList<>());
+    }
+
+    /**
+     * {@code deletedBefore}: deletes earlier in execution order. The duplicate-key check lets a
+     * from-key delete ("\0" range end) overlap later puts (an etcd 3.4 quirk we keep); a put with
+     * ignore_value/ignore_lease after such a delete would find no previous value mid-transaction,
+     * which makes etcd panic. We refuse it up front, before anything changed.
+     */
+    private void checkTxnPuts(TxnRequest t, Iterator<Boolean> path, long rev, List<DeleteRangeRequest> deletedBefore) {
         for (RequestOp op : path.next() ? t.success() : t.failure()) {
-            if (op instanceof PutRequest p) checkPut(p, rev, false);
-            else if (op instanceof TxnRequest n) checkTxnPuts(n, path, rev);
+            if (op instanceof PutRequest p) {
+                checkPut(p, rev, false);
+                if (p.ignoreValue() || p.ignoreLease()) {
+                    for (DeleteRangeRequest d : deletedBefore) {
+                        if (covers(d, p.key())) throw new MvccException(ErrorCode.KEY_NOT_FOUND);
+                    }
+                }
+            } else if (op instanceof DeleteRangeRequest d) {
+                deletedBefore.add(d);
+            } else if (op instanceof TxnRequest n) {
+                checkTxnPuts(n, path, rev, deletedBefore);
+            }
         }
+    }
+
+    private static boolean covers(DeleteRangeRequest d, byte[] key) {
+        if (d.rangeEnd().length == 0) return Bytes.compare(d.key(), key) == 0;
+        if (Bytes.compare(key, d.key()) < 0) return false;
+        return Bytes.isFromKey(d.rangeEnd()) || Bytes.compare(key, d.rangeEnd()) < 0;
     }
 
     private void checkTxnRanges(TxnRequest t, Iterator<Boolean> path, long rev) {

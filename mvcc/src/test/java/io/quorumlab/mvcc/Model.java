@@ -24,6 +24,8 @@ final class Model {
     long compacted = -1;
     /** Lease id -> granted TTL. Attachments are the kvs' lease fields in the current state. */
     final TreeMap<Long, Long> leases = new TreeMap<>();
+    /** Each revision's changes in order, as watchers must see them (prev_kv = state before the revision). */
+    final Map<Long, List<Event>> revEvents = new java.util.HashMap<>();
     long minLeaseTtl = 2;
     /** Txns the generator deliberately made invalid, with the error they must produce. */
     final Map<TxnRequest, ErrorCode> invalidTxns = new IdentityHashMap<>();
@@ -150,6 +152,7 @@ final class Model {
     final class Txn {
         final long begin = cur();
         final TreeMap<String, KeyValue> work = new TreeMap<>(states.get((int) cur()));
+        final List<Event> events = new ArrayList<>();
         int changes;
 
         long readRev() { return changes > 0 ? begin + 1 : begin; }
@@ -160,8 +163,10 @@ final class Model {
             long rev = begin + 1;
             byte[] value = p.ignoreValue() ? prev.value() : p.value();
             long lease = p.ignoreLease() ? prev.lease() : p.lease();
-            work.put(k, new KeyValue(p.key(), prev == null ? rev : prev.createRevision(), rev,
-                    prev == null ? 1 : prev.version() + 1, value, lease));
+            KeyValue kv = new KeyValue(p.key(), prev == null ? rev : prev.createRevision(), rev,
+                    prev == null ? 1 : prev.version() + 1, value, lease);
+            work.put(k, kv);
+            events.add(new Event(Event.Type.PUT, kv, states.get((int) begin).get(k)));
             changes++;
             return new PutResponse(ResponseHeader.ofRevision(rev), p.prevKv() ? prev : null);
         }
@@ -175,14 +180,20 @@ final class Model {
                     prev.add(e.getValue());
                 }
             }
-            for (String k : keys) work.remove(k);
+            for (String k : keys) {
+                work.remove(k);
+                events.add(new Event(Event.Type.DELETE, new KeyValue(b(k), 0, begin + 1, 0, null, 0), states.get((int) begin).get(k)));
+            }
             changes += keys.size();
             long rev = changes > 0 ? begin + 1 : begin;
             return new DeleteRangeResponse(ResponseHeader.ofRevision(rev), keys.size(), d.prevKv() ? prev : List.of());
         }
 
         void end() {
-            if (changes > 0) states.add(work);
+            if (changes > 0) {
+                states.add(work);
+                revEvents.put(begin + 1, events);
+            }
         }
     }
 

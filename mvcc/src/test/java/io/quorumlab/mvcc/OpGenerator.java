@@ -116,6 +116,12 @@ final class OpGenerator {
         List<RequestOp> success = branch(thenUsed, depth);
         Set<String> elseUsed = new HashSet<>(used);
         List<RequestOp> failure = branch(elseUsed, depth);
+        if (depth == 0 && rnd.nextInt(8) == 0) {
+            // etcd's duplicate check ignores from-key deletes: last in a branch, it may remove keys put just before.
+            List<RequestOp> s = new ArrayList<>(success);
+            s.add(new DeleteRangeRequest(key(), Bytes.FROM_KEY, rnd.nextBoolean()));
+            success = s;
+        }
         used.addAll(thenUsed);
         used.addAll(elseUsed);
         return new TxnRequest(cmps, success, failure);

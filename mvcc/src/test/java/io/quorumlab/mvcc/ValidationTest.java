@@ -49,6 +49,11 @@ class ValidationTest {
         assertEquals("etcdserver: duplicate key given in txn request",
                 msg(txn(List.of(txn(List.of(pa), List.of()), DeleteRangeRequest.key(b("a"))), List.of())));
         assertEquals("ok", msg(txn(List.of(pa), List.of(pa))));
+        // etcd 3.4 quirk kept: a from-key delete is invisible to the duplicate check...
+        assertEquals("ok", msg(txn(List.of(pa, new DeleteRangeRequest(b("a"), Bytes.FROM_KEY, false)), List.of())));
+        // ...but an ignore_value put after it would have no previous value (etcd panics): refused up front.
+        assertEquals("etcdserver: key not found", msg(txn(List.of(new DeleteRangeRequest(b("a"), Bytes.FROM_KEY, false),
+                new PutRequest(b("exists"), Bytes.EMPTY, 0, false, true, false)), List.of())));
         assertEquals("etcdserver: mvcc: required revision is a future revision",
                 msg(txn(List.of(RangeRequest.builder(b("a")).revision(99).build()), List.of())));
         assertEquals("etcdserver: mvcc: required revision is a future revision", msg(new CompactionRequest(99, false)));
