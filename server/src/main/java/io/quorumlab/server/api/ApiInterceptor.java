@@ -1,5 +1,7 @@
 package io.quorumlab.server.api;
 
+import io.grpc.Context;
+import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -20,6 +22,8 @@ import io.quorumlab.server.member.MemberApi;
  */
 final class ApiInterceptor implements ServerInterceptor {
     static final Metadata.Key<String> HAS_LEADER = Metadata.Key.of("hasleader", Metadata.ASCII_STRING_MARSHALLER);
+    /** Set for calls that sent {@code hasleader: true}; streams use it to end themselves when the leader is lost. */
+    static final Context.Key<Boolean> REQUIRES_LEADER = Context.key("quorumlab-requires-leader");
 
     /** One set per JVM: the default registry rejects a second registration of a name. */
     private static final class Metrics {
@@ -56,9 +60,12 @@ final class ApiInterceptor implements ServerInterceptor {
                 super.close(status, trailers);
             }
         };
-        if ("true".equals(headers.get(HAS_LEADER)) && member.leaderId() == 0) {
-            counted.close(GrpcErrors.of(EtcdError.NO_LEADER).getStatus(), new Metadata());
-            return new ServerCall.Listener<>() {};
+        if ("true".equals(headers.get(HAS_LEADER))) {
+            if (member.leaderId() == 0) {
+                counted.close(GrpcErrors.of(EtcdError.NO_LEADER).getStatus(), new Metadata());
+                return new ServerCall.Listener<>() {};
+            }
+            return Contexts.interceptCall(Context.current().withValue(REQUIRES_LEADER, true), counted, headers, next);
         }
         return next.startCall(counted, headers);
     }

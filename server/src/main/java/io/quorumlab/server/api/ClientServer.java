@@ -50,17 +50,24 @@ public final class ClientServer implements AutoCloseable {
      * @param apiThreads                   threads that run handlers and serialise answers
      * @param apiQueueMax                  tasks waiting for those threads before submitters run them inline
      * @param healthTimeout                how long /health waits for its linearizable read
+     * @param noLeaderStreamTimeout        watch streams opened with {@code hasleader: true} are ended with
+     *                                     "no leader" after this long without a leader (etcd: 3 election timeouts)
      */
     public record Config(String host, int port, int maxRequestBytes, int maxTxnOps, int maxConcurrentStreams,
                          Duration keepAliveTime, Duration keepAliveTimeout, Duration keepAliveMinTime,
                          Duration watchProgressNotifyInterval, int watchEventCapacity, int maxWatchersPerStream,
-                         int maxWatchStreams, int apiThreads, int apiQueueMax, Duration healthTimeout) {
+                         int maxWatchStreams, int apiThreads, int apiQueueMax, Duration healthTimeout,
+                         Duration noLeaderStreamTimeout) {
         public static final int DEFAULT_MAX_REQUEST_BYTES = 1_572_864;
         /** gRPC's receive limit over --max-request-bytes, as etcd's grpcOverheadBytes. */
         public static final int GRPC_OVERHEAD_BYTES = 512 * 1024;
 
         public Config {
             Objects.requireNonNull(host, "host");
+            for (Duration d : new Duration[] {keepAliveTime, keepAliveTimeout, keepAliveMinTime, watchProgressNotifyInterval,
+                    healthTimeout, noLeaderStreamTimeout}) {
+                if (d == null || d.isNegative()) throw new IllegalArgumentException("durations must be >= 0: " + this);
+            }
             if (port < 0 || port > 65535) throw new IllegalArgumentException("port " + port);
             if (maxRequestBytes <= 0 || maxRequestBytes > Integer.MAX_VALUE - GRPC_OVERHEAD_BYTES) {
                 throw new IllegalArgumentException("maxRequestBytes " + maxRequestBytes);
@@ -76,43 +83,50 @@ public final class ClientServer implements AutoCloseable {
             return new Config(host, port, DEFAULT_MAX_REQUEST_BYTES, StoreConfig.DEFAULT_MAX_TXN_OPS, Integer.MAX_VALUE,
                     Duration.ofHours(2), Duration.ofSeconds(20), Duration.ofSeconds(5), Duration.ofMinutes(10),
                     WatchHub.DEFAULT_STREAM_EVENT_CAPACITY, WatchHub.DEFAULT_STREAM_MAX_WATCHERS, 4096,
-                    Math.max(4, 2 * Runtime.getRuntime().availableProcessors()), 100_000, Duration.ofSeconds(1));
+                    Math.max(4, 2 * Runtime.getRuntime().availableProcessors()), 100_000, Duration.ofSeconds(1),
+                    Duration.ofSeconds(3));
         }
 
         public Config withPort(int p) {
             return new Config(host, p, maxRequestBytes, maxTxnOps, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, watchProgressNotifyInterval, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
-                    apiThreads, apiQueueMax, healthTimeout);
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout);
         }
 
         public Config withMaxRequestBytes(int n) {
             return new Config(host, port, n, maxTxnOps, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, watchProgressNotifyInterval, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
-                    apiThreads, apiQueueMax, healthTimeout);
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout);
         }
 
         public Config withMaxTxnOps(int n) {
             return new Config(host, port, maxRequestBytes, n, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, watchProgressNotifyInterval, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
-                    apiThreads, apiQueueMax, healthTimeout);
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout);
         }
 
         public Config withMaxConcurrentStreams(int n) {
             return new Config(host, port, maxRequestBytes, maxTxnOps, n, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, watchProgressNotifyInterval, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
-                    apiThreads, apiQueueMax, healthTimeout);
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout);
         }
 
         public Config withWatchProgressNotifyInterval(Duration d) {
             return new Config(host, port, maxRequestBytes, maxTxnOps, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, d, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
-                    apiThreads, apiQueueMax, healthTimeout);
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout);
+        }
+
+        public Config withNoLeaderStreamTimeout(Duration d) {
+            return new Config(host, port, maxRequestBytes, maxTxnOps, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
+                    keepAliveMinTime, watchProgressNotifyInterval, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
+                    apiThreads, apiQueueMax, healthTimeout, d);
         }
 
         public Config withWatchEventCapacity(int n) {
             return new Config(host, port, maxRequestBytes, maxTxnOps, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, watchProgressNotifyInterval, n, maxWatchersPerStream, maxWatchStreams,
-                    apiThreads, apiQueueMax, healthTimeout);
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout);
         }
     }
 

@@ -55,7 +55,7 @@ final class WatchService extends WatchGrpc.WatchImplBase {
             return new Ignore();
         }
         try {
-            Session s = new Session(call);
+            Session s = new Session(call, Boolean.TRUE.equals(ApiInterceptor.REQUIRES_LEADER.get()));
             s.start();
             return s;
         } catch (RuntimeException e) {
@@ -77,6 +77,9 @@ final class WatchService extends WatchGrpc.WatchImplBase {
         private final Object fragmentLock = new Object();
         private final ArrayBlockingQueue<io.etcd.jetcd.api.WatchResponse> local = new ArrayBlockingQueue<>(LOCAL_RESPONSES_MAX);
         private final Thread sender;
+        /** The client sent {@code hasleader: true}: end the stream when the leader stays lost (as etcd's monitorLeader). */
+        private final boolean requiresLeader;
+        private long noLeaderSince; // sender thread only; 0 = a leader is known
         private final Object callLock = new Object();
         private volatile boolean done;
         /** Newest revision a progress request must be answered with (or later); -1: none asked. */
@@ -85,8 +88,9 @@ final class WatchService extends WatchGrpc.WatchImplBase {
         private volatile long progressAnsweredRev = -1;
         private boolean closedOnce; // guarded by callLock
 
-        Session(ServerCallStreamObserver<io.etcd.jetcd.api.WatchResponse> call) {
+        Session(ServerCallStreamObserver<io.etcd.jetcd.api.WatchResponse> call, boolean requiresLeader) {
             this.call = call;
+            this.requiresLeader = requiresLeader;
             this.stream = api.store().watchHub().newStream(api.config().watchEventCapacity(), api.config().maxWatchersPerStream());
             this.sender = new Thread(null, this::sendLoop, "watch-send-" + streamSeq.incrementAndGet(), SENDER_STACK_BYTES);
             sender.setDaemon(true);
@@ -177,6 +181,10 @@ final class WatchService extends WatchGrpc.WatchImplBase {
             long lastProgressTry = System.nanoTime();
             try {
                 while (!done) {
+                    if (requiresLeader && leaderLostTooLong()) {
+                        finish(GrpcErrors.of(io.quorumlab.server.EtcdError.NO_LEADER), true);
+                        return;
+                    }
                     if (!call.isReady()) {
                         LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(SENDER_WAKE_MILLIS));
                         continue;
@@ -206,6 +214,16 @@ final class WatchService extends WatchGrpc.WatchImplBase {
                 log.error("watch sender failed", e);
                 finish(GrpcErrors.toStatus(e), true);
             }
+        }
+
+        private boolean leaderLostTooLong() {
+            if (api.member.leaderId() != 0) {
+                noLeaderSince = 0;
+                return false;
+            }
+            long now = System.nanoTime();
+            if (noLeaderSince == 0) noLeaderSince = now;
+            return now - noLeaderSince >= api.config().noLeaderStreamTimeout().toNanos();
         }
 
         private void deliver(WatchResponse r) {

@@ -193,4 +193,31 @@ class WatchApiTest {
         waitUntil(() -> w.completed);
         waitUntil(() -> fx.server.openWatchStreams() == 0);
     }
+
+    @Test
+    void progressNotifyIntervalAndLeaderLossEndHasLeaderStreams() throws Exception {
+        ClientServer.Config cfg = ClientServer.Config.defaults("127.0.0.1", 0)
+                .withWatchProgressNotifyInterval(java.time.Duration.ofMillis(200))
+                .withNoLeaderStreamTimeout(java.time.Duration.ofMillis(300));
+        try (ApiFixture f = new ApiFixture(cfg)) {
+            Metadata md = new Metadata();
+            md.put(ApiInterceptor.HAS_LEADER, "true");
+            try (WatchClient w = new WatchClient(f.watch().withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md)))) {
+                w.create(WatchClient.create("/pn/", "/pn0").setProgressNotify(true));
+                WatchResponse created = w.next();
+                long rev = f.kv().put(PutRequest.newBuilder().setKey(bs("/elsewhere")).setValue(bs("v")).build()).getHeader().getRevision();
+                WatchResponse progress = w.next();
+                assertEquals(created.getWatchId(), progress.getWatchId(), "periodic progress goes to the watcher itself");
+                assertEquals(0, progress.getEventsCount());
+                assertTrue(progress.getHeader().getRevision() >= rev - 1);
+
+                f.member.leader = 0;
+                waitUntil(() -> w.error != null);
+                StatusRuntimeException e = assertInstanceOf(StatusRuntimeException.class, w.error);
+                assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+                assertEquals("etcdserver: no leader", e.getStatus().getDescription());
+                waitUntil(() -> f.server.openWatchStreams() == 0);
+            }
+        }
+    }
 }
