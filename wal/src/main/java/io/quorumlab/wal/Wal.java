@@ -72,8 +72,9 @@ public final class Wal implements Closeable {
     private final ArrayList<SegmentName> segments;
     /** Offset just past the current segment's header records; a cut never leaves a segment emptier. */
     private long headerEnd;
-    private long lastIndex;
-    private HardState lastHardState;
+    /** Written only under the commit lock; volatile so readers never wait behind an fsync. */
+    private volatile long lastIndex;
+    private volatile HardState lastHardState;
 
     private volatile IOException failure;
     private volatile boolean closed;
@@ -195,8 +196,8 @@ public final class Wal implements Closeable {
             try {
                 res = decoder.scan(bytes, prevCrc, last, (rec, off) -> {
                     replay.accept(rec, off);
-                    if (rec instanceof WalMetadata) {
-                        headerEndOut[0] = off; // refined below to the end of the header records
+                    if (rec instanceof WalMetadata m && headerEndOut[0] == 0) {
+                        headerEndOut[0] = off + WalFormat.frameBytes(m.data().length);
                     }
                 });
             } catch (Replay.Bad b) {
@@ -258,7 +259,7 @@ public final class Wal implements Closeable {
                 List.copyOf(repairs));
         LOG.info("wal opened dir={} segments={} snapshot-index={} last-index={} entries={} torn-tails={}",
                 dir, segs.size(), rec.snapshot().index(), replay.lastIndex(), rec.entries().size(), repairs.size());
-        // The header end only bounds how empty a segment may be when cut; the exact value is not critical.
+        // Only bounds how empty a segment may be when cut (never cut a header-only segment).
         long headerEnd = Math.max(lastHeaderEnd, WalFormat.frameBytes(WalFormat.CRC_BYTES));
         Wal wal = new Wal(storage, opts, replay.metadata.data(), segs, file, lastResult.validEnd(),
                 lastResult.endCrc(), headerEnd, replay.lastIndex(), replay.hardState);
@@ -380,22 +381,14 @@ public final class Wal implements Closeable {
         }
     }
 
+    /** Index of the last entry written (not necessarily fsync'd yet). */
     public long lastIndex() {
-        commitLock.lock();
-        try {
-            return lastIndex;
-        } finally {
-            commitLock.unlock();
-        }
+        return lastIndex;
     }
 
+    /** The last hard state written (not necessarily fsync'd yet). */
     public HardState hardState() {
-        commitLock.lock();
-        try {
-            return lastHardState;
-        } finally {
-            commitLock.unlock();
-        }
+        return lastHardState;
     }
 
     /** Current segment file names, oldest first. */
