@@ -71,6 +71,9 @@ final class SegmentPipeline implements AutoCloseable {
                 storage.delete(name);
                 WalFile f = storage.create(name);
                 f.preallocate(segmentBytes);
+                // Flush the zeros here, off the append path: otherwise the cut's first fsync of
+                // the new segment would have to write back the whole preallocated file.
+                f.force();
                 return new Prepared(name, f);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
