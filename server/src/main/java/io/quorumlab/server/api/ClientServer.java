@@ -2,6 +2,7 @@ package io.quorumlab.server.api;
 
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.InternalNettyServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.quorumlab.mvcc.StoreConfig;
@@ -10,6 +11,7 @@ import io.quorumlab.server.member.MemberApi;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Executors;
@@ -30,6 +32,10 @@ import org.slf4j.LoggerFactory;
  * ...
  * api.close();
  * }</pre>
+ *
+ * Services this package does not implement (Cluster, Auth, lock, election) can be mounted on the
+ * same port with {@link #ClientServer(MemberApi, Config, List)}; they get the same interceptor
+ * (metrics, {@code hasleader}) and executor.
  */
 public final class ClientServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClientServer.class);
@@ -136,11 +142,16 @@ public final class ClientServer implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final ApiContext api;
     private final WatchService watch;
+    private final List<ServerServiceDefinition> extraServices;
     private Server server;
 
-    public ClientServer(MemberApi member, Config config) {
+    public ClientServer(MemberApi member, Config config) { this(member, config, List.of()); }
+
+    /** @param extraServices further gRPC services served on the same port (e.g. etcdserverpb.Cluster) */
+    public ClientServer(MemberApi member, Config config, List<ServerServiceDefinition> extraServices) {
         this.member = Objects.requireNonNull(member, "member");
         this.config = Objects.requireNonNull(config, "config");
+        this.extraServices = List.copyOf(extraServices);
         // Bounded queue; when it is full the submitting thread runs the task itself: slower, never lost.
         this.executor = new ThreadPoolExecutor(config.apiThreads(), config.apiThreads(), 60, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(config.apiQueueMax()), daemon("etcd-api"), new ThreadPoolExecutor.CallerRunsPolicy());
@@ -167,6 +178,7 @@ public final class ClientServer implements AutoCloseable {
                 .addService(ServerInterceptors.intercept(new LeaseService(api).definition(), interceptor))
                 .addService(ServerInterceptors.intercept(new MaintenanceService(api), interceptor))
                 .addService(ServerInterceptors.intercept(new HealthService(api, timer), interceptor));
+        for (ServerServiceDefinition extra : extraServices) b.addService(ServerInterceptors.intercept(extra, interceptor));
         server = b.build().start();
         long every = config.watchProgressNotifyInterval().toNanos();
         if (every > 0) {
