@@ -246,12 +246,9 @@ final class ConfigParser {
     private static Object yamlValue(Spec spec, Object value) {
         switch (spec.kind()) {
             case NUMBER -> {
-                if (value instanceof Integer || value instanceof Long || value instanceof BigInteger) {
-                    return spec.parse(value.toString());
-                }
-                if (value instanceof String s) {
+                if (value instanceof Integer || value instanceof Long || value instanceof BigInteger || value instanceof String) {
                     try {
-                        return spec.parse(s);
+                        return spec.parse(value.toString());
                     } catch (IllegalArgumentException e) {
                         // fall through to the typed message below
                     }
@@ -406,7 +403,7 @@ final class ConfigParser {
         if (!members.containsKey(name)) {
             throw new ConfigException("couldn't find local name \"" + name + "\" in the initial cluster configuration");
         }
-        checkAdvertiseMatchesCluster(initialCluster, members.get(name), advertisePeer);
+        checkAdvertiseMatchesCluster(name, initialCluster, members.get(name), advertisePeer);
         return new ServerConfig.Cluster(initialCluster, members, (ClusterState) value("initial-cluster-state"), string("initial-cluster-token"), bool("strict-reconfig-check"), bool("force-new-cluster"));
     }
 
@@ -439,7 +436,7 @@ final class ConfigParser {
      * resolving DNS. Without resolving we can only compare literally, so a mismatch involving a host name
      * (localhost included) only warns; a mismatch between IP literals is certain.
      */
-    private void checkAdvertiseMatchesCluster(String initialCluster, List<URI> inCluster, List<URI> advertised) {
+    private void checkAdvertiseMatchesCluster(String name, String initialCluster, List<URI> inCluster, List<URI> advertised) {
         List<String> a = inCluster.stream().map(ConfigParser::normalise).sorted().toList();
         List<String> b = advertised.stream().map(ConfigParser::normalise).sorted().toList();
         if (a.equals(b)) return;
@@ -450,7 +447,7 @@ final class ConfigParser {
                     + "; etcd accepts this only if they resolve to the same addresses");
             return;
         }
-        String missing = String.join(",", a.stream().filter(u -> !b.contains(u)).toList());
+        String missing = String.join(",", a.stream().filter(u -> !b.contains(u)).map(u -> name + "=" + u).toList());
         String advertisedText = String.join(",", advertised.stream().map(URI::toString).toList());
         if (missing.isEmpty()) {
             throw new ConfigException("--initial-advertise-peer-urls has " + advertisedText
@@ -523,7 +520,7 @@ final class ConfigParser {
             warn("ignoring --" + autoTls + " since certs given (--" + cert + ", --" + key + ")");
             auto = false;
         }
-        if (bool(certAuth) && path(ca).isEmpty() && !auto) {
+        if (bool(certAuth) && path(ca).isEmpty() && certFile.isPresent()) {
             warn("--" + certAuth + " is set without --" + ca + "; client certificates will be checked against the JVM trust store");
         }
         Optional<String> cn = allowedCn == null || string(allowedCn).isEmpty() ? Optional.empty() : Optional.of(string(allowedCn));

@@ -230,6 +230,9 @@ final class Flags {
         try {
             uri = new URI(in);
         } catch (URISyntaxException e) {
+            if (!in.contains("://")) {
+                throw new IllegalArgumentException("URL scheme must be http, https, unix, or unixs: " + in);
+            }
             throw new IllegalArgumentException("parse \"" + in + "\": " + e.getReason());
         }
         String scheme = uri.getScheme();
