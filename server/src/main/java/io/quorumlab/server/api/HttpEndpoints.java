@@ -55,6 +55,11 @@ final class HttpEndpoints extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+        if (req.decoderResult().isFailure()) {
+            // Neither HTTP/2 nor parseable HTTP/1.1: answer as Go's server does and hang up.
+            respond(ctx, false, HttpResponseStatus.BAD_REQUEST, "text/plain; charset=utf-8", "400 Bad Request\n");
+            return;
+        }
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         String path = req.uri();
         int q = path.indexOf('?');

@@ -144,4 +144,47 @@ class MaintenanceAndHttpTest {
         assertFalse(fx.kv().range(io.etcd.jetcd.api.RangeRequest.newBuilder().setKey(bs("/m/")).setRangeEnd(bs("/m0")).build())
                 .getHeader().getRevision() == 0);
     }
+
+    @Test
+    void garbageOnThePortIsRefusedAndServingContinues() throws Exception {
+        try (java.net.Socket sock = new java.net.Socket("127.0.0.1", fx.server.port())) {
+            sock.setSoTimeout(5000);
+            sock.getOutputStream().write("\u0001\u0002 not a protocol at all\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            sock.getOutputStream().flush();
+            String reply = new String(sock.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+            assertTrue(reply.startsWith("HTTP/1.1 400"), reply);
+        }
+        try (java.net.Socket sock = new java.net.Socket("127.0.0.1", fx.server.port())) {
+            sock.getOutputStream().write("PRI * HTT".getBytes(java.nio.charset.StandardCharsets.US_ASCII)); // a preface cut short
+        }
+        assertEquals(200, get("/version").statusCode());
+        assertTrue(fx.maintenance().status(StatusRequest.getDefaultInstance()).hasHeader());
+    }
+
+    /** Services from elsewhere (the member's Cluster service) can share the port. */
+    @Test
+    void extraServicesAreMounted() throws Exception {
+        io.etcd.jetcd.api.ClusterGrpc.ClusterImplBase cluster = new io.etcd.jetcd.api.ClusterGrpc.ClusterImplBase() {
+            @Override
+            public void memberList(io.etcd.jetcd.api.MemberListRequest req,
+                                   io.grpc.stub.StreamObserver<io.etcd.jetcd.api.MemberListResponse> obs) {
+                obs.onNext(io.etcd.jetcd.api.MemberListResponse.newBuilder()
+                        .addMembers(io.etcd.jetcd.api.Member.newBuilder().setID(FakeMember.MEMBER_ID).setName("m1")).build());
+                obs.onCompleted();
+            }
+        };
+        FakeMember m = new FakeMember();
+        try (ClientServer s = new ClientServer(m, ClientServer.Config.defaults("127.0.0.1", 0), java.util.List.of(cluster.bindService())).start()) {
+            io.grpc.ManagedChannel ch = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", s.port())
+                    .usePlaintext().build();
+            try {
+                assertEquals("m1", io.etcd.jetcd.api.ClusterGrpc.newBlockingStub(ch).memberList(
+                        io.etcd.jetcd.api.MemberListRequest.getDefaultInstance()).getMembers(0).getName());
+            } finally {
+                ch.shutdownNow();
+            }
+        } finally {
+            m.close();
+        }
+    }
 }
