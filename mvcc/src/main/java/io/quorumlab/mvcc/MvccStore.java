@@ -96,6 +96,7 @@ public final class MvccStore implements AutoCloseable {
     private volatile long consistentIndex;
     private Thread applyThread;
     private boolean closed;
+    private volatile Throwable failure;
 
     public MvccStore(Backend backend, StoreConfig config) {
         this.backend = backend;
@@ -183,6 +184,7 @@ public final class MvccStore implements AutoCloseable {
         // Single-writer invariant: a second applier would corrupt the index and the batch.
         if (applyThread != t) throw new IllegalStateException("apply from " + t.getName() + " but owner is " + applyThread.getName());
         if (closed) throw new IllegalStateException("store closed");
+        if (failure != null) throw new IllegalStateException("store fail-stopped by an earlier apply error", failure);
     }
 
     /** Hands the apply role to the calling thread (e.g. a restarted apply loop). */
@@ -209,12 +211,22 @@ public final class MvccStore implements AutoCloseable {
                     backend.put(Bucket.META, META_CONSISTENT_INDEX, Codec.longBytes(raftIndex));
                 }
                 return applyLocked(request);
+            } catch (MvccException e) {
+                throw e; // an ordinary answer: nothing was changed before it was raised
+            } catch (RuntimeException | Error e) {
+                // A bug or a storage failure part-way through an entry: the key space may be half
+                // changed. Stop applying (as etcd panics) rather than serve or persist a torn state.
+                failure = e;
+                log.error("apply failed; store is now fail-stopped raftIndex={}", raftIndex, e);
+                throw e;
             } finally {
                 lock.writeLock().unlock();
             }
         } finally {
-            finishCompaction();
-            backend.maybeCommit(); // outside the lock: an fsync must not stall readers
+            if (failure == null) {
+                finishCompaction();
+                backend.maybeCommit(); // outside the lock: an fsync must not stall readers
+            }
         }
     }
 

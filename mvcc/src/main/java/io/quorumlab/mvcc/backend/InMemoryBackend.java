@@ -15,6 +15,8 @@ public final class InMemoryBackend extends BufferedBackend {
     /** The durable part; survives {@link #crash()}. */
     public static final class Disk {
         final Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> tables = new EnumMap<>(Bucket.class);
+        /** Committed bytes (estimate), maintained at commit; written by the apply thread only. */
+        volatile long bytes;
 
         public Disk() {
             for (Bucket b : Bucket.values()) tables.put(b, new ConcurrentSkipListMap<>());
@@ -84,32 +86,35 @@ public final class InMemoryBackend extends BufferedBackend {
 
     @Override protected void storeDelete(Bucket b, byte[] key) { batch.add(new Object[] {b, key, null}); }
 
+    /** Per-entry overhead in the size estimate, like a B+tree's node bookkeeping. */
+    private static final int ENTRY_OVERHEAD_BYTES = 16;
+
+    private static long entryBytes(byte[] key, byte[] value) { return key.length + value.length + ENTRY_OVERHEAD_BYTES; }
+
     @Override
     protected void storeCommit() {
         checkOpen();
         for (Object[] w : batch) {
             ConcurrentSkipListMap<ByteKey, byte[]> t = disk.tables.get((Bucket) w[0]);
-            if (w[2] == null) t.remove(new ByteKey((byte[]) w[1]));
-            else t.put(new ByteKey((byte[]) w[1]), (byte[]) w[2]);
+            byte[] key = (byte[]) w[1];
+            byte[] old = w[2] == null ? t.remove(new ByteKey(key)) : t.put(new ByteKey(key), (byte[]) w[2]);
+            if (old != null) disk.bytes -= entryBytes(key, old);
+            if (w[2] != null) disk.bytes += entryBytes(key, (byte[]) w[2]);
         }
         batch.clear();
+        assert disk.bytes >= 0;
     }
 
     @Override
     protected void storeClear() {
         batch.clear();
         disk.tables.values().forEach(Map::clear);
+        disk.bytes = 0;
     }
 
+    /** A stand-in for file size, kept incrementally: the server checks the quota on every request. */
     @Override
-    public long sizeBytes() {
-        // A stand-in for file size: bytes of keys and values plus a per-entry overhead like a B+tree's.
-        long n = 0;
-        for (var t : disk.tables.values()) {
-            for (var e : t.entrySet()) n += e.getKey().bytes().length + e.getValue().length + 16;
-        }
-        return n;
-    }
+    public long sizeBytes() { return disk.bytes; }
 
     @Override public long sizeInUseBytes() { return sizeBytes(); }
 
