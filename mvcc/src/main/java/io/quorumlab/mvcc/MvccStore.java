@@ -1005,7 +1005,9 @@ public final class MvccStore implements AutoCloseable {
         if (closed) return;
         watchHub.close();
         closed = true;
-        backend.close();
+        // After a fail-stop the open batch may hold half an entry: drop it, never commit it.
+        if (failure != null) backend.crash();
+        else backend.close();
     }
 
     /** Debug/invariant check for tests: index and backend agree. */
