@@ -97,7 +97,8 @@ final class ProtoMapper {
                 case REQUEST_PUT -> out.add(put(op.getRequestPut()));
                 case REQUEST_DELETE_RANGE -> out.add(delete(op.getRequestDeleteRange()));
                 case REQUEST_TXN -> out.add(txn(op.getRequestTxn()));
-                default -> throw new InvalidRequest("etcdserver: request op is not set");
+                // etcd 3.4 answers an op with no request set this way (its checker treats it as a missing key).
+                default -> throw new InvalidRequest("etcdserver: key not found");
             }
         }
         return out;

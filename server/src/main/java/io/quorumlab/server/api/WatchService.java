@@ -7,6 +7,8 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.quorumlab.mvcc.WatchStream;
+import io.quorumlab.mvcc.api.Bytes;
+import io.quorumlab.mvcc.api.MvccException;
 import io.quorumlab.mvcc.api.WatchCreateRequest;
 import io.quorumlab.mvcc.api.WatchResponse;
 import java.util.ArrayList;
@@ -130,6 +132,10 @@ final class WatchService extends WatchGrpc.WatchImplBase {
         private void create(io.etcd.jetcd.api.WatchCreateRequest p) {
             WatchCreateRequest req = ProtoMapper.watchCreate(p);
             try {
+                byte[] end = req.rangeEnd();
+                if (end.length > 0 && !Bytes.isFromKey(end) && Bytes.compare(req.key(), end) >= 0) {
+                    throw new IllegalArgumentException("mvcc: watcher range is empty"); // etcd 3.4's exact reason
+                }
                 // Under fragmentLock: the sender may already hold this watcher's first events when
                 // watch() returns, and must see the fragment flag before it decides how to send them.
                 synchronized (fragmentLock) {
@@ -139,6 +145,9 @@ final class WatchService extends WatchGrpc.WatchImplBase {
             } catch (RuntimeException e) {
                 // etcd answers a refused watch with created+canceled, watch id -1 and the reason.
                 String reason = e instanceof IllegalStateException ? "quorumlab: " + e.getMessage() : e.getMessage();
+                if (!(e instanceof MvccException || e instanceof IllegalArgumentException || e instanceof IllegalStateException)) {
+                    throw e;
+                }
                 io.etcd.jetcd.api.WatchResponse resp = io.etcd.jetcd.api.WatchResponse.newBuilder()
                         .setHeader(api.headers().at(api.store().currentRevision())).setWatchId(-1).setCreated(true)
                         .setCanceled(true).setCancelReason(reason).build();

@@ -225,6 +225,8 @@ class KvApiTest {
                 () -> fx.kv().txn(TxnRequest.newBuilder().addSuccess(putOp("/dup", "1")).addSuccess(putOp("/dup", "2")).build()));
         assertStatus(Status.Code.INVALID_ARGUMENT, "etcdserver: value is provided",
                 () -> fx.kv().put(PutRequest.newBuilder().setKey(bs("k")).setValue(bs("v")).setIgnoreValue(true).build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, "etcdserver: key not found",
+                () -> fx.kv().txn(TxnRequest.newBuilder().addSuccess(RequestOp.getDefaultInstance()).build()));
         byte[] big = new byte[ClientServer.Config.DEFAULT_MAX_REQUEST_BYTES + 1000];
         assertStatus(Status.Code.INVALID_ARGUMENT, "etcdserver: request is too large",
                 () -> fx.kv().put(PutRequest.newBuilder().setKey(bs("/big")).setValue(ByteString.copyFrom(big)).build()));

@@ -79,6 +79,12 @@ class WatchApiTest {
             assertEquals(r2 + 2, p.getHeader().getRevision());
             assertEquals(0, p.getEventsCount());
 
+            w.create(WatchClient.create("/w/b", "/w/a"));
+            WatchResponse refused = w.next();
+            assertTrue(refused.getCreated() && refused.getCanceled());
+            assertEquals(-1, refused.getWatchId());
+            assertEquals("mvcc: watcher range is empty", refused.getCancelReason());
+
             w.cancel(id);
             WatchResponse c = w.next();
             assertTrue(c.getCanceled());
