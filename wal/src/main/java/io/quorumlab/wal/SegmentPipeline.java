@@ -54,11 +54,8 @@ final class SegmentPipeline implements AutoCloseable {
             p = next.join();
         } catch (CompletionException e) {
             next = prepareAsync(); // let a later cut retry rather than fail forever on one error
-            Throwable c = e.getCause();
-            if (c instanceof UncheckedIOException u) {
-                throw u.getCause();
-            }
-            throw new IOException("preparing next wal segment failed", c);
+            Throwable c = e.getCause() instanceof UncheckedIOException u ? u.getCause() : e.getCause();
+            throw new IOException("preparing next wal segment failed: " + c, c);
         }
         next = prepareAsync();
         return p;

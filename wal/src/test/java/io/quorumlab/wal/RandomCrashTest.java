@@ -47,13 +47,15 @@ class RandomCrashTest {
         int[] ops = {0};
         int failAt = 3 + rnd.nextInt(60);
         boolean[] armed = {false};
-        // Power lost while a segment cut is finishing: the old segment (holding part of the
-        // failing batch) was already fsync'd, so more than the acknowledged entries may survive.
+        // If the failing save cut a segment, the old segment (holding the first part of its
+        // batch) was fsync'd by the cut, so more than the acknowledged entries may survive.
         boolean[] duringCut = {false};
         storage.setHook(new IoHook() {
             @Override
             public void beforeForce(String file) throws IOException {
-                tick(file.endsWith(".tmp"));
+                // Anything but a live segment's fsync belongs to a cut (new segment header, or the
+                // spare's flush whose failure surfaces at the next cut).
+                tick(!file.endsWith(".wal"));
             }
 
             @Override
@@ -62,8 +64,8 @@ class RandomCrashTest {
             }
 
             private void tick(boolean cut) throws IOException {
+                duringCut[0] |= cut;
                 if (armed[0] && ++ops[0] == failAt) {
-                    duringCut[0] = cut;
                     throw new IOException("injected power loss");
                 }
             }
@@ -85,10 +87,13 @@ class RandomCrashTest {
                     batch.add(entry(term, ++index, rnd.nextInt(400)));
                 }
                 written.addAll(batch);
+                duringCut[0] = false;
                 wal.save(batch, new HardState(term, 1, Math.max(0, index - 3)));
                 acked.addAll(batch);
             }
         } catch (IOException expected) {
+            // A spare that failed to prepare fails the next cut, after the old segment's fsync.
+            duringCut[0] |= String.valueOf(expected.getCause()).contains("preparing next wal segment");
             assertTrue(expected.getMessage().contains("injected") || String.valueOf(expected.getCause()).contains("injected"),
                     expected.toString());
         }

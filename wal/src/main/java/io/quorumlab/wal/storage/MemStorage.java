@@ -54,6 +54,7 @@ public final class MemStorage implements WalStorage {
             throw new FileAlreadyExistsException(name);
         }
         Node n = new Node();
+        n.name = name;
         current.put(name, n);
         return new Handle(name, n, generation);
     }
@@ -89,6 +90,7 @@ public final class MemStorage implements WalStorage {
             throw new NoSuchFileException(from);
         }
         current.put(to, n);
+        n.name = to;
     }
 
     @Override
@@ -127,6 +129,7 @@ public final class MemStorage implements WalStorage {
         }
         current.clear();
         current.putAll(durable);
+        current.forEach((name, node) -> node.name = name);
     }
 
     /** Flips one bit in both the visible and the durable content, as a failing disk would. */
@@ -150,6 +153,7 @@ public final class MemStorage implements WalStorage {
         for (Map.Entry<String, Node> e : durable.entrySet()) {
             Node src = e.getValue();
             Node n = new Node();
+            n.name = e.getKey();
             n.cur = Arrays.copyOf(src.dur, Math.max(src.durSize, 16));
             n.size = src.durSize;
             n.dur = Arrays.copyOf(src.dur, Math.max(src.durSize, 16));
@@ -182,6 +186,8 @@ public final class MemStorage implements WalStorage {
 
     /** One inode. Guarded by the owning storage's monitor. */
     private static final class Node {
+        /** Current name, so hooks see a renamed segment under its new name. */
+        String name;
         byte[] cur = new byte[64];
         int size;
         byte[] dur = new byte[64];
@@ -315,7 +321,9 @@ public final class MemStorage implements WalStorage {
 
         @Override
         public String name() {
-            return name;
+            synchronized (MemStorage.this) {
+                return node.name != null ? node.name : name;
+            }
         }
 
         @Override
@@ -344,7 +352,7 @@ public final class MemStorage implements WalStorage {
             if (position + src.remaining() > Integer.MAX_VALUE - 64) {
                 throw new IOException("MemStorage file too large: " + name);
             }
-            hook.beforeWrite(name, position, src.remaining());
+            hook.beforeWrite(name(), position, src.remaining());
             synchronized (MemStorage.this) {
                 check();
                 bytesWritten += src.remaining();
@@ -354,7 +362,7 @@ public final class MemStorage implements WalStorage {
 
         @Override
         public void force() throws IOException {
-            hook.beforeForce(name);
+            hook.beforeForce(name());
             synchronized (MemStorage.this) {
                 check();
                 forces++;
