@@ -684,33 +684,65 @@ public final class MvccStore implements AutoCloseable {
         log.debug("compacted rev={} removedRevisions={}", rev, doomed.size());
     }
 
+    /** Entries hashed per read-lock hold, so a big hash never stalls apply for long. */
+    private static final int HASH_CHUNK = 10_000;
+
     /**
      * CRC32C over every stored revision up to {@code rev} (0 = current) that a compaction keeps,
-     * in revision order; members with equal histories and compactions get equal hashes.
+     * in revision order; members with equal histories and compactions get equal hashes. Scans in
+     * chunks under the read lock; revisions up to {@code rev} never change except by compaction,
+     * so a compaction between chunks restarts the scan (or fails it as compacted).
      */
     public HashKVResponse hashKV(long rev) {
-        lock.readLock().lock();
-        try {
-            long cur = currentRev, compacted = compactRev;
+        while (true) {
+            long cur, compacted;
+            lock.readLock().lock();
+            try {
+                cur = currentRev;
+                compacted = compactRev;
+            } finally {
+                lock.readLock().unlock();
+            }
             if (rev > 0 && rev <= compacted) throw new MvccException(ErrorCode.COMPACTED);
             if (rev > cur) throw new MvccException(ErrorCode.FUTURE_REV);
             long upTo = rev <= 0 ? cur : rev;
-            CRC32C crc = new CRC32C();
-            crc.update(Bytes.of("key"));
-            backend.scan(Bucket.KEY, Bytes.EMPTY, Codec.revKey(upTo + 1, 0, false), (k, v) -> {
-                long main = Codec.revMain(k);
-                if (main <= compacted) {
-                    KeyIndex ki = index.get(new ByteKey(Codec.decodeKeyOnly(v)));
-                    if (ki == null || !ki.has(main, Codec.revSub(k))) return true; // awaiting physical deletion
-                }
-                crc.update(k);
-                crc.update(v);
-                return true;
-            });
-            return new HashKVResponse(ResponseHeader.ofRevision(cur), crc.getValue(), Math.max(compacted, 0), upTo);
-        } finally {
-            lock.readLock().unlock();
+            Long hash = hashChunked(upTo, compacted);
+            if (hash != null) return new HashKVResponse(ResponseHeader.ofRevision(cur), hash, Math.max(compacted, 0), upTo);
         }
+    }
+
+    /** @return the hash, or null if a compaction happened meanwhile */
+    private Long hashChunked(long upTo, long compacted) {
+        CRC32C crc = new CRC32C();
+        crc.update(Bytes.of("key"));
+        byte[] end = Codec.revKey(upTo + 1, 0, false);
+        byte[][] next = {Bytes.EMPTY};
+        while (next[0] != null) {
+            lock.readLock().lock();
+            try {
+                if (compactRev != compacted) return null;
+                byte[] from = next[0];
+                next[0] = null;
+                int[] n = {0};
+                backend.scan(Bucket.KEY, from, end, (k, v) -> {
+                    if (n[0]++ == HASH_CHUNK) {
+                        next[0] = k; // resume here under the next lock hold
+                        return false;
+                    }
+                    long main = Codec.revMain(k);
+                    if (main <= compacted) {
+                        KeyIndex ki = index.get(new ByteKey(Codec.decodeKeyOnly(v)));
+                        if (ki == null || !ki.has(main, Codec.revSub(k))) return true; // awaiting physical deletion
+                    }
+                    crc.update(k);
+                    crc.update(v);
+                    return true;
+                });
+            } finally {
+                lock.readLock().unlock();
+            }
+        }
+        return crc.getValue();
     }
 
     /**

@@ -148,10 +148,17 @@ public abstract class BufferedBackend implements Backend {
         }
     }
 
+    /** Receives each commit's duration in nanoseconds (etcd_disk_backend_commit_duration_seconds). */
+    private volatile java.util.function.LongConsumer commitListener = nanos -> { };
+
+    public void setCommitListener(java.util.function.LongConsumer listener) { commitListener = listener; }
+
     @Override
     public void commit() {
         if (pendingWrites == 0) return;
+        long t0 = config.nanoClock().getAsLong();
         storeCommit();
+        commitListener.accept(config.nanoClock().getAsLong() - t0);
         // Only after the commit is visible may readers stop consulting the buffered writes.
         overlay = newOverlay();
         pendingWrites = 0;
