@@ -30,11 +30,20 @@ final class Replay {
     boolean startFound;
     final ArrayList<WalEntry> entries = new ArrayList<>();
 
-    /** @param start the snapshot to replay from, or null to follow the last marker in the log */
-    Replay(SnapshotMarker start) {
+    /**
+     * @param start the snapshot to replay from, or null to follow the last marker in the log
+     * @param fromLogStart whether replay begins at segment 0, i.e. at index 0 even if the initial
+     *        marker is missing (a repair may have cut it away)
+     */
+    Replay(SnapshotMarker start, boolean fromLogStart) {
         this.start = start;
-        this.baseIndex = start == null ? -1 : start.index();
-        this.baseMarker = start;
+        if (start == null && fromLogStart) {
+            this.baseIndex = 0;
+            this.baseMarker = SnapshotMarker.ZERO;
+        } else {
+            this.baseIndex = start == null ? -1 : start.index();
+            this.baseMarker = start;
+        }
     }
 
     void accept(WalRecord rec, long offset) {

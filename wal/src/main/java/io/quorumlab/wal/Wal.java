@@ -179,7 +179,7 @@ public final class Wal implements Closeable {
                         + " (oldest segment " + segs.get(0).fileName() + ")");
             }
         }
-        Replay replay = new Replay(start);
+        Replay replay = new Replay(start, segs.get(first).seq() == 0);
         SegmentDecoder decoder = new SegmentDecoder();
         List<Recovered.TornTail> repairs = new ArrayList<>();
         long prevCrc = SegmentDecoder.UNKNOWN_CRC;
@@ -320,6 +320,7 @@ public final class Wal implements Closeable {
      * Queues an append; the future completes once its records are durable, in queue order, from
      * the committing thread (keep callbacks short). Fails immediately with
      * {@link WalOverloadedException} when {@link WalOptions#maxPendingAppends()} are already queued.
+     * The list and the entries' data arrays are not copied: do not modify them until it completes.
      */
     public CompletableFuture<Void> append(List<WalEntry> entries, HardState hardState) {
         Request r = new Request(entries, hardState, null, true);

@@ -58,7 +58,10 @@ public final class WalVerifier {
             SegmentReport bad = new SegmentReport(e.file(), 0, 0, 0, 0, 0, -1, -1, Status.CORRUPT, e.offset(), e.reason());
             return new Report(dir, List.of(bad), Status.CORRUPT, bad, HardState.EMPTY, null, -1);
         }
-        Replay replay = new Replay(null);
+        if (segs.isEmpty()) {
+            throw new WalException("no wal segments in " + dir);
+        }
+        Replay replay = new Replay(null, segs.get(0).seq() == 0);
         SegmentDecoder decoder = new SegmentDecoder();
         List<SegmentReport> out = new ArrayList<>();
         SegmentReport problem = null;

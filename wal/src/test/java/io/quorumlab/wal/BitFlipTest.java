@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class BitFlipTest {
 
     private static final long SEED = Long.getLong("wal.bitflip.seed", 7);
-    private static final int FLIPS = 300;
+    private static final int FLIPS = 500;
 
     @Test
     void flipInTheMiddleRefusesToOpenAndRepairKeepsThePrefix() throws IOException {
@@ -40,8 +40,19 @@ class BitFlipTest {
             }
         }
         SplittableRandom rnd = new SplittableRandom(SEED);
-        for (int n = 0; n < FLIPS; n++) {
-            long[] c = candidates.get(rnd.nextInt(candidates.size()));
+        // Every header byte of every frame (length, type, check, crc: where a misparse would hurt
+        // most), then a random sample of payload and padding bytes.
+        List<long[]> plan = new ArrayList<>();
+        for (long[] c : candidates) {
+            if (c[1] - frames.get((int) c[0]).start() < WalFormat.HEADER_BYTES) {
+                plan.add(c);
+            }
+        }
+        for (int i = 0; i < FLIPS; i++) {
+            plan.add(candidates.get(rnd.nextInt(candidates.size())));
+        }
+        for (int n = 0; n < plan.size(); n++) {
+            long[] c = plan.get(n);
             int bit = rnd.nextInt(8);
             try {
                 checkFlip(base, frames, (int) c[0], c[1], bit, lastFrame);
