@@ -287,7 +287,8 @@ public final class WatchHub implements AutoCloseable {
             if (w.canceled || w.synced || w.minRev != from) return false;
             if (through < 0) {
                 // Its next revision is gone: cancel with compact_revision (after "created", as etcd).
-                if (w.stream.offerControl(new WatchResponse(w.id, cur, false, true, compacted, "", List.of()))) {
+                // Header revision 0: etcd builds this response without one, and clients see exactly that.
+                if (w.stream.offerControl(new WatchResponse(w.id, 0, false, true, compacted, "", List.of()))) {
                     remove(w);
                 }
                 return false;

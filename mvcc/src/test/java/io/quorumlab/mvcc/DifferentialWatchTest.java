@@ -116,8 +116,35 @@ class DifferentialWatchTest {
             long last = store.currentRevision();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (maxRev(theirs) < last && System.nanoTime() < deadline) Thread.sleep(20);
+
+            // Phase 2, history: a catch-up watcher from revision 2 (with prev_kv), then a compaction,
+            // then a watcher from before it (created, then canceled with compact_revision) and one after it.
+            WatchCreateRequest history = new WatchCreateRequest(Bytes.of("\0"), Bytes.FROM_KEY, 2, false, false, false, true, 0, false);
+            long historyId = ws.watch(history);
+            requests.onNext(pb(history));
+            for (int i = 0; i < 1000 && store.watchHub().unsyncedCount() > 0; i++) store.watchHub().syncOnce();
+            List<WatchResponse> ourPhase1 = new ArrayList<>(ws.drain());
+            long historyEvents = ourPhase1.stream().filter(x -> x.watchId() == historyId).mapToLong(x -> x.events().size()).sum();
+            assertTrue(historyEvents > 0);
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (count(theirs, historyId) < historyEvents && System.nanoTime() < deadline) Thread.sleep(20);
+            long compactAt = Math.max(2, last - 5);
+            store.apply(1_000, new CompactionRequest(compactAt, false));
+            DifferentialEtcdTest.Pb.call(kv, lease, new CompactionRequest(compactAt, false));
+            WatchCreateRequest tooOld = WatchCreateRequest.of(Bytes.of("a"), Bytes.prefixEnd(Bytes.of("a")), 1);
+            WatchCreateRequest afterCompact = new WatchCreateRequest(Bytes.of("\0"), Bytes.FROM_KEY, compactAt + 1, false, false, false,
+                    true, 0, false);
+            long tooOldId = ws.watch(tooOld);
+            requests.onNext(pb(tooOld));
+            long afterId = ws.watch(afterCompact);
+            requests.onNext(pb(afterCompact));
+            for (int i = 0; i < 1000 && store.watchHub().unsyncedCount() > 0; i++) store.watchHub().syncOnce();
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while ((count(theirs, afterId) == 0 || !hasCancel(theirs, tooOldId)) && System.nanoTime() < deadline) Thread.sleep(20);
+            Thread.sleep(200); // let etcd's sender flush anything still in flight
             requests.onCompleted();
-            List<WatchResponse> mine = ws.drain();
+            List<WatchResponse> mine = new ArrayList<>(ourPhase1);
+            mine.addAll(ws.drain());
             List<String> expected = flatten(new ArrayList<>(theirs));
             assertEquals(expected, flatten(mine));
             assertTrue(expected.size() > 50, "too little to compare: " + expected);
@@ -132,13 +159,27 @@ class DifferentialWatchTest {
             if (r.created() || r.canceled()) out.add("ctl " + r.watchId() + " rev=" + r.revision() + " created=" + r.created()
                     + " canceled=" + r.canceled() + " reason=" + r.cancelReason());
         }
-        for (long id = -1; id <= 4; id++) {
+        for (WatchResponse r : rs) {
+            if (r.compactRevision() != 0) out.add("compacted " + r.watchId() + " at " + r.compactRevision() + " canceled=" + r.canceled());
+        }
+        for (long id = -1; id <= 6; id++) {
             for (WatchResponse r : rs) {
                 if (r.watchId() != id) continue;
                 for (Event e : r.events()) out.add("w" + id + " " + e.type() + " " + e.kv() + " prev=" + e.prevKv());
             }
         }
         return out;
+    }
+
+    static long count(Iterable<WatchResponse> rs, long watchId) {
+        long n = 0;
+        for (WatchResponse r : rs) if (r.watchId() == watchId) n += r.events().size();
+        return n;
+    }
+
+    static boolean hasCancel(Iterable<WatchResponse> rs, long watchId) {
+        for (WatchResponse r : rs) if (r.watchId() == watchId && r.canceled()) return true;
+        return false;
     }
 
     static long maxRev(Iterable<WatchResponse> rs) {
