@@ -533,6 +533,37 @@ class RaftFeatureTest {
     }
 
     @Test
+    void removingTheTransfereeAbortsTheTransfer() {
+        Peer p = peer(1, new Opts(), ids(1, 2, 3));
+        p.applyConfChanges = false;
+        elect(p);
+        ackAll(p, 3);
+        ConfChange remove2 = ConfChange.of(ConfChangeType.REMOVE_NODE, 2);
+        p.node.proposeConfChange(remove2);
+        p.drain();
+        p.node.step(appResp(3, 1, 1, 2));
+        p.drain();
+        p.node.transferLeadership(2); // 2 is behind: the leader tries to catch it up first
+        p.drain();
+        assertEquals(2, p.status().leadTransferee());
+        p.node.applyConfChange(remove2);
+        assertEquals(0, p.status().leadTransferee());
+        assertEquals(ProposalResult.ACCEPTED, p.node.propose(bytes("x")));
+    }
+
+    @Test
+    void confChangesThatChangeNothingAreHarmless() {
+        Peer p = peer(1, new Opts(), ids(1, 2, 3));
+        elect(p);
+        ConfState before = p.status().confState();
+        assertEquals(before, p.node.applyConfChange(ConfChange.of(ConfChangeType.ADD_NODE, 2)));
+        assertEquals(before, p.node.applyConfChange(ConfChange.of(ConfChangeType.UPDATE_NODE, 3)));
+        assertEquals(before, p.node.applyConfChange(ConfChange.of(ConfChangeType.ADD_LEARNER_NODE, 3)), "no demotion");
+        assertEquals(before, p.node.applyConfChange(ConfChange.of(ConfChangeType.REMOVE_NODE, 9)));
+        assertEquals(StateRole.LEADER, p.role());
+    }
+
+    @Test
     void timeoutNowMakesFollowerCampaignAtOnceWithoutPreVote() {
         Peer p = peer(2, new Opts().preVote(true).checkQuorum(true), ids(1, 2, 3));
         p.node.step(heartbeat(1, 2, 1, 0));
@@ -608,7 +639,6 @@ class RaftFeatureTest {
     @Test
     void onlyOneMembershipChangeMayBePendingAtATime() {
         Peer p = peer(1, new Opts(), ids(1, 2, 3));
-        p.applyConfChanges = true;
         elect(p);
         ackAll(p, 2, 3);
         assertEquals(ProposalResult.ACCEPTED, p.node.proposeConfChange(ConfChange.of(ConfChangeType.ADD_LEARNER_NODE, 4)));
