@@ -51,9 +51,13 @@ final class ApiFixture implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
         channel.shutdownNow();
-        channel.awaitTermination(5, TimeUnit.SECONDS);
+        try {
+            channel.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         server.close();
         member.close();
     }

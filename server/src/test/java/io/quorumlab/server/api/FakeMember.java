@@ -120,9 +120,13 @@ final class FakeMember implements MemberApi, AutoCloseable {
     Response applyNow(Request r) throws ExecutionException, InterruptedException { return propose(r).get(); }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         apply.shutdownNow();
-        apply.awaitTermination(5, TimeUnit.SECONDS);
+        try {
+            apply.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         store.close();
     }
 }

@@ -79,14 +79,17 @@ class JetcdClientTest {
         assertEquals("1b", stale.getGetResponses().get(0).getKvs().get(0).getValue().toString(StandardCharsets.UTF_8));
 
         LinkedBlockingQueue<WatchEvent> events = new LinkedBlockingQueue<>();
-        try (Watch.Watcher w = client.getWatchClient().watch(b("/j/"), WatchOption.builder().isPrefix(true).withPrevKV(true).build(),
-                r -> events.addAll(r.getEvents()))) {
+        Watch.Watcher w = client.getWatchClient().watch(b("/j/"), WatchOption.builder().isPrefix(true).withPrevKV(true).build(),
+                r -> events.addAll(r.getEvents()));
+        try {
             Thread.sleep(200); // jetcd offers no "created" callback
             kv.put(b("/j/a"), b("again")).get(10, TimeUnit.SECONDS);
             WatchEvent e = events.poll(10, TimeUnit.SECONDS);
             assertNotNull(e);
             assertEquals(WatchEvent.EventType.PUT, e.getEventType());
             assertEquals("1b", e.getPrevKV().getValue().toString(StandardCharsets.UTF_8));
+        } finally {
+            w.close();
         }
 
         long lease = client.getLeaseClient().grant(30).get(10, TimeUnit.SECONDS).getID();
