@@ -637,6 +637,10 @@ public final class Wal implements Closeable {
         if (r.marker != null) {
             ensureRoom(WalFormat.frameBytes(WalFormat.SNAPSHOT_BYTES));
             writer.writeSnapshot(r.marker);
+            // A snapshot from the leader can jump past our log: entries continue after it.
+            if (r.marker.index() > lastIndex) {
+                lastIndex = r.marker.index();
+            }
             sync = true;
         }
         for (WalEntry e : r.entries) {

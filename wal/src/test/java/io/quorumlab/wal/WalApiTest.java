@@ -183,4 +183,22 @@ class WalApiTest {
         Recovered r = Wal.open(storage, small(64 * 1024), new SnapshotMarker(3, 2)).recovered();
         assertEquals(List.of(4L, 5L), r.entries().stream().map(WalEntry::index).toList());
     }
+    @Test
+    void snapshotInstalledBeyondTheLogContinuesAfterIt() throws IOException {
+        MemStorage storage = new MemStorage();
+        try (Wal wal = Wal.create(storage, small(64 * 1024), META)) {
+            for (int i = 1; i <= 10; i++) {
+                wal.save(List.of(entry(1, i, 10)), new HardState(1, 1, i - 1));
+            }
+            // A lagging follower receives a snapshot at 500 from the leader (etcd: SaveSnapshot, then Save).
+            wal.saveSnapshot(new SnapshotMarker(500, 3));
+            wal.save(List.of(entry(3, 501, 10), entry(3, 502, 10)), new HardState(3, 2, 500));
+            assertEquals(502, wal.lastIndex());
+        }
+        Recovered fromLast = Wal.open(storage, small(64 * 1024), null).recovered();
+        assertEquals(new SnapshotMarker(500, 3), fromLast.snapshot());
+        assertEquals(List.of(501L, 502L), fromLast.entries().stream().map(WalEntry::index).toList());
+        Recovered fromMarker = Wal.open(storage, small(64 * 1024), new SnapshotMarker(500, 3)).recovered();
+        assertEquals(fromLast.entries(), fromMarker.entries());
+    }
 }
