@@ -1,0 +1,194 @@
+package io.quorumlab.chaos.sim;
+
+import io.quorumlab.mvcc.api.Bytes;
+import io.quorumlab.mvcc.api.Compare;
+import io.quorumlab.mvcc.api.PutRequest;
+import io.quorumlab.mvcc.api.RangeRequest;
+import io.quorumlab.mvcc.api.RangeResponse;
+import io.quorumlab.mvcc.api.Request;
+import io.quorumlab.mvcc.api.RequestOp;
+import io.quorumlab.mvcc.api.Response;
+import io.quorumlab.mvcc.api.TxnRequest;
+import io.quorumlab.mvcc.api.TxnResponse;
+import io.quorumlab.server.EtcdException;
+import io.quorumlab.server.member.Member;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+import org.HdrHistogram.Histogram;
+
+/**
+ * One kube-apiserver in front of etcd (KUBE.md). Clients' API requests arrive as a Poisson process
+ * whose rate follows the workload's daily curve and deployment bursts. Most reads are served from
+ * the watch cache; the rest, and every write, become etcd calls: GuaranteedUpdate is a linearizable
+ * get followed by a Txn comparing mod_revision, creates compare mod_revision == 0. Every API request
+ * (retries included: a client's retry is a new request) appends to the audit log and the server log
+ * on this API server's node disk. A request that fails with Unavailable (no leader, timeout, leader
+ * changed) is retried with exponential backoff — the feedback loop of the cascade.
+ */
+final class ApiServerModel {
+    static final int MAX_ATTEMPTS = 6;
+    static final long FIRST_BACKOFF_NANOS = 100_000_000L;
+    static final int OBJECTS = 2000;
+
+    private final Sim sim;
+    private final String node;
+    private final Disk disk;
+    private final Supplier<Member> etcd;
+    private final long extraRttNanos;
+    private final SimNetwork net;
+    private final Workload load;
+    private final java.util.function.DoubleSupplier burstFactor;
+    private final SplittableRandom random;
+    private final Histogram latency;
+    private final long[] modRevision = new long[OBJECTS];
+    private boolean stopped;
+
+    long requests;
+    long attempts;
+    long failed;
+    long etcdCalls;
+    /** etcd writes sent and not yet answered (the freeze detector reads it). */
+    int inflightWrites;
+
+    ApiServerModel(Sim sim, String node, Disk disk, Supplier<Member> etcd, long extraRttNanos, SimNetwork net,
+                   Workload load, java.util.function.DoubleSupplier burstFactor, Histogram latency) {
+        this.sim = sim;
+        this.node = node;
+        this.disk = disk;
+        this.etcd = etcd;
+        this.extraRttNanos = extraRttNanos;
+        this.net = net;
+        this.load = load;
+        this.burstFactor = burstFactor;
+        this.random = sim.split();
+        this.latency = latency;
+    }
+
+    Disk nodeDisk() {
+        return disk;
+    }
+
+    void start() {
+        scheduleNext();
+    }
+
+    void stop() {
+        stopped = true;
+    }
+
+    private void scheduleNext() {
+        double rate = Math.max(0.01, load.apiRequestsPerSecond() * load.daily(sim.now()) * burstFactor.getAsDouble());
+        long gap = (long) (-Math.log(1 - random.nextDouble()) / rate * 1e9);
+        sim.after(Math.max(gap, 1000), () -> {
+            if (stopped) return;
+            newRequest();
+            scheduleNext();
+        });
+    }
+
+    private void newRequest() {
+        requests++;
+        long start = sim.now();
+        // Only some API requests reach etcd: the watch cache serves most reads.
+        double etcdShare = load.etcdCallsPerApiRequest();
+        if (etcdShare <= 0) etcdShare = 0;
+        boolean callsEtcd = random.nextDouble() < etcdShare;
+        if (!callsEtcd) {
+            audit();
+            latency.recordValue(Math.min(200_000 + net.sampleLatency(), latency.getHighestTrackableValue()));
+            return;
+        }
+        int obj = random.nextInt(OBJECTS);
+        double r = random.nextDouble();
+        Op op = r < load.writeFraction() ? (r < load.writeFraction() * 0.05 ? Op.CREATE : Op.UPDATE) : Op.GET;
+        attempt(op, obj, start, 1);
+    }
+
+    private enum Op { GET, UPDATE, CREATE }
+
+    private static byte[] key(int obj) {
+        return Bytes.of("/registry/pods/default/pod-" + obj);
+    }
+
+    private void attempt(Op op, int obj, long start, int n) {
+        attempts++;
+        audit();
+        long oneWay = net.sampleLatency() / 4 + extraRttNanos / 2;
+        sim.after(oneWay, () -> {
+            Member m = etcd.get();
+            if (m == null || m.isStopped()) {
+                // Connection refused: the client library fails over after a dial timeout-ish delay.
+                sim.after(1_000_000_000L, () -> onResult(op, obj, start, n, new EtcdException(io.quorumlab.server.EtcdError.STOPPED)));
+                return;
+            }
+            etcdCalls++;
+            boolean write = op != Op.GET;
+            if (write) inflightWrites++;
+            CompletableFuture<?> f = switch (op) {
+                case GET -> m.readBarrier().thenApply(v -> m.store().range(RangeRequest.key(key(obj))));
+                case UPDATE -> m.propose(update(obj));
+                case CREATE -> m.propose(PutRequest.of(key(obj), value()));
+            };
+            f.whenComplete((resp, err) -> {
+                if (write) inflightWrites--;
+                long back = sim.clock() + oneWay;
+                sim.at(back, () -> {
+                    if (resp instanceof TxnResponse t) learnRevision(obj, t);
+                    if (resp instanceof RangeResponse rr && !rr.kvs().isEmpty()) modRevision[obj] = rr.kvs().get(0).modRevision();
+                    if (resp instanceof Response rs && op == Op.CREATE) modRevision[obj] = rs.header().revision();
+                    onResult(op, obj, start, n, unwrap(err));
+                });
+            });
+        });
+    }
+
+    private Request update(int obj) {
+        byte[] k = key(obj);
+        Compare c = Compare.number(k, Compare.Target.MOD, Compare.Result.EQUAL, modRevision[obj]);
+        List<RequestOp> then = List.of(new PutRequest(k, value(), 0, false, false, false));
+        List<RequestOp> otherwise = List.of(RangeRequest.key(k));
+        return new TxnRequest(List.of(c), then, otherwise);
+    }
+
+    private void learnRevision(int obj, TxnResponse t) {
+        if (t.succeeded()) {
+            modRevision[obj] = t.header().revision();
+        } else if (!t.responses().isEmpty() && t.responses().get(0) instanceof RangeResponse r && !r.kvs().isEmpty()) {
+            // GuaranteedUpdate's conflict path: learn the current revision and try again next time.
+            modRevision[obj] = r.kvs().get(0).modRevision();
+        }
+    }
+
+    private byte[] value() {
+        return new byte[load.valueBytes()];
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) t = t.getCause();
+        return t;
+    }
+
+    private void onResult(Op op, int obj, long start, int n, Throwable err) {
+        if (err == null) {
+            latency.recordValue(Math.min(sim.now() - start, latency.getHighestTrackableValue()));
+            return;
+        }
+        boolean retryable = err instanceof EtcdException;
+        if (retryable && n < MAX_ATTEMPTS) {
+            long backoff = FIRST_BACKOFF_NANOS << (n - 1);
+            long jitter = (long) (random.nextDouble() * backoff * 0.2);
+            sim.after(backoff + jitter, () -> {
+                if (!stopped) attempt(op, obj, start, n + 1);
+            });
+            return;
+        }
+        failed++;
+        latency.recordValue(Math.min(sim.now() - start, latency.getHighestTrackableValue()));
+    }
+
+    private void audit() {
+        disk.write("apiserver-" + node, load.auditBytesPerRequest());
+    }
+}

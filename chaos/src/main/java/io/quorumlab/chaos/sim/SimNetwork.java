@@ -1,0 +1,128 @@
+package io.quorumlab.chaos.sim;
+
+import io.quorumlab.raft.Message;
+import io.quorumlab.server.peer.PeerTransport;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * Links between members: per-message latency (base plus log-normal jitter), loss, and partitions
+ * (one-way or symmetric). Each link is FIFO like the TCP connection it stands for.
+ */
+public final class SimNetwork {
+    private final Sim sim;
+    private final SplittableRandom random;
+    private final long baseLatencyNanos;
+    private final long jitterMedianNanos;
+    private double loss;
+    private final Map<Long, Endpoint> endpoints = new TreeMap<>();
+    private final Set<Long> cutLinks = new HashSet<>();
+    private final Map<Long, Long> lastArrival = new TreeMap<>();
+    private long sent;
+    private long dropped;
+
+    public SimNetwork(Sim sim, long baseLatencyNanos, long jitterMedianNanos) {
+        this.sim = sim;
+        this.random = sim.split();
+        this.baseLatencyNanos = baseLatencyNanos;
+        this.jitterMedianNanos = jitterMedianNanos;
+    }
+
+    public void setLoss(double p) {
+        loss = p;
+    }
+
+    private static long link(long from, long to) {
+        return from * 1_000_003L + to;
+    }
+
+    /** Cuts the link from {@code from} to {@code to} (one way). */
+    public void cut(long from, long to) {
+        cutLinks.add(link(from, to));
+    }
+
+    public void isolate(long id) {
+        for (long other : endpoints.keySet()) {
+            if (other != id) {
+                cut(id, other);
+                cut(other, id);
+            }
+        }
+    }
+
+    public void heal() {
+        cutLinks.clear();
+    }
+
+    public long sent() {
+        return sent;
+    }
+
+    public long dropped() {
+        return dropped;
+    }
+
+    /** A one-way delay sample for any link of this network (also used for client traffic). */
+    public long sampleLatency() {
+        double u = random.nextDouble();
+        // Exponential jitter with the given median: cheap, positive, with a tail.
+        long jitter = (long) (-Math.log(1 - u) * jitterMedianNanos / Math.log(2));
+        return baseLatencyNanos + jitter;
+    }
+
+    public PeerTransport endpoint(long id) {
+        Endpoint e = new Endpoint(id);
+        endpoints.put(id, e);
+        return e;
+    }
+
+    private void deliver(long from, long to, Message m) {
+        sent++;
+        if (cutLinks.contains(link(from, to)) || (loss > 0 && random.nextDouble() < loss)) {
+            dropped++;
+            return;
+        }
+        long departure = sim.clock();
+        long key = link(from, to);
+        long arrival = Math.max(departure + sampleLatency(), lastArrival.getOrDefault(key, 0L));
+        lastArrival.put(key, arrival);
+        sim.at(arrival, () -> {
+            Endpoint dst = endpoints.get(to);
+            if (dst != null && dst.inbound != null && !dst.closed) dst.inbound.accept(m);
+        });
+    }
+
+    private final class Endpoint implements PeerTransport {
+        final long id;
+        Consumer<Message> inbound;
+        boolean closed;
+
+        Endpoint(long id) {
+            this.id = id;
+        }
+
+        @Override
+        public void start(Consumer<Message> inbound, Consumer<Long> unreachable) {
+            this.inbound = inbound;
+            this.closed = false;
+        }
+
+        @Override
+        public void updatePeers(Map<Long, String> peerUrls) {}
+
+        @Override
+        public void send(Message m) {
+            if (!closed) deliver(id, m.to(), m);
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+            if (endpoints.get(id) == this) endpoints.remove(id);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package io.quorumlab.chaos.sim;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What one simulated run produced. Every number is read off the simulated members, disks and
+ * clients; rendering is deterministic so that the same seed gives byte-identical JSON.
+ */
+public record SimResult(String scenario, String placement, long seed, long durationNanos, int members, String etcdDisk,
+                        double walFsyncP50Ms, double walFsyncP99Ms, double walFsyncP999Ms, double walFsyncMaxMs,
+                        double walFsyncPeakHourP99Ms, long walFsyncs, double apiP50Ms, double apiP99Ms,
+                        long apiRequests, long etcdCalls, long etcdAttempts, long apiFailed, int leaderElections,
+                        double writeFreezeSeconds, double longestFreezeSeconds, long proposalsFailed, int deploymentBursts,
+                        List<ClusterSimulation.LeaderChange> leaderChanges, long events) {
+
+    public double simulatedDays() {
+        return durationNanos / 86_400e9;
+    }
+
+    public double electionsPerWeek() {
+        return leaderElections / simulatedDays() * 7;
+    }
+
+    public double freezeSecondsPerWeek() {
+        return writeFreezeSeconds / simulatedDays() * 7;
+    }
+
+    /** Retries per API request that reached etcd (1.0 = none). */
+    public double retryMultiplier() {
+        long firstAttempts = etcdAttempts - (etcdAttempts - etcdCalls);
+        return etcdCalls == 0 ? 1 : (double) etcdAttempts / Math.max(1, firstAttempts - 0);
+    }
+
+    public String toJson() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("{\n");
+        field(sb, "scenario", scenario);
+        field(sb, "placement", placement);
+        field(sb, "seed", seed);
+        field(sb, "simulatedSeconds", durationNanos / 1e9);
+        field(sb, "members", members);
+        field(sb, "etcdDisk", etcdDisk);
+        field(sb, "walFsyncP50Ms", walFsyncP50Ms);
+        field(sb, "walFsyncP99Ms", walFsyncP99Ms);
+        field(sb, "walFsyncP999Ms", walFsyncP999Ms);
+        field(sb, "walFsyncMaxMs", walFsyncMaxMs);
+        field(sb, "walFsyncPeakHourP99Ms", walFsyncPeakHourP99Ms);
+        field(sb, "walFsyncs", walFsyncs);
+        field(sb, "apiServerP50Ms", apiP50Ms);
+        field(sb, "apiServerP99Ms", apiP99Ms);
+        field(sb, "apiRequests", apiRequests);
+        field(sb, "etcdCalls", etcdCalls);
+        field(sb, "etcdAttempts", etcdAttempts);
+        field(sb, "apiRequestsFailed", apiFailed);
+        field(sb, "leaderElections", leaderElections);
+        field(sb, "leaderElectionsPerWeek", electionsPerWeek());
+        field(sb, "writeFreezeSeconds", writeFreezeSeconds);
+        field(sb, "writeFreezeSecondsPerWeek", freezeSecondsPerWeek());
+        field(sb, "longestWriteFreezeSeconds", longestFreezeSeconds);
+        field(sb, "proposalsFailed", proposalsFailed);
+        field(sb, "deploymentBursts", deploymentBursts);
+        field(sb, "events", events);
+        sb.append("  \"leaderChanges\": [");
+        for (int i = 0; i < leaderChanges.size(); i++) {
+            ClusterSimulation.LeaderChange c = leaderChanges.get(i);
+            sb.append(i == 0 ? "\n" : ",\n");
+            sb.append("    {\"at\": \"").append(ClusterSimulation.clock(c.atNanos())).append("\", \"term\": ").append(c.term())
+                    .append(", \"leader\": \"").append(c.leader()).append("\", \"previous\": \"").append(c.previousLeader())
+                    .append("\", \"cause\": \"").append(escape(c.cause())).append("\"}");
+        }
+        sb.append(leaderChanges.isEmpty() ? "]\n" : "\n  ]\n");
+        sb.append("}\n");
+        return sb.toString();
+    }
+
+    private static void field(StringBuilder sb, String name, Object v) {
+        sb.append("  \"").append(name).append("\": ");
+        if (v instanceof String s) sb.append('"').append(escape(s)).append('"');
+        else if (v instanceof Double d) sb.append(String.format(Locale.ROOT, "%.3f", d));
+        else sb.append(v);
+        sb.append(",\n");
+    }
+
+    private static String escape(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"");
+    }
+}

@@ -1,0 +1,191 @@
+package io.quorumlab.chaos.sim;
+
+import io.quorumlab.mvcc.StoreConfig;
+import io.quorumlab.mvcc.backend.Backend;
+import io.quorumlab.mvcc.backend.BackendConfig;
+import io.quorumlab.mvcc.backend.InMemoryBackend;
+import io.quorumlab.server.runtime.Cancellable;
+import io.quorumlab.server.runtime.Runtime;
+import io.quorumlab.wal.WalOptions;
+import io.quorumlab.wal.storage.CrashMode;
+import io.quorumlab.wal.storage.IoHook;
+import io.quorumlab.wal.storage.MemStorage;
+import io.quorumlab.wal.storage.WalStorage;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.random.RandomGenerator;
+import org.HdrHistogram.Histogram;
+
+/**
+ * A member's {@link Runtime} in the simulator: its two loops run on the shared virtual-time queue,
+ * its WAL and snapshot files live in {@link MemStorage} whose fsyncs go through the node's modelled
+ * {@link Disk}, and its backend is an in-memory store whose durable part survives crashes. The same
+ * {@code Member} code runs here and in production; only this class differs.
+ */
+public final class SimRuntime implements Runtime {
+    /** Raft handling, encoding and bookkeeping of one member-loop task (a modelled CPU cost). */
+    static final long MEMBER_TASK_NANOS = 20_000;
+    /** Applying one batch of committed entries. */
+    static final long APPLY_TASK_NANOS = 30_000;
+
+    private final Sim sim;
+    private final String name;
+    private final Disk disk;
+    private final String walTenant;
+    private final SplittableRandom random;
+    private final TreeMap<Path, MemStorage> files = new TreeMap<>();
+    private final TreeMap<Path, InMemoryBackend.Disk> backends = new TreeMap<>();
+    private final Histogram fsyncNanos = new Histogram(3_600_000_000_000L, 3);
+    private SimLoop memberLoop;
+    private SimLoop applyLoop;
+    /** fsyncs at least this long are remembered as a possible cause of a leader change. */
+    static final long SLOW_FSYNC_NANOS = 100_000_000L;
+    private long lastSlowFsyncNanos;
+    private long lastSlowFsyncAt;
+
+    public SimRuntime(Sim sim, String name, Disk disk) {
+        this.sim = sim;
+        this.name = name;
+        this.disk = disk;
+        this.walTenant = "etcd-wal-" + name;
+        this.random = sim.split();
+        newLoops();
+    }
+
+    private void newLoops() {
+        memberLoop = new SimLoop(sim, "member-" + name, MEMBER_TASK_NANOS, 1 << 20);
+        applyLoop = new SimLoop(sim, "apply-" + name, APPLY_TASK_NANOS, 1 << 20);
+    }
+
+    /** Power loss: loops stop, unsynced file data is lost (or torn), the backend drops its open batch. */
+    public void crash(CrashMode mode) {
+        memberLoop.kill();
+        applyLoop.kill();
+        for (MemStorage s : files.values()) s.crash(mode, random);
+        newLoops();
+    }
+
+    public Disk disk() {
+        return disk;
+    }
+
+    /** fsync latencies this member's WAL observed (virtual nanoseconds). */
+    public Histogram fsyncHistogram() {
+        return fsyncNanos;
+    }
+
+    /** The most recent fsync of at least 100 ms: its duration (0 if none yet). */
+    public long lastSlowFsyncNanos() {
+        return lastSlowFsyncNanos;
+    }
+
+    public long lastSlowFsyncAt() {
+        return lastSlowFsyncAt;
+    }
+
+    /** Tasks queued on the member loop (the depth of its backlog). */
+    public int memberLoopBacklog() {
+        return memberLoop.queued();
+    }
+
+    @Override
+    public long nanoTime() {
+        return sim.clock();
+    }
+
+    @Override
+    public long wallMillis() {
+        return sim.clock() / 1_000_000;
+    }
+
+    @Override
+    public Cancellable schedule(long delayNanos, Runnable task) {
+        boolean[] cancelled = {false};
+        SimLoop loop = memberLoop;
+        sim.at(sim.clock() + delayNanos, () -> {
+            if (!cancelled[0]) loop.submit(task);
+        });
+        return () -> cancelled[0] = true;
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        memberLoop.submit(task);
+    }
+
+    @Override
+    public void executeApply(Runnable task) {
+        applyLoop.submit(task);
+    }
+
+    @Override
+    public RandomGenerator random() {
+        return random;
+    }
+
+    @Override
+    public WalStorage walStorage(Path dir) {
+        MemStorage s = files.get(dir);
+        if (s == null) {
+            s = new MemStorage(name + ":" + dir, new IoHook() {
+                @Override
+                public void beforeWrite(String file, long position, int length) {
+                    disk.write(walTenant, length);
+                }
+
+                @Override
+                public void beforeForce(String file) {
+                    waitForFsync();
+                }
+
+                @Override
+                public void beforeFsyncDir() {
+                    waitForFsync();
+                }
+            });
+            files.put(dir, s);
+        }
+        return s;
+    }
+
+    private void waitForFsync() {
+        SimLoop loop = sim.current;
+        long start = sim.clock();
+        long done = disk.fsync(walTenant, start);
+        long took = done - start;
+        fsyncNanos.recordValue(Math.min(took, fsyncNanos.getHighestTrackableValue()));
+        if (took >= SLOW_FSYNC_NANOS) {
+            lastSlowFsyncNanos = took;
+            lastSlowFsyncAt = start;
+        }
+        if (loop != null) loop.waitUntil(done);
+    }
+
+    @Override
+    public Backend backend(Path dir, long quotaBytes) throws IOException {
+        InMemoryBackend.Disk d = backends.computeIfAbsent(dir, k -> new InMemoryBackend.Disk());
+        return new InMemoryBackend(d, BackendConfig.defaults().withClock(sim::clock));
+    }
+
+    @Override
+    public WalOptions tuneWal(WalOptions options) {
+        return options.singleThreaded().withNanoClock(sim::clock);
+    }
+
+    @Override
+    public StoreConfig tuneStore(StoreConfig config) {
+        return config.withWatchSyncInterval(0).withClock(sim::clock);
+    }
+
+    @Override
+    public boolean inMemberLoop() {
+        return sim.current == memberLoop;
+    }
+
+    @Override
+    public boolean inApplyLoop() {
+        return sim.current == applyLoop;
+    }
+}

@@ -1,0 +1,45 @@
+package io.quorumlab.chaos.sim;
+
+/**
+ * The cluster's API load: a base rate per API server, a daily curve peaking in the afternoon, and
+ * deployment bursts (more API traffic, and image pulls written to each node's disk).
+ *
+ * @param apiRequestsPerSecond mean API requests per second per API server at the daily average
+ * @param etcdCallsPerApiRequest share of API requests that reach etcd (the rest hit the watch cache)
+ * @param writeFraction share of etcd calls that are writes
+ * @param auditBytesPerRequest audit and log bytes an API request appends on its node
+ * @param valueBytes size of an object written to etcd
+ * @param dailyAmplitude relative swing of the daily curve (0.6: trough 0.4x, peak 1.6x at 14:00)
+ * @param burstsPerDay mean deployment bursts per day (Poisson, during 08:00-20:00)
+ * @param burstMinutes length of one burst
+ * @param burstMultiplier API rate multiplier during a burst
+ * @param burstImageBytes bytes each node writes (image pulls, container logs) over one burst
+ * @param burstImageMBps how fast those bytes arrive (the pull's network rate)
+ */
+public record Workload(double apiRequestsPerSecond, double etcdCallsPerApiRequest, double writeFraction,
+                       int auditBytesPerRequest, int valueBytes, double dailyAmplitude, double burstsPerDay,
+                       double burstMinutes, double burstMultiplier, long burstImageBytes, double burstImageMBps) {
+    static final long HOUR = 3_600_000_000_000L;
+    static final long DAY = 24 * HOUR;
+
+    /** A mid-size production cluster: ~100 etcd writes/s at the daily average across three API servers. */
+    public static Workload defaults() {
+        return new Workload(250, 0.6, 0.35, 2500, 1500, 0.6, 3, 15, 3, 3L << 30, 80);
+    }
+
+    /** The daily curve at virtual time {@code nowNanos} (1.0 on average). */
+    double daily(long nowNanos) {
+        double hours = (nowNanos % DAY) / (double) HOUR;
+        return 1 + dailyAmplitude * Math.sin(2 * Math.PI * (hours - 8) / 24);
+    }
+
+    /** The hour of day (0-23) of a virtual time. */
+    static int hourOfDay(long nowNanos) {
+        return (int) ((nowNanos % DAY) / HOUR);
+    }
+
+    /** Writes per second reaching etcd from all API servers at the daily average. */
+    double etcdWritesPerSecond(int apiServers) {
+        return apiRequestsPerSecond * apiServers * etcdCallsPerApiRequest * writeFraction;
+    }
+}
