@@ -3,13 +3,19 @@ package io.quorumlab.server.api;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.InternalNettyServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.quorumlab.mvcc.StoreConfig;
 import io.quorumlab.mvcc.WatchHub;
 import io.quorumlab.server.member.MemberApi;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -20,6 +26,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,12 +65,13 @@ public final class ClientServer implements AutoCloseable {
      * @param healthTimeout                how long /health waits for its linearizable read
      * @param noLeaderStreamTimeout        watch streams opened with {@code hasleader: true} are ended with
      *                                     "no leader" after this long without a leader (etcd: 3 election timeouts)
+     * @param tls                          client TLS (etcd's client-transport-security); null serves plaintext
      */
     public record Config(String host, int port, int maxRequestBytes, int maxTxnOps, int maxConcurrentStreams,
                          Duration keepAliveTime, Duration keepAliveTimeout, Duration keepAliveMinTime,
                          Duration watchProgressNotifyInterval, int watchEventCapacity, int maxWatchersPerStream,
                          int maxWatchStreams, int apiThreads, int apiQueueMax, Duration healthTimeout,
-                         Duration noLeaderStreamTimeout) {
+                         Duration noLeaderStreamTimeout, Tls tls) {
         public static final int DEFAULT_MAX_REQUEST_BYTES = 1_572_864;
         /** gRPC's receive limit over --max-request-bytes, as etcd's grpcOverheadBytes. */
         public static final int GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -90,49 +98,80 @@ public final class ClientServer implements AutoCloseable {
                     Duration.ofHours(2), Duration.ofSeconds(20), Duration.ofSeconds(5), Duration.ofMinutes(10),
                     WatchHub.DEFAULT_STREAM_EVENT_CAPACITY, WatchHub.DEFAULT_STREAM_MAX_WATCHERS, 4096,
                     Math.max(4, 2 * Runtime.getRuntime().availableProcessors()), 100_000, Duration.ofSeconds(1),
-                    Duration.ofSeconds(3));
+                    Duration.ofSeconds(3), null);
         }
 
         public Config withPort(int p) {
             return new Config(host, p, maxRequestBytes, maxTxnOps, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, watchProgressNotifyInterval, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
-                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout);
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout, tls);
         }
 
         public Config withMaxRequestBytes(int n) {
             return new Config(host, port, n, maxTxnOps, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, watchProgressNotifyInterval, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
-                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout);
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout, tls);
         }
 
         public Config withMaxTxnOps(int n) {
             return new Config(host, port, maxRequestBytes, n, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, watchProgressNotifyInterval, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
-                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout);
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout, tls);
         }
 
         public Config withMaxConcurrentStreams(int n) {
             return new Config(host, port, maxRequestBytes, maxTxnOps, n, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, watchProgressNotifyInterval, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
-                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout);
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout, tls);
         }
 
         public Config withWatchProgressNotifyInterval(Duration d) {
             return new Config(host, port, maxRequestBytes, maxTxnOps, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, d, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
-                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout);
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout, tls);
         }
 
         public Config withNoLeaderStreamTimeout(Duration d) {
             return new Config(host, port, maxRequestBytes, maxTxnOps, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, watchProgressNotifyInterval, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
-                    apiThreads, apiQueueMax, healthTimeout, d);
+                    apiThreads, apiQueueMax, healthTimeout, d, tls);
+        }
+
+        public Config withTls(Tls t) {
+            return new Config(host, port, maxRequestBytes, maxTxnOps, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
+                    keepAliveMinTime, watchProgressNotifyInterval, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout, t);
         }
 
         public Config withWatchEventCapacity(int n) {
             return new Config(host, port, maxRequestBytes, maxTxnOps, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, watchProgressNotifyInterval, n, maxWatchersPerStream, maxWatchStreams,
-                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout);
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout, tls);
+        }
+    }
+
+    /**
+     * etcd's --cert-file, --key-file (PEM; the key in PKCS#8 or, with the OpenSSL provider, PKCS#1),
+     * --trusted-ca-file and --client-cert-auth. gRPC (ALPN h2) and HTTPS (ALPN http/1.1) share the port.
+     */
+    public record Tls(Path certFile, Path keyFile, Path trustedCaFile, boolean clientCertAuth) {
+        public Tls {
+            Objects.requireNonNull(certFile, "certFile");
+            Objects.requireNonNull(keyFile, "keyFile");
+            if (clientCertAuth && trustedCaFile == null) throw new IllegalArgumentException("client-cert-auth needs a trusted CA file");
+        }
+
+        SslContext serverContext() throws SSLException {
+            SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forServer(certFile.toFile(), keyFile.toFile()));
+            // GrpcSslContexts offers only h2. The server's order wins: gRPC clients offer only h2 and get it;
+            // curl and browsers offer both and get http/1.1, which HttpEndpoints serves (etcd serves its
+            // HTTP endpoints over h2 as well; our gRPC transport cannot, so steer them to 1.1).
+            b.applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                    ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                    ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, "http/1.1", "h2"));
+            if (trustedCaFile != null) b.trustManager(trustedCaFile.toFile());
+            b.clientAuth(clientCertAuth ? ClientAuth.REQUIRE : ClientAuth.NONE);
+            return b.build();
         }
     }
 
@@ -162,7 +201,8 @@ public final class ClientServer implements AutoCloseable {
 
     public synchronized ClientServer start() throws IOException {
         if (server != null) throw new IllegalStateException("already started");
-        PortSharing negotiator = new PortSharing(() -> new HttpEndpoints(api));
+        PortSharing negotiator = new PortSharing(() -> new HttpEndpoints(api),
+                config.tls() == null ? null : config.tls().serverContext());
         ApiInterceptor interceptor = new ApiInterceptor(member);
         NettyServerBuilder b = NettyServerBuilder
                 .forAddress(new InetSocketAddress(config.host(), config.port()), InternalNettyServerCredentials.create(negotiator))
@@ -184,8 +224,8 @@ public final class ClientServer implements AutoCloseable {
         if (every > 0) {
             timer.scheduleWithFixedDelay(this::progressNotify, every, every, TimeUnit.NANOSECONDS);
         }
-        log.info("client api listening address={} port={} maxRequestBytes={} maxTxnOps={}", config.host(), port(),
-                config.maxRequestBytes(), config.maxTxnOps());
+        log.info("client api listening address={} port={} tls={} maxRequestBytes={} maxTxnOps={}", config.host(), port(),
+                config.tls() != null, config.maxRequestBytes(), config.maxTxnOps());
         return this;
     }
 
