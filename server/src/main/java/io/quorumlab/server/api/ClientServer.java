@@ -137,6 +137,13 @@ public final class ClientServer implements AutoCloseable {
                     apiThreads, apiQueueMax, healthTimeout, d, tls);
         }
 
+        /** --grpc-keepalive-min-time, --grpc-keepalive-interval, --grpc-keepalive-timeout. */
+        public Config withKeepAlive(Duration minTime, Duration interval, Duration timeout) {
+            return new Config(host, port, maxRequestBytes, maxTxnOps, maxConcurrentStreams, interval, timeout,
+                    minTime, watchProgressNotifyInterval, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
+                    apiThreads, apiQueueMax, healthTimeout, noLeaderStreamTimeout, tls);
+        }
+
         public Config withTls(Tls t) {
             return new Config(host, port, maxRequestBytes, maxTxnOps, maxConcurrentStreams, keepAliveTime, keepAliveTimeout,
                     keepAliveMinTime, watchProgressNotifyInterval, watchEventCapacity, maxWatchersPerStream, maxWatchStreams,
@@ -201,6 +208,24 @@ public final class ClientServer implements AutoCloseable {
 
     public synchronized ClientServer start() throws IOException {
         if (server != null) throw new IllegalStateException("already started");
+        try {
+            server = build().start();
+        } catch (IOException | RuntimeException e) {
+            // Nothing else will close us (the caller never got a started server): stop our threads.
+            timer.shutdownNow();
+            executor.shutdown();
+            throw e;
+        }
+        long every = config.watchProgressNotifyInterval().toNanos();
+        if (every > 0) {
+            timer.scheduleWithFixedDelay(this::progressNotify, every, every, TimeUnit.NANOSECONDS);
+        }
+        log.info("client api listening address={} port={} tls={} maxRequestBytes={} maxTxnOps={}", config.host(), port(),
+                config.tls() != null, config.maxRequestBytes(), config.maxTxnOps());
+        return this;
+    }
+
+    private Server build() throws IOException {
         PortSharing negotiator = new PortSharing(() -> new HttpEndpoints(api),
                 config.tls() == null ? null : config.tls().serverContext());
         ApiInterceptor interceptor = new ApiInterceptor(member);
@@ -219,14 +244,7 @@ public final class ClientServer implements AutoCloseable {
                 .addService(ServerInterceptors.intercept(new MaintenanceService(api), interceptor))
                 .addService(ServerInterceptors.intercept(new HealthService(api, timer), interceptor));
         for (ServerServiceDefinition extra : extraServices) b.addService(ServerInterceptors.intercept(extra, interceptor));
-        server = b.build().start();
-        long every = config.watchProgressNotifyInterval().toNanos();
-        if (every > 0) {
-            timer.scheduleWithFixedDelay(this::progressNotify, every, every, TimeUnit.NANOSECONDS);
-        }
-        log.info("client api listening address={} port={} tls={} maxRequestBytes={} maxTxnOps={}", config.host(), port(),
-                config.tls() != null, config.maxRequestBytes(), config.maxTxnOps());
-        return this;
+        return b.build();
     }
 
     private void progressNotify() {

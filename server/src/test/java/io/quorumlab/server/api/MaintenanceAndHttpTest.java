@@ -187,4 +187,11 @@ class MaintenanceAndHttpTest {
             m.close();
         }
     }
+
+    @Test
+    void aBusyPortFailsStartCleanly() {
+        ClientServer second = new ClientServer(fx.member, ClientServer.Config.defaults("127.0.0.1", fx.server.port()));
+        assertThrows(java.io.IOException.class, second::start);
+        second.close();
+    }
 }
