@@ -157,7 +157,10 @@ public final class WatchHub implements AutoCloseable {
             synchronized (mu) {
                 long cur = store.currentRevision();
                 for (Watcher w : synced.all()) {
-                    if (w.request.progressNotify()) w.stream.offerControl(new WatchResponse(w.id, cur, false, false, 0, "", List.of()));
+                    if (w.request.progressNotify() && !w.sentSinceProgressTick) {
+                        w.stream.offerControl(new WatchResponse(w.id, cur, false, false, 0, "", List.of()));
+                    }
+                    w.sentSinceProgressTick = false;
                 }
             }
         } finally {
@@ -201,6 +204,7 @@ public final class WatchHub implements AutoCloseable {
                 Watcher w = en.getKey();
                 if (w.stream.offerEvents(WatchResponse.events(w.id, rev, en.getValue()))) {
                     w.minRev = rev + 1;
+                    w.sentSinceProgressTick = true;
                 } else {
                     // Slow consumer: stop pushing, catch up from the backend when it drains.
                     w.minRev = rev;
@@ -293,7 +297,10 @@ public final class WatchHub implements AutoCloseable {
                 }
                 return false;
             }
-            if (!mine.isEmpty() && !w.stream.offerEvents(WatchResponse.events(w.id, cur, mine))) return false;
+            if (!mine.isEmpty()) {
+                if (!w.stream.offerEvents(WatchResponse.events(w.id, cur, mine))) return false;
+                w.sentSinceProgressTick = true;
+            }
             w.minRev = Math.max(w.minRev, through + 1);
             if (through >= notifiedRev) {
                 // Nothing was applied since our read: onApply will reach this watcher from now on.

@@ -17,6 +17,8 @@ final class Watcher {
     long minRev;
     boolean synced;
     boolean canceled;
+    /** Events went out since the last periodic progress tick (etcd then skips this watcher's notify). */
+    boolean sentSinceProgressTick;
 
     Watcher(long id, WatchStream stream, WatchCreateRequest req) {
         this.id = id;

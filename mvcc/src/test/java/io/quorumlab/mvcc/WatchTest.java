@@ -147,6 +147,26 @@ class WatchTest {
     }
 
     @Test
+    void periodicProgressOnlyForQuietSyncedWatchers() {
+        try (MvccStore s = store(); WatchStream ws = s.watchHub().newStream()) {
+            long busy = ws.watch(WatchCreateRequest.of(b("busy"), Bytes.EMPTY, 0).withProgressNotify());
+            long quiet = ws.watch(WatchCreateRequest.of(b("quiet"), Bytes.EMPTY, 0).withProgressNotify());
+            ws.watch(WatchCreateRequest.of(b("plain"), Bytes.EMPTY, 0));
+            ws.drain();
+            s.apply(0, PutRequest.of("busy", "1"));
+            ws.drain();
+            s.watchHub().progressNotifyAll();
+            List<WatchResponse> rs = ws.drain();
+            assertEquals(1, rs.size());
+            assertEquals(quiet, rs.get(0).watchId());
+            assertTrue(rs.get(0).isProgress());
+            assertEquals(s.currentRevision(), rs.get(0).revision());
+            s.watchHub().progressNotifyAll(); // now both are quiet
+            assertEquals(List.of(busy, quiet), ws.drain().stream().map(WatchResponse::watchId).sorted().toList());
+        }
+    }
+
+    @Test
     void futureStartRevisionWaits() {
         try (MvccStore s = store(); WatchStream ws = s.watchHub().newStream()) {
             ws.watch(WatchCreateRequest.of(b("f"), Bytes.EMPTY, 4));
