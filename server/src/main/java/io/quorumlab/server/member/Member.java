@@ -153,13 +153,14 @@ public final class Member implements MemberApi, AutoCloseable {
                 .withClock(rt::nanoTime);
         sc = new StoreConfig(sc.maxTxnOps(), minLeaseTtlSeconds(cfg), sc.quotaBackendBytes(), sc.nanoClock(),
                 sc.watchSyncIntervalNanos());
-        this.store = new MvccStore(backend, sc);
+        this.store = new MvccStore(backend, rt.tuneStore(sc));
 
         WalStorage walStorage = rt.walStorage(cfg.walDir());
         WalStorage snapStorage = rt.walStorage(cfg.dataDir().resolve("member").resolve("snap"));
         this.snapshotter = new Snapshotter(snapStorage);
         WalOptions walOpts = WalOptions.defaults().withSegmentBytes(cfg.walSegmentBytes()).withMaxWals(cfg.maxWals())
                 .withNanoClock(rt::nanoTime).withMetrics(metrics.walMetrics());
+        walOpts = rt.tuneWal(walOpts);
 
         this.raftStorage = new MemoryLogStorage();
         if (Wal.exists(walStorage)) {
@@ -751,6 +752,29 @@ public final class Member implements MemberApi, AutoCloseable {
 
     public String name() {
         return cfg.name();
+    }
+
+    /**
+     * Power loss (the simulator): stop at once, keep nothing in memory. What the WAL and backend made
+     * durable is what a restarted member finds.
+     */
+    public void crash() {
+        stopped = true;
+        transport.close();
+        failAll(EtcdError.STOPPED);
+    }
+
+    public MemberMetrics metrics() {
+        return metrics;
+    }
+
+    public boolean isStopped() {
+        return stopped;
+    }
+
+    /** The member's role as Raft sees it (for metrics and the simulator). */
+    public StateRole role() {
+        return role;
     }
 
     @Override

@@ -41,6 +41,16 @@ public interface Runtime {
     /** The key space's backend (LMDB for real, memory in the simulator). */
     Backend backend(Path dir, long quotaBytes) throws IOException;
 
+    /** Adjusts the WAL's options for this world (the simulator commits inline on virtual time). */
+    default io.quorumlab.wal.WalOptions tuneWal(io.quorumlab.wal.WalOptions options) {
+        return options;
+    }
+
+    /** Adjusts the key space's options for this world (the simulator has no background threads). */
+    default io.quorumlab.mvcc.StoreConfig tuneStore(io.quorumlab.mvcc.StoreConfig config) {
+        return config;
+    }
+
     /** True when called from the member loop (for assertions). */
     boolean inMemberLoop();
 
