@@ -405,7 +405,11 @@ public final class MvccStore implements AutoCloseable {
         }
     }
 
-    private static boolean isReadOnly(TxnRequest t) {
+    /**
+     * A txn with only ranges (in both branches, nested included). etcd serves these without Raft:
+     * linearizable ones after a ReadIndex, serializable ones directly, via {@link #readOnlyTxn}.
+     */
+    public static boolean isReadOnly(TxnRequest t) {
         for (List<RequestOp> ops : List.of(t.success(), t.failure())) {
             for (RequestOp op : ops) {
                 if (op instanceof PutRequest || op instanceof DeleteRangeRequest) return false;
@@ -507,6 +511,23 @@ public final class MvccStore implements AutoCloseable {
         lock.readLock().lock();
         try {
             return rangeLocked(r, currentRev);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Evaluates a read-only txn against the current revision, from any thread (no Raft entry, no revision). */
+    public TxnResponse readOnlyTxn(TxnRequest t) {
+        if (!isReadOnly(t)) throw new IllegalArgumentException("txn has writes: it must go through Raft and apply()");
+        TxnChecks.validate(t, config.maxTxnOps());
+        lock.readLock().lock();
+        try {
+            List<Boolean> path = new ArrayList<>();
+            computePath(t, currentRev, path);
+            checkTxnRanges(t, path.iterator(), currentRev);
+            WriteTxn view = new WriteTxn(); // never written: only supplies the read revision
+            TxnResponse nested = executeTxn(view, t, path.iterator());
+            return new TxnResponse(ResponseHeader.ofRevision(view.readRev()), nested.succeeded(), nested.responses());
         } finally {
             lock.readLock().unlock();
         }
