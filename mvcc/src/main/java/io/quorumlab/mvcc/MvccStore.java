@@ -1063,16 +1063,35 @@ public final class MvccStore implements AutoCloseable {
         else backend.close();
     }
 
-    /** Debug/invariant check for tests: index and backend agree. */
+    /**
+     * Invariant check (tests, and worth running after recovery in debug builds): every revision
+     * the index holds is stored, nothing else is stored (no leaked revisions after compaction or
+     * recovery), and nothing is newer than the current revision. Call on the apply thread.
+     */
     void checkInvariants() {
+        checkApplyThread();
         lock.readLock().lock();
         try {
-            Set<String> seen = new HashSet<>();
+            long[] indexed = {0};
             for (KeyIndex ki : index.values()) {
-                assert !ki.isEmpty();
-                if (ki.lastMain() > currentRev) throw new AssertionError("key beyond current rev");
-                seen.add(Bytes.show(ki.key));
+                if (ki.isEmpty()) throw new AssertionError("empty key index kept: " + Bytes.show(ki.key));
+                for (KeyIndex.Generation g : ki.gens) {
+                    for (int i = 0; i < g.size; i++) {
+                        boolean tomb = g.closed && i == g.size - 1;
+                        if (g.mains[i] > currentRev) throw new AssertionError("revision beyond current: " + g.mains[i]);
+                        if (backend.get(Bucket.KEY, Codec.revKey(g.mains[i], g.subs[i], tomb)) == null) {
+                            throw new AssertionError("indexed revision missing: " + Bytes.show(ki.key) + "@" + g.mains[i] + "/" + g.subs[i]);
+                        }
+                        indexed[0]++;
+                    }
+                }
             }
+            long[] stored = {0};
+            backend.scan(Bucket.KEY, Bytes.EMPTY, null, (k, v) -> {
+                stored[0]++;
+                return true;
+            });
+            if (stored[0] != indexed[0]) throw new AssertionError("stored revisions " + stored[0] + " != indexed " + indexed[0]);
         } finally {
             lock.readLock().unlock();
         }

@@ -46,6 +46,7 @@ class CrashRecoveryTest {
             assertTrue(reported >= 6000, "child did not make progress:\n" + out);
             BackendConfig cfg = BackendConfig.defaults().withMapSize(TestStores.TEST_MAP_SIZE);
             try (MvccStore s = new MvccStore(new LmdbBackend(disk.dir, cfg), TestStores.noSyncThread())) {
+                s.checkInvariants();
                 long ci = s.consistentIndex();
                 assertTrue(ci >= reported - 700 - 500 && ci > 0, "lost more than a batch: ci=" + ci + " reported=" + reported);
                 assertEquals(ci + 1, s.currentRevision(), "one revision per entry, nothing half-applied");
@@ -87,6 +88,7 @@ class CrashRecoveryTest {
             s.backend().crash();
 
             try (MvccStore r = new MvccStore(disk.open(), TestStores.noSyncThread())) {
+                r.checkInvariants();
                 assertEquals(3500, r.compactRevision());
                 assertInstanceOf(AlreadyApplied.class, r.apply(i, c), "the compaction entry was applied once");
                 assertEquals(ref.hashKV(0), r.hashKV(0));

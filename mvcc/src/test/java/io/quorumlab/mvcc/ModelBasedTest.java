@@ -106,10 +106,15 @@ class ModelBasedTest {
                 if (i % 10 == 9) {
                     assertEquals(mem.store.hashKV(0).hash(), lmdb.store.hashKV(0).hash(), "hash after op " + index);
                 }
+                if (i % 25 == 24) {
+                    mem.store.checkInvariants();
+                    lmdb.store.checkInvariants();
+                }
                 int event = rnd.nextInt(60);
                 if (event == 0 || event == 1) {
                     for (Member m : List.of(mem, lmdb)) {
                         m.restart(event == 1);
+                        m.store.checkInvariants();
                         replay(m, log, answers);
                         assertEquals(model.cur(), m.store.currentRevision(), "revision after restart at op " + index);
                     }
