@@ -34,7 +34,7 @@ public final class WatchStream implements AutoCloseable {
     /** Guarded by the hub monitor. */
     final Map<Long, Watcher> watchers = new HashMap<>();
     long nextWatchId;
-    boolean closed;
+    volatile boolean closed;
 
     WatchStream(WatchHub hub, int eventCapacity, int maxWatchers) {
         if (eventCapacity <= 0 || maxWatchers <= 0) throw new IllegalArgumentException("capacities must be positive");

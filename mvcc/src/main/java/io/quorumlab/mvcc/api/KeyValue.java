@@ -3,7 +3,10 @@ package io.quorumlab.mvcc.api;
 import java.util.Arrays;
 import java.util.Objects;
 
-/** mvccpb.KeyValue. A delete event's kv carries only key and modRevision (as in etcd). */
+/**
+ * mvccpb.KeyValue. A delete event's kv carries only key and modRevision (as in etcd).
+ * Arrays are shared, not copied (responses are built per request and handed over): never mutate them.
+ */
 public record KeyValue(byte[] key, long createRevision, long modRevision, long version, byte[] value, long lease) {
     public KeyValue {
         key = Bytes.orEmpty(key);
