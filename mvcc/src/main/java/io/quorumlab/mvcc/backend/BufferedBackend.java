@@ -5,11 +5,9 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -73,6 +71,9 @@ public abstract class BufferedBackend implements Backend {
 
     /** Removes everything (for restore); done in the open write transaction. */
     protected abstract void storeClear();
+
+    /** Discards the open write transaction (a restore whose checksum failed). */
+    protected abstract void storeAbort();
 
     // ---- reads -------------------------------------------------------------------------------
 
@@ -240,29 +241,45 @@ public abstract class BufferedBackend implements Backend {
         out.flush();
     }
 
+    /**
+     * Streams the snapshot into the open storage transaction and commits only if its checksum
+     * verifies; otherwise the transaction is aborted and the old state stays. Memory stays flat
+     * however big the snapshot is (LMDB spills a large transaction's dirty pages itself).
+     */
     @Override
     public void restore(InputStream in) throws IOException {
-        // Parse fully and verify before touching storage: a torn snapshot must not half-replace state.
-        CRC32C crc = new CRC32C();
-        DataInputStream data = new DataInputStream(new CheckedInputStream(in, crc));
-        if (data.readLong() != SNAPSHOT_MAGIC) throw new IOException("not a quorumlab mvcc snapshot");
-        List<Object[]> entries = new ArrayList<>();
-        while (true) {
-            int b = data.readUnsignedByte();
-            if (b == SNAPSHOT_END) break;
-            if (b >= Bucket.values().length) throw new IOException("bad bucket " + b);
-            byte[] k = new byte[data.readInt()];
-            data.readFully(k);
-            byte[] val = new byte[data.readInt()];
-            data.readFully(val);
-            entries.add(new Object[] {Bucket.values()[b], k, val});
-        }
-        long expected = crc.getValue();
-        long actual = new DataInputStream(in).readLong();
-        if (expected != actual) throw new IOException("snapshot checksum mismatch");
+        commit();
         dropOverlay();
-        storeClear();
-        for (Object[] e : entries) storePut((Bucket) e[0], (byte[]) e[1], (byte[]) e[2]);
-        storeCommit();
+        boolean done = false;
+        try {
+            CRC32C crc = new CRC32C();
+            DataInputStream data = new DataInputStream(new CheckedInputStream(in, crc));
+            if (data.readLong() != SNAPSHOT_MAGIC) throw new IOException("not a quorumlab mvcc snapshot");
+            storeClear();
+            while (true) {
+                int b = data.readUnsignedByte();
+                if (b == SNAPSHOT_END) break;
+                if (b >= Bucket.values().length) throw new IOException("bad bucket " + b);
+                byte[] k = readChunk(data);
+                byte[] v = readChunk(data);
+                storePut(Bucket.values()[b], k, v);
+            }
+            long expected = crc.getValue();
+            if (expected != new DataInputStream(in).readLong()) throw new IOException("snapshot checksum mismatch");
+            storeCommit();
+            done = true;
+        } finally {
+            if (!done) storeAbort();
+        }
+    }
+
+    private static final int SNAPSHOT_CHUNK_MAX = 64 << 20;
+
+    private static byte[] readChunk(DataInputStream data) throws IOException {
+        int n = data.readInt();
+        if (n < 0 || n > SNAPSHOT_CHUNK_MAX) throw new IOException("bad length " + n + " in snapshot");
+        byte[] b = new byte[n];
+        data.readFully(b);
+        return b;
     }
 }

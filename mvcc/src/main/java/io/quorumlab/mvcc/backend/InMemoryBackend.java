@@ -95,6 +95,11 @@ public final class InMemoryBackend extends BufferedBackend {
     protected void storeCommit() {
         checkOpen();
         for (Object[] w : batch) {
+            if (w[0] == null) { // a restore's "clear everything"
+                disk.tables.values().forEach(Map::clear);
+                disk.bytes = 0;
+                continue;
+            }
             ConcurrentSkipListMap<ByteKey, byte[]> t = disk.tables.get((Bucket) w[0]);
             byte[] key = (byte[]) w[1];
             byte[] old = w[2] == null ? t.remove(new ByteKey(key)) : t.put(new ByteKey(key), (byte[]) w[2]);
@@ -105,12 +110,15 @@ public final class InMemoryBackend extends BufferedBackend {
         assert disk.bytes >= 0;
     }
 
+    /** Part of the batch, like every other write: a failed restore must leave the disk untouched. */
     @Override
     protected void storeClear() {
         batch.clear();
-        disk.tables.values().forEach(Map::clear);
-        disk.bytes = 0;
+        batch.add(new Object[] {null, null, null});
     }
+
+    @Override
+    protected void storeAbort() { batch.clear(); }
 
     /** A stand-in for file size, kept incrementally: the server checks the quota on every request. */
     @Override

@@ -134,6 +134,13 @@ public final class LmdbBackend extends BufferedBackend {
     }
 
     @Override
+    protected void storeAbort() {
+        if (writeTxn == null) return;
+        writeTxn.abort();
+        writeTxn = null;
+    }
+
+    @Override
     public long sizeBytes() {
         checkOpen();
         return (env.info().lastPageNumber + 1) * env.stat().pageSize;
@@ -196,10 +203,7 @@ public final class LmdbBackend extends BufferedBackend {
     @Override
     public void crash() {
         if (closed) return;
-        if (writeTxn != null) {
-            writeTxn.abort(); // the open batch never reaches the file, as if the process died
-            writeTxn = null;
-        }
+        storeAbort(); // the open batch never reaches the file, as if the process died
         dropOverlay();
         closed = true;
         env.close();
