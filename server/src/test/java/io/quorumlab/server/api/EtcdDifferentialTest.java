@@ -204,6 +204,14 @@ class EtcdDifferentialTest {
         ops.add(s -> s.kv().txn(TxnRequest.newBuilder().addSuccess(put("/d/k2", "2")).addFailure(put("/d/k2", "3")).build()));
         ops.add(s -> s.kv().txn(TxnRequest.newBuilder().addSuccess(get("/d/k1", null)).addSuccess(get("", null)).build()));
         ops.add(s -> s.kv().txn(TxnRequest.newBuilder().addSuccess(get("/d/k1", null)).build()));
+        ops.add(s -> {
+            TxnRequest.Builder many = TxnRequest.newBuilder();
+            for (int i = 0; i < 129; i++) many.addSuccess(get("/d/many" + i, null));
+            return s.kv().txn(many.build());
+        });
+        ops.add(s -> s.kv().txn(TxnRequest.newBuilder().addSuccess(RequestOp.getDefaultInstance()).build()));
+        ops.add(s -> s.kv().put(PutRequest.newBuilder().setKey(bs("/d/big"))
+                .setValue(com.google.protobuf.ByteString.copyFrom(new byte[ClientServer.Config.DEFAULT_MAX_REQUEST_BYTES])).build()));
         ops.add(s -> s.kv().deleteRange(DeleteRangeRequest.newBuilder().setKey(bs("/d/k3")).setPrevKv(true).build()));
         ops.add(s -> s.kv().deleteRange(DeleteRangeRequest.newBuilder().setKey(bs("/d/nothing")).build()));
         ops.add(s -> s.kv().range(RangeRequest.newBuilder().setKey(bs("")).build()));
