@@ -9,16 +9,18 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "An etcd-v3-compatible, Raft-replicated key-value server, its simulator and its benchmarks.",
-        subcommands = {ServerCommand.class, SimCommand.class, WalCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, ServerCommand.class, SimCommand.class, WalCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        if (args.length > 0 && args[0].equals("sim") && System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+        if (args.length > 0 && (args[0].equals("sim") || args[0].equals("demo")) && System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
             // Simulated members log like real ones; in a simulation only warnings are worth printing.
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+            // Simulated slow fsyncs are the point of the exercise; the summary reports them.
+            System.setProperty("org.slf4j.simpleLogger.log.io.quorumlab.wal.Wal", "error");
         }
         System.exit(commandLine().execute(args));
     }

@@ -49,6 +49,8 @@ final class ApiServerModel {
     long attempts;
     long failed;
     long etcdCalls;
+    /** API requests that needed etcd (each may take several attempts). */
+    long etcdRequests;
     /** etcd writes sent and not yet answered (the freeze detector reads it). */
     int inflightWrites;
 
@@ -103,6 +105,7 @@ final class ApiServerModel {
         int obj = random.nextInt(OBJECTS);
         double r = random.nextDouble();
         Op op = r < load.writeFraction() ? (r < load.writeFraction() * 0.05 ? Op.CREATE : Op.UPDATE) : Op.GET;
+        etcdRequests++;
         attempt(op, obj, start, 1);
     }
 

@@ -270,12 +270,21 @@ public final class ClusterSimulation {
         if (waiting && applied == lastApplied && lastLeaderTerm > 0) {
             if (freezeStart < 0) freezeStart = now - SAMPLE_NANOS;
         } else if (freezeStart >= 0) {
-            long f = now - freezeStart;
-            freezeNanos += f;
-            longestFreezeNanos = Math.max(longestFreezeNanos, f);
-            freezeStart = -1;
+            endFreeze(now);
         }
         lastApplied = applied;
+    }
+
+    /** Pauses shorter than this are ordinary batching and sampling noise, not a freeze. */
+    private static final long MIN_FREEZE_NANOS = 250_000_000L;
+
+    private void endFreeze(long now) {
+        long f = now - freezeStart;
+        if (f >= MIN_FREEZE_NANOS) {
+            freezeNanos += f;
+            longestFreezeNanos = Math.max(longestFreezeNanos, f);
+        }
+        freezeStart = -1;
     }
 
     private String causeOf(String oldLeader, long at) {
@@ -306,10 +315,7 @@ public final class ClusterSimulation {
             if (progress != null) progress.accept(until);
         }
         observe();
-        if (freezeStart >= 0) {
-            freezeNanos += sim.now() - freezeStart;
-            longestFreezeNanos = Math.max(longestFreezeNanos, sim.now() - freezeStart);
-        }
+        if (freezeStart >= 0) endFreeze(sim.now());
         apiServers.forEach(ApiServerModel::stop);
         return result();
     }
@@ -337,7 +343,7 @@ public final class ClusterSimulation {
             requests += a.requests;
             attempts += a.attempts;
             failed += a.failed;
-            calls += a.etcdCalls;
+            calls += a.etcdRequests;
         }
         long proposalsFailed = 0;
         long leaderChangesSeen = 0;

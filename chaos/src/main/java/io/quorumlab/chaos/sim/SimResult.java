@@ -26,10 +26,9 @@ public record SimResult(String scenario, String placement, long seed, long durat
         return writeFreezeSeconds / simulatedDays() * 7;
     }
 
-    /** Retries per API request that reached etcd (1.0 = none). */
+    /** Attempts per API request that needed etcd (1.0 = no retries). */
     public double retryMultiplier() {
-        long firstAttempts = etcdAttempts - (etcdAttempts - etcdCalls);
-        return etcdCalls == 0 ? 1 : (double) etcdAttempts / Math.max(1, firstAttempts - 0);
+        return etcdCalls == 0 ? 1 : (double) etcdAttempts / etcdCalls;
     }
 
     public String toJson() {
@@ -50,8 +49,9 @@ public record SimResult(String scenario, String placement, long seed, long durat
         field(sb, "apiServerP50Ms", apiP50Ms);
         field(sb, "apiServerP99Ms", apiP99Ms);
         field(sb, "apiRequests", apiRequests);
-        field(sb, "etcdCalls", etcdCalls);
+        field(sb, "etcdRequests", etcdCalls);
         field(sb, "etcdAttempts", etcdAttempts);
+        field(sb, "retryMultiplier", retryMultiplier());
         field(sb, "apiRequestsFailed", apiFailed);
         field(sb, "leaderElections", leaderElections);
         field(sb, "leaderElectionsPerWeek", electionsPerWeek());

@@ -1,0 +1,165 @@
+package io.quorumlab.cli;
+
+import io.prometheus.client.CollectorRegistry;
+import io.quorumlab.bench.load.LoadGenerator;
+import io.quorumlab.chaos.sim.ClusterSimulation;
+import io.quorumlab.chaos.sim.SimResult;
+import io.quorumlab.server.EtcdServer;
+import io.quorumlab.server.config.ServerConfig;
+import io.quorumlab.server.member.MemberApi;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code quorumlab demo}: a 3-member cluster on 127.0.0.1 in temporary directories, a short put and
+ * range benchmark against it, a leader failure and re-election, then the simulator's stacked vs
+ * dedicated comparison. Everything printed is measured by the run; it cleans up after itself.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Start a local 3-member cluster, benchmark it, fail its leader, and run the placement simulation.")
+final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--put-seconds", defaultValue = "15", description = "length of the put benchmark")
+    int putSeconds;
+    @Option(names = "--range-seconds", defaultValue = "5", description = "length of the range benchmark")
+    int rangeSeconds;
+    @Option(names = "--sim-minutes", defaultValue = "4", description = "simulated minutes per placement (0 skips)")
+    double simMinutes;
+    @Option(names = "--clients", defaultValue = "16")
+    int clients;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = Files.createTempDirectory("quorumlab-demo-");
+        List<EtcdServer> servers = new ArrayList<>();
+        try {
+            System.out.println("== starting a 3-member cluster on 127.0.0.1 (data in " + dir + ")");
+            int[] client = new int[3], peer = new int[3];
+            StringBuilder initial = new StringBuilder();
+            for (int i = 0; i < 3; i++) {
+                client[i] = freePort();
+                peer[i] = freePort();
+                initial.append(i == 0 ? "" : ",").append("m").append(i + 1).append("=http://127.0.0.1:").append(peer[i]);
+            }
+            for (int i = 0; i < 3; i++) {
+                String[] args = {"--name", "m" + (i + 1), "--data-dir", dir.resolve("m" + (i + 1)).toString(),
+                        "--listen-client-urls", "http://127.0.0.1:" + client[i],
+                        "--advertise-client-urls", "http://127.0.0.1:" + client[i],
+                        "--listen-peer-urls", "http://127.0.0.1:" + peer[i],
+                        "--initial-advertise-peer-urls", "http://127.0.0.1:" + peer[i],
+                        "--initial-cluster", initial.toString()};
+                servers.add(EtcdServer.start(ServerConfig.parse(args, Map.of()), new CollectorRegistry()));
+            }
+            EtcdServer leader = awaitLeader(servers, null);
+            System.out.println("   " + leader.config().name() + " is the leader\n");
+            printMembers(servers);
+
+            List<String> endpoints = new ArrayList<>();
+            for (int c : client) endpoints.add("127.0.0.1:" + c);
+            System.out.println("\n== put benchmark: " + clients + " clients, 256-byte values, " + putSeconds + " s");
+            LoadGenerator.Result put = LoadGenerator.run(new LoadGenerator.Spec(endpoints, LoadGenerator.Op.PUT, clients,
+                    Math.max(1, clients / 4), putSeconds * 1_000_000_000L, 10_000, 16, 256, 1), p -> bar(p, putSeconds));
+            System.out.println();
+            System.out.print(put.table());
+            System.out.println("\n== linearizable range benchmark: " + clients + " clients, " + rangeSeconds + " s");
+            LoadGenerator.Result range = LoadGenerator.run(new LoadGenerator.Spec(endpoints, LoadGenerator.Op.RANGE_LINEARIZABLE,
+                    clients, Math.max(1, clients / 4), rangeSeconds * 1_000_000_000L, 10_000, 16, 256, 2), p -> bar(p, rangeSeconds));
+            System.out.println();
+            System.out.print(range.table());
+
+            System.out.println("\n== stopping the leader " + leader.config().name());
+            long stop = System.nanoTime();
+            leader.close();
+            EtcdServer next = awaitLeader(servers, leader);
+            System.out.printf(Locale.ROOT, "   %s took over in %.0f ms (term %d)%n", next.config().name(),
+                    (System.nanoTime() - stop) / 1e6, next.member().term());
+            printMembers(servers);
+
+            if (simMinutes > 0) {
+                System.out.println("\n== simulator: stacked vs dedicated NVMe etcd, same workload and seed, a deployment burst at minute 1");
+                SimResult stacked = SimCommand.simulate(ClusterSimulation.Params.stacked(SimCommand.minutes(simMinutes), 1), 1.0, true);
+                SimResult dedicated = SimCommand.simulate(ClusterSimulation.Params.dedicatedNvme(SimCommand.minutes(simMinutes), 1), 1.0, true);
+                System.out.printf(Locale.ROOT, "%-28s %14s %16s%n", "", "stacked", "dedicated-nvme");
+                System.out.printf(Locale.ROOT, "%-28s %14.2f %16.2f%n", "WAL fsync p99 (ms)", stacked.walFsyncP99Ms(), dedicated.walFsyncP99Ms());
+                System.out.printf(Locale.ROOT, "%-28s %14.1f %16.1f%n", "WAL fsync max (ms)", stacked.walFsyncMaxMs(), dedicated.walFsyncMaxMs());
+                System.out.printf(Locale.ROOT, "%-28s %14.2f %16.2f%n", "API server p99 (ms)", stacked.apiP99Ms(), dedicated.apiP99Ms());
+                System.out.printf(Locale.ROOT, "%-28s %14d %16d%n", "leader elections", stacked.leaderElections(), dedicated.leaderElections());
+                System.out.printf(Locale.ROOT, "%-28s %14.1f %16.1f%n", "write freeze (s)", stacked.writeFreezeSeconds(), dedicated.writeFreezeSeconds());
+                for (ClusterSimulation.LeaderChange c : stacked.leaderChanges()) {
+                    System.out.println("   stacked " + SimCommand.ClusterSimulationClock.of(c.atNanos()) + " " + c.previousLeader()
+                            + " -> " + c.leader() + ": " + c.cause());
+                }
+            }
+            System.out.printf(Locale.ROOT, "%n== summary: %.0f puts/s (p99 %.1f ms), %.0f linearizable reads/s (p99 %.1f ms) on this machine;"
+                    + " leader failover handled.%n", put.qps(), put.p99Ms(), range.qps(), range.p99Ms());
+            return 0;
+        } finally {
+            for (EtcdServer s : servers) {
+                try {
+                    s.close();
+                } catch (RuntimeException e) {
+                    // already stopped
+                }
+            }
+            deleteRecursively(dir);
+        }
+    }
+
+    private static EtcdServer awaitLeader(List<EtcdServer> servers, EtcdServer excluded) throws InterruptedException {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            for (EtcdServer s : servers) {
+                if (s == excluded) continue;
+                MemberApi m = s.member();
+                if (!s.member().isStopped() && m.leaderId() == m.memberId()) return s;
+            }
+            Thread.sleep(20);
+        }
+        throw new IllegalStateException("no leader within 20 s");
+    }
+
+    private static void printMembers(List<EtcdServer> servers) {
+        System.out.printf(Locale.ROOT, "   %-5s %-17s %-22s %-9s %6s %10s %10s%n", "NAME", "ID", "CLIENT URL", "LEADER", "TERM", "INDEX", "APPLIED");
+        for (EtcdServer s : servers) {
+            if (s.member().isStopped()) {
+                System.out.printf(Locale.ROOT, "   %-5s %-17s %-22s%n", s.config().name(), "-", "stopped");
+                continue;
+            }
+            MemberApi.MemberStatus st = s.member().status();
+            System.out.printf(Locale.ROOT, "   %-5s %-17s %-22s %-9s %6d %10d %10d%n", s.config().name(),
+                    Long.toHexString(st.memberId()), s.config().advertiseClientUrls().get(0).toString(),
+                    st.leaderId() == st.memberId(), st.raftTerm(), st.raftIndex(), st.raftAppliedIndex());
+        }
+    }
+
+    private static void bar(long elapsedNanos, int totalSeconds) {
+        int width = 40;
+        double f = Math.min(1, elapsedNanos / (totalSeconds * 1e9));
+        int n = (int) (f * width);
+        System.out.print("\r   [" + "#".repeat(n) + " ".repeat(width - n) + "] " + (int) (f * 100) + "%");
+        System.out.flush();
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}
