@@ -36,7 +36,7 @@ public final class WatchHub implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WatchHub.class);
     /** Catch-up reads at most this many events per watcher per round (whole revisions). */
     static final int CATCH_UP_EVENTS_MAX = 1000;
-    /** A watcher gets at most this many catch-up rounds per {@link #syncOnce}, so one cannot starve others. */
+    /** At most this many catch-up rounds per {@link #syncOnce}, so the sync thread yields regularly. */
     private static final int CATCH_UP_ROUNDS_MAX = 16;
     public static final int DEFAULT_STREAM_EVENT_CAPACITY = 1024;
     public static final int DEFAULT_STREAM_MAX_WATCHERS = 10_000;
@@ -240,78 +240,98 @@ public final class WatchHub implements AutoCloseable {
 
     // ---- catch-up ------------------------------------------------------------------------------
 
-    /** Brings lagging watchers forward as far as their outboxes allow. @return watchers still unsynced */
+    /**
+     * Brings lagging watchers forward as far as their outboxes allow. Watchers waiting at the same
+     * revision share one backend read per round (a reconnect storm resumes many streams at one
+     * revision). @return watchers still unsynced
+     */
     public int syncOnce() {
-        List<Watcher> todo;
-        synchronized (mu) {
-            todo = new ArrayList<>(unsynced);
-        }
-        for (Watcher w : todo) {
-            for (int round = 0; round < CATCH_UP_ROUNDS_MAX; round++) {
-                if (!catchUp(w)) break;
+        for (int round = 0; round < CATCH_UP_ROUNDS_MAX; round++) {
+            Map<Long, List<Watcher>> byFrom = new java.util.TreeMap<>();
+            synchronized (mu) {
+                for (Watcher w : unsynced) byFrom.computeIfAbsent(w.minRev, k -> new ArrayList<>()).add(w);
             }
+            boolean progress = false;
+            for (Map.Entry<Long, List<Watcher>> g : byFrom.entrySet()) progress |= catchUp(g.getKey(), g.getValue());
+            if (!progress) break;
         }
         synchronized (mu) {
             return unsynced.size();
         }
     }
 
-    /** One chunk of catch-up. @return true if another round may make progress. */
-    private boolean catchUp(Watcher w) {
-        long from;
-        synchronized (mu) {
-            if (w.canceled || w.synced) return false;
-            from = w.minRev;
-        }
+    /** One chunk of catch-up for watchers whose next revision is {@code from}. @return true if any advanced */
+    private boolean catchUp(long from, List<Watcher> group) {
         long cur, compacted, through;
-        List<Event> mine = new ArrayList<>();
+        List<List<Event>> perWatcher = new ArrayList<>(group.size());
         store.lock().readLock().lock();
         try {
             cur = store.currentRevision();
             compacted = store.compactRevision();
-            if (from >= compacted || compacted <= 0) {
-                if (from <= cur) {
-                    MvccStore.EventsChunk chunk = store.eventsBetween(from, cur, CATCH_UP_EVENTS_MAX);
-                    through = chunk.throughRev();
-                    for (Event e : chunk.events()) {
-                        if (!w.matches(e)) continue;
-                        KeyValue prev = w.request.prevKv() ? store.kvAt(e.kv().key(), e.kv().modRevision() - 1) : null;
-                        mine.add(prev == null ? e : e.withPrevKv(prev));
-                    }
-                } else {
-                    through = cur;
-                }
+            if (compacted > 0 && from < compacted) {
+                through = -1; // its next revision is gone
+            } else if (from > cur) {
+                through = cur;
             } else {
-                through = -1;
+                MvccStore.EventsChunk chunk = store.eventsBetween(from, cur, CATCH_UP_EVENTS_MAX);
+                through = chunk.throughRev();
+                List<Event> events = chunk.events();
+                KeyValue[] prevCache = null; // prev_kv looked up once per event, shared by the group
+                for (Watcher w : group) {
+                    List<Event> mine = new ArrayList<>();
+                    for (int i = 0; i < events.size(); i++) {
+                        Event e = events.get(i);
+                        if (!w.matches(e)) continue;
+                        if (w.request.prevKv()) {
+                            if (prevCache == null) prevCache = new KeyValue[events.size()];
+                            if (prevCache[i] == null) prevCache[i] = orNone(store.kvAt(e.kv().key(), e.kv().modRevision() - 1));
+                            mine.add(prevCache[i] == NO_PREV ? e : e.withPrevKv(prevCache[i]));
+                        } else {
+                            mine.add(e);
+                        }
+                    }
+                    perWatcher.add(mine);
+                }
             }
         } finally {
             store.lock().readLock().unlock();
         }
+        boolean progress = false;
         synchronized (mu) {
-            if (w.canceled || w.synced || w.minRev != from) return false;
-            if (through < 0) {
-                // Its next revision is gone: cancel with compact_revision (after "created", as etcd).
-                // Header revision 0: etcd builds this response without one, and clients see exactly that.
-                if (w.stream.offerControl(new WatchResponse(w.id, 0, false, true, compacted, "", List.of()))) {
-                    remove(w);
+            for (int i = 0; i < group.size(); i++) {
+                Watcher w = group.get(i);
+                if (w.canceled || w.synced || w.minRev != from) continue;
+                if (through < 0) {
+                    // Cancel with compact_revision (after "created", as etcd). Header revision 0:
+                    // etcd builds this response without one, and clients see exactly that.
+                    if (w.stream.offerControl(new WatchResponse(w.id, 0, false, true, compacted, "", List.of()))) {
+                        remove(w);
+                        progress = true;
+                    }
+                    continue;
                 }
-                return false;
+                List<Event> mine = perWatcher.isEmpty() ? List.of() : perWatcher.get(i);
+                if (!mine.isEmpty()) {
+                    if (!w.stream.offerEvents(WatchResponse.events(w.id, cur, mine))) continue; // outbox full: retry later
+                    w.sentSinceProgressTick = true;
+                }
+                w.minRev = Math.max(w.minRev, through + 1);
+                progress = true;
+                if (through >= notifiedRev) {
+                    // Nothing was applied since our read: onApply will reach this watcher from now on.
+                    unsynced.remove(w);
+                    w.synced = true;
+                    synced.add(w);
+                }
             }
-            if (!mine.isEmpty()) {
-                if (!w.stream.offerEvents(WatchResponse.events(w.id, cur, mine))) return false;
-                w.sentSinceProgressTick = true;
-            }
-            w.minRev = Math.max(w.minRev, through + 1);
-            if (through >= notifiedRev) {
-                // Nothing was applied since our read: onApply will reach this watcher from now on.
-                unsynced.remove(w);
-                w.synced = true;
-                synced.add(w);
-                return false;
-            }
-            return true;
         }
+        return progress;
     }
+
+    /** Marks "looked up, no previous kv" in the prev_kv cache. */
+    private static final KeyValue NO_PREV = new KeyValue(Bytes.EMPTY, 0, 0, 0, Bytes.EMPTY, 0);
+
+    private static KeyValue orNone(KeyValue kv) { return kv == null ? NO_PREV : kv; }
 
     /**
      * Synced watchers, with single-key watchers indexed by key so a revision's fan-out costs one

@@ -166,6 +166,40 @@ class WatchTest {
         }
     }
 
+    /** A reconnect storm: many streams resume at one revision; each gets its full history with prev_kv. */
+    @Test
+    void manyWatchersResumingTogether() {
+        try (MvccStore s = store()) {
+            for (int i = 0; i < 300; i++) s.apply(0, PutRequest.of("r/" + (i % 30), "" + i));
+            List<WatchStream> streams = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                WatchStream ws = s.watchHub().newStream(8, 16);
+                ws.watch(WatchCreateRequest.of(b("r/"), Bytes.prefixEnd(b("r/")), 2).withPrevKv());
+                ws.watch(WatchCreateRequest.of(b("r/7"), Bytes.EMPTY, 2));
+                streams.add(ws);
+            }
+            List<List<Event>> got = new ArrayList<>();
+            for (int i = 0; i < streams.size() * 2; i++) got.add(new ArrayList<>());
+            for (int round = 0; round < 1000 && s.watchHub().unsyncedCount() > 0; round++) {
+                s.watchHub().syncOnce();
+                for (int i = 0; i < streams.size(); i++) {
+                    for (WatchResponse r : streams.get(i).drain()) got.get(2 * i + (int) r.watchId()).addAll(r.events());
+                }
+            }
+            assertEquals(0, s.watchHub().unsyncedCount());
+            for (int i = 0; i < streams.size(); i++) {
+                List<Event> all = got.get(2 * i), one = got.get(2 * i + 1);
+                assertEquals(300, all.size());
+                assertEquals(10, one.size());
+                for (int j = 0; j < 300; j++) {
+                    assertEquals(j + 2, all.get(j).kv().modRevision());
+                    if (j >= 30) assertEquals("" + (j - 30), new String(all.get(j).prevKv().value()));
+                    else assertNull(all.get(j).prevKv());
+                }
+            }
+        }
+    }
+
     @Test
     void futureStartRevisionWaits() {
         try (MvccStore s = store(); WatchStream ws = s.watchHub().newStream()) {
