@@ -6,6 +6,7 @@ package io.quorumlab.mvcc.api;
  * A non-empty rangeEnd compares every key of the range (all must satisfy it).
  */
 public record Compare(Result result, Target target, byte[] key, byte[] rangeEnd, long number, byte[] value) {
+    /** Ordinals equal etcdserverpb.Compare's CompareResult / CompareTarget numbers. */
     public enum Result { EQUAL, GREATER, LESS, NOT_EQUAL }
     public enum Target { VERSION, CREATE, MOD, VALUE, LEASE }
 

@@ -9,6 +9,7 @@ public record RangeRequest(byte[] key, byte[] rangeEnd, long limit, long revisio
                            SortTarget sortTarget, boolean serializable, boolean keysOnly, boolean countOnly,
                            long minModRevision, long maxModRevision, long minCreateRevision,
                            long maxCreateRevision) implements Request, RequestOp {
+    /** Ordinals equal etcdserverpb's enum numbers (as for every enum in this package): map by number. */
     public enum SortOrder { NONE, ASCEND, DESCEND }
     public enum SortTarget { KEY, VERSION, CREATE, MOD, VALUE }
 
