@@ -48,4 +48,31 @@ class SmokeTest {
             assertEquals(1, ((RangeResponse) t.responses().get(1)).count());
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(TestStores.Kind.class)
+    void largeValuesAndBinaryKeys(TestStores.Kind kind) throws Exception {
+        try (TestStores.Disk disk = new TestStores.Disk(kind); MvccStore s = new MvccStore(disk.open(), TestStores.noSyncThread())) {
+            byte[] big = new byte[1_500_000];
+            new java.util.Random(3).nextBytes(big);
+            byte[] key = new byte[] {(byte) 0xff, 0, (byte) 0x80, 1};
+            s.apply(1, PutRequest.of(key, big));
+            s.commit();
+            assertArrayEquals(big, s.range(RangeRequest.key(key)).kvs().get(0).value());
+            assertEquals(1, s.range(RangeRequest.builder(new byte[] {(byte) 0xff}).prefix().build()).count());
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            s.snapshot(out);
+            try (MvccStore r = new MvccStore(new io.quorumlab.mvcc.backend.InMemoryBackend(), TestStores.noSyncThread())) {
+                r.restore(new java.io.ByteArrayInputStream(out.toByteArray()));
+                assertArrayEquals(big, r.range(RangeRequest.key(key)).kvs().get(0).value());
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void prefixEnds() {
+        assertArrayEquals(b("b"), Bytes.prefixEnd(b("a")));
+        assertArrayEquals(new byte[] {'b'}, Bytes.prefixEnd(new byte[] {'a', (byte) 0xff}));
+        assertArrayEquals(Bytes.FROM_KEY, Bytes.prefixEnd(new byte[] {(byte) 0xff, (byte) 0xff}));
+    }
 }
