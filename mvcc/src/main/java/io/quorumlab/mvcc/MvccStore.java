@@ -80,7 +80,7 @@ public final class MvccStore implements AutoCloseable {
     private static final byte[] META_CONSISTENT_INDEX = Bytes.of("consistent_index");
     private static final byte[] META_SCHEDULED_COMPACT = Bytes.of("scheduledCompactRev");
     private static final byte[] META_FINISHED_COMPACT = Bytes.of("finishedCompactRev");
-    /** Physical compaction deletes this many revisions per lock hold, so readers interleave. */
+    /** Physical compaction offers the backend a commit point after this many deletes, bounding the batch. */
     private static final int COMPACTION_BATCH = 1000;
 
     private final Backend backend;
