@@ -35,7 +35,7 @@ public record Config(
             throw new IllegalArgumentException("size limits must be > 0");
         if (maxPendingReadIndexMessages <= 0) throw new IllegalArgumentException("maxPendingReadIndexMessages must be > 0");
         if (readOnlyOption == ReadOnlyOption.LEASE_BASED && !checkQuorum)
-            throw new IllegalArgumentException("lease-based reads need checkQuorum: the lease is only safe when a partitioned leader steps down");
+            throw new IllegalArgumentException("lease-based reads need checkQuorum: followers only honour the leader's lease with it");
         if (random == null) throw new IllegalArgumentException("random: inject a seeded generator");
     }
 

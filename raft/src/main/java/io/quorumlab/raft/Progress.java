@@ -12,6 +12,8 @@ final class Progress {
     /** In PROBE: an append is out, wait for its answer (or a heartbeat response) before the next. */
     boolean probeSent;
     boolean learner;
+    /** Our tick when we sent the newest heartbeat this follower acknowledged (the read lease's clock). */
+    long lastAckedHeartbeatTick;
     final Inflights inflights;
 
     Progress(long next, int maxInflight, long maxInflightBytes, boolean learner) {

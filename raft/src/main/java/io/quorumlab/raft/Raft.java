@@ -56,6 +56,8 @@ final class Raft {
     private final int electionTimeout;
     private int randomizedElectionTimeout;
     int electionElapsed;
+    /** Ticks seen since this node started; dates heartbeats for the read lease. */
+    private long ticks;
     private int heartbeatElapsed;
 
     private final long maxMsgSize;
@@ -113,8 +115,9 @@ final class Raft {
         return new ConfState(voters, learners);
     }
 
+    /** A voter may campaign, unless it holds a received snapshot it has not persisted yet (etcd does the same). */
     boolean promotable() {
-        return voters.contains(id);
+        return voters.contains(id) && raftLog.pendingSnapshot() == null;
     }
 
     private int quorum() {
@@ -205,7 +208,8 @@ final class Raft {
             if (e.getKey() == id) continue;
             // Never tell a follower to commit past what it is known to hold.
             long commit = Math.min(e.getValue().match, raftLog.committed);
-            Message.Builder b = Message.builder(MessageType.HEARTBEAT).to(e.getKey()).commit(commit);
+            // index carries our tick count at sending; the follower echoes it, which dates the lease.
+            Message.Builder b = Message.builder(MessageType.HEARTBEAT).to(e.getKey()).commit(commit).index(ticks);
             if (ctx != null) b.context(ctx);
             send(b);
         }
@@ -270,7 +274,8 @@ final class Raft {
 
     /** The last index the application has confirmed durable. */
     long stableLastIndex() {
-        if (raftLog.unstable.snapshot != null) return raftLog.storage.lastIndex();
+        // While a received snapshot is unpersisted the old stable log is being discarded: claim nothing.
+        if (raftLog.unstable.snapshot != null) return 0;
         return raftLog.unstable.offset - 1;
     }
 
@@ -317,6 +322,7 @@ final class Raft {
     // ---------------------------------------------------------------- ticks
 
     void tick() {
+        ticks++;
         if (state == StateRole.LEADER) tickHeartbeat();
         else tickElection();
     }
@@ -474,7 +480,8 @@ final class Raft {
     private ProposalResult stepLeader(Message m) {
         switch (m.type()) {
             case BEAT -> {
-                bcastHeartbeat(null);
+                // Carry the newest pending read, so a read whose own round was lost still completes.
+                bcastHeartbeat(readOnlyOption == ReadOnlyOption.SAFE ? readOnly.lastPendingContext() : null);
                 return ProposalResult.ACCEPTED;
             }
             case CHECK_QUORUM -> {
@@ -504,6 +511,7 @@ final class Raft {
             case APP_RESP -> handleAppendResponse(m, pr);
             case HEARTBEAT_RESP -> {
                 pr.recentActive = true;
+                if (m.index() > pr.lastAckedHeartbeatTick && m.index() <= ticks) pr.lastAckedHeartbeatTick = m.index();
                 pr.probeSent = false;
                 // Appends may have been lost: free one slot of a full window so replication can resume
                 // (a lost append then shows up as a rejection, which sends the follower back to probing).
@@ -628,13 +636,31 @@ final class Raft {
     }
 
     private void sendReadIndex(Message m) {
-        if (readOnlyOption == ReadOnlyOption.LEASE_BASED) {
+        if (readOnlyOption == ReadOnlyOption.LEASE_BASED && leaseValid()) {
             respondToReadIndex(m, raftLog.committed);
             return;
         }
-        if (!readOnly.addRequest(raftLog.committed, m)) return;
+        if (!readOnly.addRequest(raftLog.committed, m)) {
+            // Asked again for a read still pending: its round may have been lost, so send it again.
+            if (readOnly.recvAck(id, m.context()) != null) bcastHeartbeat(m.context());
+            return;
+        }
         readOnly.recvAck(id, m.context());
         bcastHeartbeat(m.context());
+    }
+
+    /**
+     * Thesis §6.4.1: the lease starts when a heartbeat that a quorum acknowledged was sent, and ends
+     * before any voter of that quorum can grant a vote to someone else (one election timeout after it
+     * heard us, minus a tick of margin for clock drift). Outside it, reads take the safe path.
+     */
+    private boolean leaseValid() {
+        long[] sent = new long[voters.size()];
+        int i = 0;
+        for (long v : voters) sent[i++] = v == id ? ticks : prs.get(v).lastAckedHeartbeatTick;
+        Arrays.sort(sent);
+        long leaseStart = sent[sent.length - quorum()];
+        return leaseStart > 0 && ticks - leaseStart < electionTimeout - 1;
     }
 
     private void releasePendingReadIndexMessages() {
@@ -764,7 +790,7 @@ final class Raft {
 
     private void handleHeartbeat(Message m) {
         raftLog.commitTo(Math.min(m.commit(), raftLog.lastIndex()));
-        send(Message.builder(MessageType.HEARTBEAT_RESP).to(m.from()).context(m.context()));
+        send(Message.builder(MessageType.HEARTBEAT_RESP).to(m.from()).context(m.context()).index(m.index()));
     }
 
     private void handleSnapshot(Message m) {

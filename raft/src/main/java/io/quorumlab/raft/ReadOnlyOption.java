@@ -4,6 +4,10 @@ package io.quorumlab.raft;
 public enum ReadOnlyOption {
     /** A heartbeat round acknowledged by a quorum (the Raft thesis' ReadIndex, section 6.4). */
     SAFE,
-    /** Trust the leader lease kept by CheckQuorum; depends on bounded clock drift. */
+    /**
+     * Answer at once while the leader's lease holds: less than one election timeout (minus a tick) since
+     * it sent a heartbeat a quorum acknowledged. Outside the lease, falls back to {@link #SAFE}.
+     * Depends on bounded clock drift between members.
+     */
     LEASE_BASED
 }

@@ -550,7 +550,8 @@ public final class Member implements MemberApi, AutoCloseable {
         inflightReadCtx = ++readCtxSeq;
         inflightReadSentNanos = now;
         inflightReads = batch;
-        node.readIndex(ByteBuffer.allocate(8).putLong(inflightReadCtx).array());
+        // The context names this member too: the leader tells apart reads forwarded by different followers.
+        node.readIndex(ByteBuffer.allocate(16).putLong(memberId).putLong(inflightReadCtx).array());
         processReady();
         // Re-check later so that a lost round is retried.
         rt.schedule(READ_INDEX_RETRY_NANOS, () -> {
@@ -559,8 +560,10 @@ public final class Member implements MemberApi, AutoCloseable {
     }
 
     private void onReadState(ReadState rs) {
-        if (rs.context().length != 8) return;
-        long ctx = ByteBuffer.wrap(rs.context()).getLong();
+        if (rs.context().length != 16) return;
+        ByteBuffer b = ByteBuffer.wrap(rs.context());
+        if (b.getLong() != memberId) return;
+        long ctx = b.getLong();
         if (ctx != inflightReadCtx) return; // a stale round's answer
         List<CompletableFuture<Void>> batch = inflightReads;
         inflightReads = new ArrayList<>();
