@@ -96,8 +96,24 @@ public final class SimNetwork {
         });
     }
 
+    private void deliverControl(long from, long to, byte[] payload) {
+        sent++;
+        if (cutLinks.contains(link(from, to)) || (loss > 0 && random.nextDouble() < loss)) {
+            dropped++;
+            return;
+        }
+        long key = link(from, to);
+        long arrival = Math.max(sim.clock() + sampleLatency(), lastArrival.getOrDefault(key, 0L));
+        lastArrival.put(key, arrival);
+        sim.at(arrival, () -> {
+            Endpoint dst = endpoints.get(to);
+            if (dst != null && dst.control != null && !dst.closed) dst.control.accept(from, payload);
+        });
+    }
+
     private final class Endpoint implements PeerTransport {
         final long id;
+        java.util.function.BiConsumer<Long, byte[]> control;
         Consumer<Message> inbound;
         boolean closed;
 
@@ -117,6 +133,16 @@ public final class SimNetwork {
         @Override
         public void send(Message m) {
             if (!closed) deliver(id, m.to(), m);
+        }
+
+        @Override
+        public void sendControl(long to, byte[] payload) {
+            if (!closed) deliverControl(id, to, payload);
+        }
+
+        @Override
+        public void onControl(java.util.function.BiConsumer<Long, byte[]> handler) {
+            this.control = handler;
         }
 
         @Override

@@ -224,6 +224,7 @@ public final class Member implements MemberApi, AutoCloseable {
 
     /** Begins ticking, accepting peer messages and serving. */
     public void start() {
+        transport.onControl(this::onControl);
         transport.start(this::onInbound, id -> rt.execute(() -> node.reportUnreachable(id)));
         transport.updatePeers(Map.copyOf(peerUrls));
         rt.execute(() -> {
@@ -415,10 +416,15 @@ public final class Member implements MemberApi, AutoCloseable {
             return failed(f, EtcdError.TOO_MANY_REQUESTS);
         }
         long id = requestIdSeq.incrementAndGet();
+        if (request instanceof io.quorumlab.mvcc.api.LeaseGrantRequest g && g.id() == 0) {
+            // Like etcd, the member names the lease before proposing, so every member applies the same id.
+            request = new io.quorumlab.mvcc.api.LeaseGrantRequest(g.ttlSeconds(), requestIdSeq.incrementAndGet() & Long.MAX_VALUE);
+        }
         byte[] data = RequestCodec.encode(id, request);
         if (data.length > cfg.maxRequestBytes()) return failed(f, EtcdError.REQUEST_TOO_LARGE);
-        if (!(request instanceof AlarmRequest) && !(request instanceof LeaseRevokeRequest)
-                && !store.quotaAvailable(MvccStore.quotaCost(request))) {
+        long cost = MvccStore.quotaCost(request);
+        // Requests that add nothing (deletes, compactions, revokes) must pass: they are how space is freed.
+        if (cost > 0 && !store.quotaAvailable(cost)) {
             // Like etcd's quota gate: refuse, and raise the NOSPACE alarm cluster-wide.
             propose(new AlarmRequest(AlarmRequest.Action.ACTIVATE, memberId, AlarmRequest.AlarmType.NOSPACE))
                     .exceptionally(t -> null);
@@ -732,10 +738,19 @@ public final class Member implements MemberApi, AutoCloseable {
     @Override
     public CompletableFuture<LeaseKeepAliveResponse> leaseKeepAlive(long leaseId) {
         CompletableFuture<LeaseKeepAliveResponse> f = new CompletableFuture<>();
-        if (leaderId == 0) return failed(f, EtcdError.NO_LEADER);
-        if (leaderId != memberId) {
-            // Followers would forward to the leader; until the peer RPC exists, say so with etcd's error.
-            return failed(f, EtcdError.NOT_LEADER);
+        long leader = leaderId;
+        if (leader == 0) return failed(f, EtcdError.NO_LEADER);
+        if (leader != memberId) {
+            // Only the leader's lessor keeps time: forward, as etcd forwards keep-alives to the leader.
+            if (forwardedKeepAlives.size() >= MAX_FORWARDED_KEEPALIVES) return failed(f, EtcdError.TOO_MANY_REQUESTS);
+            long req = requestIdSeq.incrementAndGet();
+            forwardedKeepAlives.put(req, new ForwardedKeepAlive(leaseId, f));
+            transport.sendControl(leader, ByteBuffer.allocate(17).put(CTRL_KEEPALIVE).putLong(req).putLong(leaseId).array());
+            rt.schedule(cfg.requestTimeoutMillis() * 1_000_000L, () -> {
+                ForwardedKeepAlive w = forwardedKeepAlives.remove(req);
+                if (w != null) w.future().completeExceptionally(EtcdError.TIMEOUT.exception());
+            });
+            return f;
         }
         rt.executeApply(() -> {
             try {
@@ -745,6 +760,53 @@ public final class Member implements MemberApi, AutoCloseable {
             }
         });
         return f;
+    }
+
+    private static final byte CTRL_KEEPALIVE = 1, CTRL_KEEPALIVE_OK = 2, CTRL_KEEPALIVE_NOT_FOUND = 3, CTRL_KEEPALIVE_NOT_LEADER = 4;
+    private static final int MAX_FORWARDED_KEEPALIVES = 10_000;
+    private record ForwardedKeepAlive(long leaseId, CompletableFuture<LeaseKeepAliveResponse> future) {}
+
+    private final ConcurrentHashMap<Long, ForwardedKeepAlive> forwardedKeepAlives = new ConcurrentHashMap<>();
+
+    /** Control messages from other members: forwarded keep-alives and their answers. */
+    private void onControl(long from, byte[] payload) {
+        if (payload.length < 17) return;
+        ByteBuffer b = ByteBuffer.wrap(payload);
+        byte kind = b.get();
+        long req = b.getLong();
+        long arg = b.getLong();
+        switch (kind) {
+            case CTRL_KEEPALIVE -> {
+                if (leaderId != memberId) {
+                    transport.sendControl(from, ByteBuffer.allocate(17).put(CTRL_KEEPALIVE_NOT_LEADER).putLong(req).putLong(0).array());
+                    return;
+                }
+                rt.executeApply(() -> {
+                    byte status;
+                    long ttl = 0;
+                    try {
+                        ttl = store.leaseKeepAlive(arg).ttl();
+                        status = CTRL_KEEPALIVE_OK;
+                    } catch (MvccException e) {
+                        status = CTRL_KEEPALIVE_NOT_FOUND;
+                    }
+                    transport.sendControl(from, ByteBuffer.allocate(17).put(status).putLong(req).putLong(ttl).array());
+                });
+            }
+            case CTRL_KEEPALIVE_OK, CTRL_KEEPALIVE_NOT_FOUND, CTRL_KEEPALIVE_NOT_LEADER -> {
+                ForwardedKeepAlive w = forwardedKeepAlives.remove(req);
+                if (w == null) return;
+                if (kind == CTRL_KEEPALIVE_OK) {
+                    w.future().complete(new LeaseKeepAliveResponse(
+                            io.quorumlab.mvcc.api.ResponseHeader.ofRevision(store.currentRevision()), w.leaseId(), arg));
+                } else if (kind == CTRL_KEEPALIVE_NOT_FOUND) {
+                    w.future().completeExceptionally(new MvccException(ErrorCode.LEASE_NOT_FOUND));
+                } else {
+                    w.future().completeExceptionally(EtcdError.NOT_LEADER.exception());
+                }
+            }
+            default -> LOG.warn("unknown control message kind={} from={}", kind, Long.toHexString(from));
+        }
     }
 
     @Override

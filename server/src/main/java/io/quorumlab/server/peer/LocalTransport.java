@@ -36,6 +36,13 @@ public final class LocalTransport implements PeerTransport {
             cut.clear();
         }
 
+        void deliverControl(long from, long to, byte[] payload) {
+            if (cut.contains(from * 31 + to)) return;
+            LocalTransport dst = members.get(to);
+            if (dst == null || dst.control == null || dst.closed) return;
+            dst.control.accept(from, payload.clone());
+        }
+
         void deliver(Message m) {
             if (cut.contains(m.from() * 31 + m.to())) return;
             LocalTransport to = members.get(m.to());
@@ -47,6 +54,7 @@ public final class LocalTransport implements PeerTransport {
     private final Hub hub;
     private final long id;
     private volatile Consumer<Message> inbound;
+    private volatile java.util.function.BiConsumer<Long, byte[]> control;
     private volatile boolean closed;
 
     private LocalTransport(Hub hub, long id) {
@@ -65,6 +73,16 @@ public final class LocalTransport implements PeerTransport {
     @Override
     public void send(Message m) {
         if (!closed) hub.deliver(m);
+    }
+
+    @Override
+    public void sendControl(long to, byte[] payload) {
+        if (!closed) hub.deliverControl(id, to, payload);
+    }
+
+    @Override
+    public void onControl(java.util.function.BiConsumer<Long, byte[]> handler) {
+        this.control = handler;
     }
 
     @Override

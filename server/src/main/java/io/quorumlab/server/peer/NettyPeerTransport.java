@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Raft messages over TCP: one long-lived outbound connection per peer, frames of
- * {@code [u32 length][protobuf message]}, writes batched per flush. Each peer has a bounded queue;
+ * {@code [u32 length][u8 kind][body]} (kind 0: a protobuf Raft message; kind 1: a control request
+ * between members, {@code [from][to][payload]}), writes batched per flush. Each peer has a bounded queue;
  * when it is full (the peer is slow or down) the message is dropped and the member is told the
  * peer is unreachable, so the member loop never blocks on the network.
  */
@@ -53,6 +54,9 @@ public final class NettyPeerTransport implements PeerTransport {
     });
     private final Map<Long, Peer> peers = new ConcurrentHashMap<>();
     private volatile Consumer<Message> inbound;
+    private volatile java.util.function.BiConsumer<Long, byte[]> control;
+    /** Frame kinds: the first byte of every frame. */
+    private static final byte FRAME_RAFT = 0, FRAME_CONTROL = 1;
     private volatile Consumer<Long> unreachable;
     private Channel serverChannel;
     private volatile boolean closed;
@@ -80,10 +84,23 @@ public final class NettyPeerTransport implements PeerTransport {
                         ch.pipeline().addLast(new SimpleChannelInboundHandler<ByteBuf>() {
                             @Override
                             protected void channelRead0(ChannelHandlerContext ctx, ByteBuf buf) {
+                                if (!buf.isReadable()) return;
+                                byte kind = buf.readByte();
+                                if (kind == FRAME_CONTROL) {
+                                    if (buf.readableBytes() < 16) return;
+                                    long from = buf.readLong();
+                                    long to = buf.readLong();
+                                    byte[] payload = new byte[buf.readableBytes()];
+                                    buf.readBytes(payload);
+                                    var c = control;
+                                    if (c != null && to == selfId) c.accept(from, payload);
+                                    return;
+                                }
                                 byte[] bytes = new byte[buf.readableBytes()];
                                 buf.readBytes(bytes);
                                 Message m;
                                 try {
+                                    if (kind != FRAME_RAFT) throw new IllegalArgumentException("unknown frame kind " + kind);
                                     m = MessageCodec.decode(bytes);
                                 } catch (IllegalArgumentException e) {
                                     LOG.warn("closing peer connection after a malformed frame remote={} error=\"{}\"",
@@ -135,10 +152,28 @@ public final class NettyPeerTransport implements PeerTransport {
     }
 
     @Override
+    public void sendControl(long to, byte[] payload) {
+        Peer p = peers.get(to);
+        if (p == null || closed) return;
+        byte[] frame = java.nio.ByteBuffer.allocate(17 + payload.length).put(FRAME_CONTROL).putLong(selfId).putLong(to)
+                .put(payload).array();
+        if (p.queue.offer(frame)) p.kick();
+    }
+
+    @Override
+    public void onControl(java.util.function.BiConsumer<Long, byte[]> handler) {
+        this.control = handler;
+    }
+
+    @Override
     public void send(Message m) {
         Peer p = peers.get(m.to());
         if (p == null || closed) return;
-        if (!p.queue.offer(MessageCodec.encode(m))) {
+        byte[] body = MessageCodec.encode(m);
+        byte[] frame = new byte[body.length + 1];
+        frame[0] = FRAME_RAFT;
+        System.arraycopy(body, 0, frame, 1, body.length);
+        if (!p.queue.offer(frame)) {
             Consumer<Long> u = unreachable;
             if (u != null) u.accept(m.to());
             return;

@@ -21,6 +21,15 @@ public interface PeerTransport extends AutoCloseable {
 
     void send(Message m);
 
+    /**
+     * Member-to-member requests that are not Raft messages (a follower forwarding a lease keep-alive to
+     * the leader). Best effort: may be dropped like any message; callers time out.
+     */
+    void sendControl(long to, byte[] payload);
+
+    /** Receives control payloads: (from member id, payload), on the transport's threads. */
+    void onControl(java.util.function.BiConsumer<Long, byte[]> handler);
+
     @Override
     void close();
 }

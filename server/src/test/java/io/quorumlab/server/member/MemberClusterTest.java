@@ -147,4 +147,27 @@ class MemberClusterTest {
         assertInstanceOf(PutResponse.class, after);
         assertEquals(102, after.header().revision());
     }
+
+    @Test
+    void followersForwardLeaseKeepAlivesToTheLeader() throws Exception {
+        startCluster(100_000);
+        Member leader = awaitLeader();
+        Member follower = members.stream().filter(m -> m != leader).findFirst().orElseThrow();
+        io.quorumlab.mvcc.api.LeaseGrantResponse g = null;
+        for (int attempt = 0; g == null; attempt++) {
+            try {
+                g = (io.quorumlab.mvcc.api.LeaseGrantResponse) get(follower.propose(new io.quorumlab.mvcc.api.LeaseGrantRequest(30, 0)));
+            } catch (ExecutionException e) {
+                if (attempt > 50) throw e;
+                Thread.sleep(50);
+            }
+        }
+        long id = g.id();
+        io.quorumlab.mvcc.api.LeaseKeepAliveResponse ka = get(follower.leaseKeepAlive(id));
+        assertEquals(id, ka.id());
+        assertEquals(30, ka.ttl());
+        ExecutionException missing = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                () -> get(follower.leaseKeepAlive(id + 1)));
+        assertEquals("etcdserver: requested lease not found", missing.getCause().getMessage());
+    }
 }
