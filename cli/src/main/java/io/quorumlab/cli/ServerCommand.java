@@ -77,7 +77,14 @@ final class ServerCommand implements Callable<Integer> {
             stopped.countDown();
         }, "shutdown"));
         try {
-            stopped.await();
+            // A member removed from the cluster stops serving; like etcd, the process then exits.
+            while (!stopped.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+                if (server.member().isStopped()) {
+                    System.err.println("quorumlab server: the member has been permanently removed from the cluster; exiting");
+                    server.close();
+                    return 0;
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -114,7 +114,8 @@ public final class EtcdServer implements AutoCloseable {
                 cfg.cluster().token(), cfg.newCluster(), cfg.raft().heartbeatMillis(), cfg.raft().electionMillis(),
                 cfg.raft().snapshotCount(), 5000, (int) st.maxSnapshots(), (int) st.maxWals(), cfg.grpc().maxRequestBytes(),
                 cfg.grpc().maxTxnOps(), quota == Long.MAX_VALUE ? -1 : quota, st.effectiveBackendBatchInterval().toMillis(),
-                st.effectiveBackendBatchLimit(), cfg.raft().preVote(), false, 10_000, 64L * 1024 * 1024);
+                st.effectiveBackendBatchLimit(), cfg.raft().preVote(), false, 10_000, 64L * 1024 * 1024,
+                cfg.advertiseClientUrls().stream().map(java.net.URI::toString).toList());
     }
 
     public Member member() {

@@ -242,7 +242,8 @@ public final class ClientServer implements AutoCloseable {
                 .addService(ServerInterceptors.intercept(watch, interceptor))
                 .addService(ServerInterceptors.intercept(new LeaseService(api).definition(), interceptor))
                 .addService(ServerInterceptors.intercept(new MaintenanceService(api), interceptor))
-                .addService(ServerInterceptors.intercept(new HealthService(api, timer), interceptor));
+                .addService(ServerInterceptors.intercept(new HealthService(api, timer), interceptor))
+                .addService(ServerInterceptors.intercept(new ClusterService(api).definition(), interceptor));
         for (ServerServiceDefinition extra : extraServices) b.addService(ServerInterceptors.intercept(extra, interceptor));
         return b.build();
     }

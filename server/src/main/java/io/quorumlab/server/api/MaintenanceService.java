@@ -9,9 +9,8 @@ import io.quorumlab.mvcc.api.HashKVResponse;
 import io.quorumlab.server.member.MemberApi;
 
 /**
- * etcd's Maintenance service: Status, Hash, HashKV, Alarm. Defragment, Snapshot and MoveLeader
- * answer UNIMPLEMENTED: the store's defragment and snapshot must run on the member's apply loop
- * (MvccStore asserts it) and MemberApi has no entry point for them yet.
+ * etcd's Maintenance service: Status, Hash, HashKV, Alarm, Defragment and MoveLeader (both through
+ * MemberApi, which runs them where they must run). Snapshot answers UNIMPLEMENTED for now.
  */
 final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
     /** StatusResponse fields etcd 3.4 has and jetcd-grpc's proto lacks. */
@@ -85,8 +84,13 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
 
     @Override
     public void defragment(io.etcd.jetcd.api.DefragmentRequest req, StreamObserver<io.etcd.jetcd.api.DefragmentResponse> obs) {
-        obs.onError(Status.UNIMPLEMENTED
-                .withDescription("quorumlab: defragment is not wired yet (it must run on the member's apply loop)")
-                .asRuntimeException());
+        api.reply(obs, () -> api.member.defragment(), v -> io.etcd.jetcd.api.DefragmentResponse.newBuilder()
+                .setHeader(api.headers().at(api.store().currentRevision())).build());
+    }
+
+    @Override
+    public void moveLeader(io.etcd.jetcd.api.MoveLeaderRequest req, StreamObserver<io.etcd.jetcd.api.MoveLeaderResponse> obs) {
+        api.reply(obs, () -> api.member.moveLeader(req.getTargetID()), v -> io.etcd.jetcd.api.MoveLeaderResponse.newBuilder()
+                .setHeader(api.headers().at(api.store().currentRevision())).build());
     }
 }

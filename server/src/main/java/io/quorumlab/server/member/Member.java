@@ -124,6 +124,14 @@ public final class Member implements MemberApi, AutoCloseable {
 
     private record Proposal(long id, byte[] data, CompletableFuture<Response> future) {}
 
+    /** Members by id; replaced (never mutated) by the apply loop, read from any thread. */
+    private volatile java.util.SortedMap<Long, MemberInfo> membership = java.util.Collections.emptySortedMap();
+    /** Conf changes proposed here, by the request id carried in their context, until applied. */
+    private final ConcurrentHashMap<Long, CompletableFuture<List<MemberInfo>>> pendingConfChanges = new ConcurrentHashMap<>();
+    private static final byte[] MEMBER_KEY_PREFIX = "member/".getBytes(StandardCharsets.US_ASCII);
+    private static final byte ATTRIBUTES_VERSION = 2;
+    private volatile boolean published;
+
     private record IndexWaiter(long index, CompletableFuture<Void> future) implements Comparable<IndexWaiter> {
         @Override
         public int compareTo(IndexWaiter o) {
@@ -154,6 +162,7 @@ public final class Member implements MemberApi, AutoCloseable {
         sc = new StoreConfig(sc.maxTxnOps(), minLeaseTtlSeconds(cfg), sc.quotaBackendBytes(), sc.nanoClock(),
                 sc.watchSyncIntervalNanos());
         this.store = new MvccStore(backend, rt.tuneStore(sc));
+        loadMembership();
 
         WalStorage walStorage = rt.walStorage(cfg.walDir());
         WalStorage snapStorage = rt.walStorage(cfg.dataDir().resolve("member").resolve("snap"));
@@ -163,7 +172,8 @@ public final class Member implements MemberApi, AutoCloseable {
         walOpts = rt.tuneWal(walOpts);
 
         this.raftStorage = new MemoryLogStorage();
-        if (Wal.exists(walStorage)) {
+        boolean walExisted = Wal.exists(walStorage);
+        if (walExisted) {
             List<SnapshotMarker> markers = Wal.validSnapshotMarkers(walStorage);
             Optional<Snapshotter.SnapshotFile> snap = snapshotter.loadNewestAvailable(markers);
             SnapshotMarker start = snap.map(Snapshotter.SnapshotFile::marker).orElse(null);
@@ -188,15 +198,19 @@ public final class Member implements MemberApi, AutoCloseable {
                     Long.toHexString(memberId), Long.toHexString(clusterId), lastSnapshotIndex, rec.lastIndex(), hs.term(),
                     hs.commit());
         } else {
-            if (!cfg.newCluster()) {
-                throw new IllegalStateException("--initial-cluster-state=existing needs a member added with MemberAdd; joining is not supported yet");
-            }
             this.wal = Wal.create(walStorage, walOpts, WalMetadata.ofIds(memberId, clusterId));
+        }
+        if (!walExisted && !cfg.newCluster()) {
+            // Joining an existing cluster (after MemberAdd): start empty; the leader sends the log or a
+            // snapshot, and with it the membership, before this member may vote or campaign.
+            LOG.info("member joining existing cluster name={} id={} cluster={}", cfg.name(), Long.toHexString(memberId),
+                    Long.toHexString(clusterId));
+        } else if (!walExisted) {
             // The initial membership, as committed conf-change entries of term 1 (etcd's bootstrap).
             List<Entry> boot = new ArrayList<>();
             long idx = 1;
             for (Map.Entry<String, Long> e : cfg.memberIds().entrySet()) {
-                byte[] ctx = encodeMemberContext(e.getKey(), cfg.initialCluster().get(e.getKey()));
+                byte[] ctx = encodeMemberContext(0, e.getKey(), cfg.initialCluster().get(e.getKey()));
                 boot.add(new Entry(1, idx++, EntryType.CONF_CHANGE,
                         new ConfChange(ConfChangeType.ADD_NODE, e.getValue(), ctx).encode()));
             }
@@ -234,6 +248,7 @@ public final class Member implements MemberApi, AutoCloseable {
         rt.executeApply(store::transferApplyOwnership);
         scheduleTick();
         scheduleLeaseCheck();
+        schedulePublish();
     }
 
     // =========================================================================================
@@ -617,6 +632,10 @@ public final class Member implements MemberApi, AutoCloseable {
             store.applyNoop(e.index()); // a new leader's empty entry
             return;
         }
+        if (e.data()[0] == ATTRIBUTES_VERSION && e.data().length >= 9) {
+            applyAttributes(e);
+            return;
+        }
         RequestCodec.Envelope env;
         try {
             env = RequestCodec.decode(e.data());
@@ -641,13 +660,17 @@ public final class Member implements MemberApi, AutoCloseable {
 
     private void applyConfChange(Entry e) {
         ConfChange cc = ConfChange.decode(e.data());
+        MemberContext ctx = decodeMemberContext(cc.context());
+        boolean replay = e.index() <= store.consistentIndex();
+        if (!replay) recordMembership(cc, ctx);
         store.applyNoop(e.index());
+        CompletableFuture<List<MemberInfo>> waiter = ctx == null ? null : pendingConfChanges.remove(ctx.requestId());
+        if (waiter != null) waiter.complete(members());
         rt.execute(() -> {
             ConfState cs = node.applyConfChange(cc);
             if (cc.type() == ConfChangeType.ADD_NODE || cc.type() == ConfChangeType.ADD_LEARNER_NODE
                     || cc.type() == ConfChangeType.UPDATE_NODE) {
-                String[] info = decodeMemberContext(cc.context());
-                if (info != null && cc.nodeId() != memberId) peerUrls.put(cc.nodeId(), info[1]);
+                if (ctx != null && !ctx.peerUrls().isEmpty() && cc.nodeId() != memberId) peerUrls.put(cc.nodeId(), ctx.peerUrls());
             }
             if (cc.type() == ConfChangeType.REMOVE_NODE) {
                 peerUrls.remove(cc.nodeId());
@@ -658,6 +681,81 @@ public final class Member implements MemberApi, AutoCloseable {
                 }
             }
             updateMembershipFrom(cs);
+        });
+    }
+
+    /** Applies a membership change to the member table and the backend (apply loop, same batch as the index). */
+    private void recordMembership(ConfChange cc, MemberContext ctx) {
+        java.util.TreeMap<Long, MemberInfo> next = new java.util.TreeMap<>(membership);
+        MemberInfo cur = next.get(cc.nodeId());
+        List<String> peers = ctx == null ? List.of() : MemberInfo.split(ctx.peerUrls());
+        String name = ctx == null ? "" : ctx.name();
+        switch (cc.type()) {
+            case ADD_NODE -> next.put(cc.nodeId(), cur != null ? cur.promoted()
+                    : new MemberInfo(cc.nodeId(), name, peers, List.of(), false));
+            case ADD_LEARNER_NODE -> {
+                if (cur == null) next.put(cc.nodeId(), new MemberInfo(cc.nodeId(), name, peers, List.of(), true));
+            }
+            case UPDATE_NODE -> {
+                if (cur != null) next.put(cc.nodeId(), cur.withPeers(peers));
+            }
+            case REMOVE_NODE -> next.remove(cc.nodeId());
+        }
+        persistMember(cc.nodeId(), next.get(cc.nodeId()));
+        membership = java.util.Collections.unmodifiableSortedMap(next);
+    }
+
+    private void persistMember(long id, MemberInfo m) {
+        byte[] key = memberKey(id);
+        if (m == null) store.backend().delete(io.quorumlab.mvcc.backend.Bucket.META, key);
+        else store.backend().put(io.quorumlab.mvcc.backend.Bucket.META, key, m.encode());
+    }
+
+    private static byte[] memberKey(long id) {
+        return ByteBuffer.allocate(MEMBER_KEY_PREFIX.length + 8).put(MEMBER_KEY_PREFIX).putLong(id).array();
+    }
+
+    private void loadMembership() {
+        java.util.TreeMap<Long, MemberInfo> m = new java.util.TreeMap<>();
+        byte[] end = MEMBER_KEY_PREFIX.clone();
+        end[end.length - 1]++;
+        store.backend().scan(io.quorumlab.mvcc.backend.Bucket.META, MEMBER_KEY_PREFIX, end, (k, v) -> {
+            long id = ByteBuffer.wrap(k, MEMBER_KEY_PREFIX.length, 8).getLong();
+            m.put(id, MemberInfo.decode(id, v));
+            return true;
+        });
+        membership = java.util.Collections.unmodifiableSortedMap(m);
+    }
+
+    /** A member's published name and client URLs (etcd's "attributes"), applied from the log. */
+    private void applyAttributes(Entry e) {
+        if (e.index() > store.consistentIndex()) {
+            String[] p = new String(e.data(), 9, e.data().length - 9, StandardCharsets.UTF_8).split("\n", -1);
+            long id = ByteBuffer.wrap(e.data(), 1, 8).getLong();
+            MemberInfo cur = membership.get(id);
+            if (cur != null && p.length == 2) {
+                java.util.TreeMap<Long, MemberInfo> next = new java.util.TreeMap<>(membership);
+                next.put(id, cur.withClient(p[0], MemberInfo.split(p[1])));
+                persistMember(id, next.get(id));
+                membership = java.util.Collections.unmodifiableSortedMap(next);
+            }
+        }
+        store.applyNoop(e.index());
+        MemberInfo me = membership.get(memberId);
+        if (me != null && me.name().equals(cfg.name()) && me.clientUrls().equals(cfg.clientUrls())) published = true;
+    }
+
+    /** Publishes this member's name and client URLs through Raft until they are applied (etcd does the same). */
+    private void schedulePublish() {
+        rt.schedule(500_000_000L, () -> {
+            if (stopped || published) return;
+            if (leaderId != 0) {
+                byte[] n = (cfg.name() + "\n" + String.join(",", cfg.clientUrls())).getBytes(StandardCharsets.UTF_8);
+                byte[] data = ByteBuffer.allocate(9 + n.length).put(ATTRIBUTES_VERSION).putLong(memberId).put(n).array();
+                node.propose(data);
+                processReady();
+            }
+            schedulePublish();
         });
     }
 
@@ -810,6 +908,190 @@ public final class Member implements MemberApi, AutoCloseable {
     }
 
     @Override
+    public List<MemberInfo> members() {
+        return List.copyOf(membership.values());
+    }
+
+    @Override
+    public CompletableFuture<MembershipChange> addMember(List<String> urls, boolean asLearner) {
+        CompletableFuture<MembershipChange> f = new CompletableFuture<>();
+        if (urls.isEmpty()) return failed(f, EtcdError.MEMBER_NOT_FOUND);
+        for (MemberInfo m : membership.values()) {
+            for (String u : urls) if (m.peerUrls().contains(u)) return failed(f, EtcdError.PEER_URL_EXISTS);
+        }
+        // From the peer URLs and the cluster token, so that the new member, started with
+        // --initial-cluster-state existing, derives the same id (etcd also mixes in the time and has the
+        // joiner look itself up from its peers; a removed member cannot rejoin under the same URLs here).
+        long id = MemberIds.memberId(String.join(",", urls), cfg.initialClusterToken());
+        if (membership.containsKey(id)) return failed(f, EtcdError.PEER_URL_EXISTS);
+        ConfChange cc = new ConfChange(asLearner ? ConfChangeType.ADD_LEARNER_NODE : ConfChangeType.ADD_NODE, id,
+                null);
+        return proposeMembership(cc, String.join(",", urls), () -> {
+            if (!asLearner && !enoughStartedMembersToAdd()) return EtcdError.NOT_ENOUGH_STARTED_MEMBERS;
+            return null;
+        }, id);
+    }
+
+    @Override
+    public CompletableFuture<MembershipChange> removeMember(long id) {
+        CompletableFuture<MembershipChange> f = new CompletableFuture<>();
+        MemberInfo m = membership.get(id);
+        if (m == null) return failed(f, EtcdError.MEMBER_NOT_FOUND);
+        return proposeMembership(new ConfChange(ConfChangeType.REMOVE_NODE, id, null), "", () -> {
+            if (!m.learner() && !healthyAfterRemoving(id)) return EtcdError.UNHEALTHY_CLUSTER;
+            return null;
+        }, id);
+    }
+
+    @Override
+    public CompletableFuture<MembershipChange> updateMember(long id, List<String> urls) {
+        CompletableFuture<MembershipChange> f = new CompletableFuture<>();
+        if (!membership.containsKey(id)) return failed(f, EtcdError.MEMBER_NOT_FOUND);
+        for (MemberInfo m : membership.values()) {
+            if (m.id() == id) continue;
+            for (String u : urls) if (m.peerUrls().contains(u)) return failed(f, EtcdError.PEER_URL_EXISTS);
+        }
+        return proposeMembership(new ConfChange(ConfChangeType.UPDATE_NODE, id, null), String.join(",", urls), () -> null, id);
+    }
+
+    @Override
+    public CompletableFuture<MembershipChange> promoteMember(long id) {
+        CompletableFuture<MembershipChange> f = new CompletableFuture<>();
+        MemberInfo m = membership.get(id);
+        if (m == null) return failed(f, EtcdError.MEMBER_NOT_FOUND);
+        if (!m.learner()) return failed(f, EtcdError.MEMBER_NOT_LEARNER);
+        return proposeMembership(new ConfChange(ConfChangeType.ADD_NODE, id, null), String.join(",", m.peerUrls()),
+                () -> learnerInSync(id) ? null : EtcdError.LEARNER_NOT_READY, id);
+    }
+
+    /**
+     * Proposes a membership change from the member loop after {@code check} (run there, where Raft's
+     * progress can be read) passes; completes when the change is applied here.
+     */
+    private CompletableFuture<MembershipChange> proposeMembership(ConfChange cc, String peers,
+                                                                  java.util.function.Supplier<EtcdError> check, long subject) {
+        CompletableFuture<MembershipChange> out = new CompletableFuture<>();
+        long req = requestIdSeq.incrementAndGet();
+        ConfChange withCtx = new ConfChange(cc.type(), cc.nodeId(), encodeMemberContext(req, "", peers));
+        CompletableFuture<List<MemberInfo>> applied = new CompletableFuture<>();
+        applied.whenComplete((ms, err) -> {
+            if (err != null) {
+                out.completeExceptionally(err);
+                return;
+            }
+            MemberInfo m = null;
+            for (MemberInfo x : ms) if (x.id() == subject) m = x;
+            if (m == null) m = new MemberInfo(subject, "", MemberInfo.split(peers), List.of(), false);
+            out.complete(new MembershipChange(m, ms));
+        });
+        rt.execute(() -> {
+            if (stopped) {
+                applied.completeExceptionally(EtcdError.STOPPED.exception());
+                return;
+            }
+            if (leaderId == 0) {
+                applied.completeExceptionally(EtcdError.NO_LEADER.exception());
+                return;
+            }
+            EtcdError problem = check.get();
+            if (problem != null) {
+                applied.completeExceptionally(problem.exception());
+                return;
+            }
+            pendingConfChanges.put(req, applied);
+            ProposalResult r = node.proposeConfChange(withCtx);
+            if (r.dropped()) {
+                pendingConfChanges.remove(req);
+                // Another change is still pending (Raft allows one at a time): etcd times such a request out.
+                applied.completeExceptionally((r == ProposalResult.DROPPED_NO_LEADER ? EtcdError.NO_LEADER : EtcdError.TIMEOUT)
+                        .exception());
+                return;
+            }
+            processReady();
+            rt.schedule(cfg.requestTimeoutMillis() * 1_000_000L, () -> {
+                CompletableFuture<List<MemberInfo>> w = pendingConfChanges.remove(req);
+                if (w != null) w.completeExceptionally(EtcdError.TIMEOUT.exception());
+            });
+        });
+        return out;
+    }
+
+    /** --strict-reconfig-check for adding a voter: a quorum of the new cluster must be up now (leader's view). */
+    private boolean enoughStartedMembersToAdd() {
+        var st = node.status();
+        if (st.progress().isEmpty()) return true; // not the leader: it will not know better; etcd checks locally too
+        int voters = st.confState().voters().size();
+        int active = 0;
+        for (var e : st.progress().entrySet()) {
+            if (!e.getValue().learner() && (e.getKey() == memberId || e.getValue().recentActive())) active++;
+        }
+        return active >= (voters + 1) / 2 + 1;
+    }
+
+    /** --strict-reconfig-check for removing a voter: the rest must still have an active quorum. */
+    private boolean healthyAfterRemoving(long id) {
+        var st = node.status();
+        if (st.progress().isEmpty()) return true;
+        int remaining = 0, active = 0;
+        for (var e : st.progress().entrySet()) {
+            if (e.getValue().learner() || e.getKey() == id) continue;
+            remaining++;
+            if (e.getKey() == memberId || e.getValue().recentActive()) active++;
+        }
+        return remaining > 0 && active >= remaining / 2 + 1;
+    }
+
+    /** etcd promotes a learner only when its log is within 90% of the leader's. */
+    private boolean learnerInSync(long id) {
+        var st = node.status();
+        if (st.progress().isEmpty()) return true;
+        var p = st.progress().get(id);
+        var self = st.progress().get(memberId);
+        return p != null && self != null && p.match() >= self.match() * 0.9;
+    }
+
+    @Override
+    public CompletableFuture<Void> moveLeader(long target) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        if (leaderId != memberId) return failed(f, EtcdError.NOT_LEADER);
+        MemberInfo t = membership.get(target);
+        if (t == null || t.learner()) return failed(f, EtcdError.BAD_LEADER_TRANSFEREE);
+        if (target == memberId) {
+            f.complete(null);
+            return f;
+        }
+        rt.execute(() -> {
+            node.transferLeadership(target);
+            processReady();
+        });
+        long deadline = rt.nanoTime() + cfg.electionMillis() * 3_000_000L;
+        pollTransfer(f, target, deadline);
+        return f;
+    }
+
+    private void pollTransfer(CompletableFuture<Void> f, long target, long deadline) {
+        rt.schedule(cfg.heartbeatMillis() * 1_000_000L, () -> {
+            if (leaderId == target) f.complete(null);
+            else if (rt.nanoTime() >= deadline || stopped) f.completeExceptionally(EtcdError.LEADER_TRANSFER_TIMEOUT.exception());
+            else pollTransfer(f, target, deadline);
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> defragment() {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        rt.executeApply(() -> {
+            try {
+                store.defragment();
+                f.complete(null);
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f;
+    }
+
+    @Override
     public MemberStatus status() {
         return new MemberStatus(memberId, leaderId, term, committedIndex, appliedIndex, store.dbSizeBytes(),
                 store.dbSizeInUseBytes(), learner, "3.4.23");
@@ -882,14 +1164,21 @@ public final class Member implements MemberApi, AutoCloseable {
         return new Entry(we.term(), we.index(), EntryType.values()[we.type()], we.data());
     }
 
-    static byte[] encodeMemberContext(String name, String peerUrls) {
-        return (name + "\n" + peerUrls).getBytes(StandardCharsets.UTF_8);
+    /** A conf change's context: who proposed it (request id, to answer the client) and the member's identity. */
+    record MemberContext(long requestId, String name, String peerUrls) {}
+
+    private static final byte CONTEXT_MAGIC = 0x51;
+
+    static byte[] encodeMemberContext(long requestId, String name, String peerUrls) {
+        byte[] text = (name + "\n" + peerUrls).getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(9 + text.length).put(CONTEXT_MAGIC).putLong(requestId).put(text).array();
     }
 
-    static String[] decodeMemberContext(byte[] ctx) {
-        if (ctx.length == 0) return null;
-        String[] parts = new String(ctx, StandardCharsets.UTF_8).split("\n", 2);
-        return parts.length == 2 ? parts : null;
+    static MemberContext decodeMemberContext(byte[] ctx) {
+        if (ctx.length < 9 || ctx[0] != CONTEXT_MAGIC) return null;
+        long id = ByteBuffer.wrap(ctx, 1, 8).getLong();
+        String[] parts = new String(ctx, 9, ctx.length - 9, StandardCharsets.UTF_8).split("\n", 2);
+        return new MemberContext(id, parts[0], parts.length == 2 ? parts[1] : "");
     }
 
     static byte[] encodeConfState(ConfState cs) {

@@ -4,6 +4,7 @@ import io.quorumlab.mvcc.MvccStore;
 import io.quorumlab.mvcc.api.LeaseKeepAliveResponse;
 import io.quorumlab.mvcc.api.Request;
 import io.quorumlab.mvcc.api.Response;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -42,6 +43,41 @@ public interface MemberApi {
     CompletableFuture<LeaseKeepAliveResponse> leaseKeepAlive(long leaseId);
 
     MemberStatus status();
+
+    /** The cluster's members as this member has applied them. */
+    default List<MemberInfo> members() {
+        return List.of();
+    }
+
+    /** A membership change's outcome: the member it concerned and the members afterwards. */
+    record MembershipChange(MemberInfo member, List<MemberInfo> members) {}
+
+    /** MemberAdd: a voter or a learner with these peer URLs; completes once the change is applied here. */
+    default CompletableFuture<MembershipChange> addMember(List<String> peerUrls, boolean learner) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
+    }
+
+    default CompletableFuture<MembershipChange> removeMember(long id) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
+    }
+
+    default CompletableFuture<MembershipChange> updateMember(long id, List<String> peerUrls) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
+    }
+
+    default CompletableFuture<MembershipChange> promoteMember(long id) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
+    }
+
+    /** MoveLeader: only the leader may; completes when {@code target} leads. */
+    default CompletableFuture<Void> moveLeader(long target) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
+    }
+
+    /** Defragment this member's backend (on its apply loop). */
+    default CompletableFuture<Void> defragment() {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
+    }
 
     /** A snapshot of what Maintenance.Status and the health endpoint report. */
     record MemberStatus(long memberId, long leaderId, long raftTerm, long raftIndex, long raftAppliedIndex,

@@ -32,7 +32,8 @@ public record MemberConfig(
         boolean preVote,
         boolean leaseReads,
         int maxInflightProposals,
-        long walSegmentBytes) {
+        long walSegmentBytes,
+        java.util.List<String> clientUrls) {
 
     public static final long DEFAULT_MAX_REQUEST_BYTES = 1_572_864;
     /** etcd refuses new proposals when committed - applied exceeds this (too many requests). */
@@ -50,6 +51,7 @@ public record MemberConfig(
             throw new IllegalArgumentException("--election-timeout[" + electionMillis + "ms] should be at least as 5 times as --heartbeat-interval["
                     + heartbeatMillis + "ms]");
         }
+        clientUrls = clientUrls == null ? java.util.List.of() : java.util.List.copyOf(clientUrls);
         if (snapshotCount <= 0 || maxInflightProposals <= 0 || maxRequestBytes <= 0) {
             throw new IllegalArgumentException("limits must be positive");
         }
@@ -59,33 +61,47 @@ public record MemberConfig(
     public static MemberConfig defaults(String name, Path dataDir, Map<String, String> initialCluster) {
         return new MemberConfig(name, dataDir, null, initialCluster, "etcd-cluster", true, 100, 1000, 100_000, 5000,
                 5, 5, DEFAULT_MAX_REQUEST_BYTES, 128, 2L << 30, 100, 10_000, true, false, 10_000,
-                64L * 1024 * 1024);
+                64L * 1024 * 1024, java.util.List.of());
     }
 
     public MemberConfig withTimeouts(long heartbeat, long election) {
         return new MemberConfig(name, dataDir, walDir, initialCluster, initialClusterToken, newCluster, heartbeat, election,
                 snapshotCount, snapshotCatchUpEntries, maxSnapshots, maxWals, maxRequestBytes, maxTxnOps, quotaBackendBytes,
-                backendBatchIntervalMillis, backendBatchLimit, preVote, leaseReads, maxInflightProposals, walSegmentBytes);
+                backendBatchIntervalMillis, backendBatchLimit, preVote, leaseReads, maxInflightProposals, walSegmentBytes, clientUrls);
     }
 
     public MemberConfig withSnapshotCount(long count, long catchUp) {
         return new MemberConfig(name, dataDir, walDir, initialCluster, initialClusterToken, newCluster, heartbeatMillis,
                 electionMillis, count, catchUp, maxSnapshots, maxWals, maxRequestBytes, maxTxnOps, quotaBackendBytes,
-                backendBatchIntervalMillis, backendBatchLimit, preVote, leaseReads, maxInflightProposals, walSegmentBytes);
+                backendBatchIntervalMillis, backendBatchLimit, preVote, leaseReads, maxInflightProposals, walSegmentBytes, clientUrls);
     }
 
     public MemberConfig withWalSegmentBytes(long bytes) {
         return new MemberConfig(name, dataDir, walDir, initialCluster, initialClusterToken, newCluster, heartbeatMillis,
                 electionMillis, snapshotCount, snapshotCatchUpEntries, maxSnapshots, maxWals, maxRequestBytes, maxTxnOps,
                 quotaBackendBytes, backendBatchIntervalMillis, backendBatchLimit, preVote, leaseReads, maxInflightProposals,
-                bytes);
+                bytes, clientUrls);
     }
 
     public MemberConfig withQuota(long bytes) {
         return new MemberConfig(name, dataDir, walDir, initialCluster, initialClusterToken, newCluster, heartbeatMillis,
                 electionMillis, snapshotCount, snapshotCatchUpEntries, maxSnapshots, maxWals, maxRequestBytes, maxTxnOps,
                 bytes, backendBatchIntervalMillis, backendBatchLimit, preVote, leaseReads, maxInflightProposals,
-                walSegmentBytes);
+                walSegmentBytes, clientUrls);
+    }
+
+    public MemberConfig withClientUrls(java.util.List<String> urls) {
+        return new MemberConfig(name, dataDir, walDir, initialCluster, initialClusterToken, newCluster, heartbeatMillis,
+                electionMillis, snapshotCount, snapshotCatchUpEntries, maxSnapshots, maxWals, maxRequestBytes, maxTxnOps,
+                quotaBackendBytes, backendBatchIntervalMillis, backendBatchLimit, preVote, leaseReads, maxInflightProposals,
+                walSegmentBytes, urls);
+    }
+
+    public MemberConfig withNewCluster(boolean isNew) {
+        return new MemberConfig(name, dataDir, walDir, initialCluster, initialClusterToken, isNew, heartbeatMillis,
+                electionMillis, snapshotCount, snapshotCatchUpEntries, maxSnapshots, maxWals, maxRequestBytes, maxTxnOps,
+                quotaBackendBytes, backendBatchIntervalMillis, backendBatchLimit, preVote, leaseReads, maxInflightProposals,
+                walSegmentBytes, clientUrls);
     }
 
     /** Election timeout in heartbeat ticks (etcd: election / heartbeat). */
