@@ -39,6 +39,9 @@ final class GrpcErrors {
         // A future that timed out in this layer reads to clients as etcd's request timeout.
         if (e instanceof TimeoutException) return of(EtcdError.TIMEOUT);
         if (e instanceof CancellationException) return Status.CANCELLED.withDescription("request canceled").asRuntimeException();
+        if (e instanceof UnsupportedOperationException) {
+            return Status.UNIMPLEMENTED.withDescription("quorumlab: " + e.getMessage()).asRuntimeException();
+        }
         log.error("unexpected failure answering a client request", e);
         return Status.INTERNAL.withDescription("quorumlab: internal error: " + e).withCause(e).asRuntimeException();
     }

@@ -131,6 +131,10 @@ public final class Member implements MemberApi, AutoCloseable {
     private static final byte[] MEMBER_KEY_PREFIX = "member/".getBytes(StandardCharsets.US_ASCII);
     private static final byte ATTRIBUTES_VERSION = 2;
     private volatile boolean published;
+    /** Members removed from the cluster (etcd remembers them too): their messages are answered "removed". */
+    private final java.util.Set<Long> removedMembers = ConcurrentHashMap.newKeySet();
+    private static final byte[] REMOVED_KEY_PREFIX = "removed/".getBytes(StandardCharsets.US_ASCII);
+    private static final byte CTRL_REMOVED = 5;
 
     private record IndexWaiter(long index, CompletableFuture<Void> future) implements Comparable<IndexWaiter> {
         @Override
@@ -267,6 +271,11 @@ public final class Member implements MemberApi, AutoCloseable {
     }
 
     private void onInbound(Message m) {
+        if (removedMembers.contains(m.from())) {
+            // A removed member that missed its own removal: tell it, so it stops (etcd's peer handler does this).
+            transport.sendControl(m.from(), ByteBuffer.allocate(17).put(CTRL_REMOVED).putLong(0).putLong(0).array());
+            return;
+        }
         if (inboundSize.incrementAndGet() > MAX_INBOUND_MESSAGES) {
             inboundSize.decrementAndGet();
             metrics.droppedInbound();
@@ -673,7 +682,8 @@ public final class Member implements MemberApi, AutoCloseable {
                 if (ctx != null && !ctx.peerUrls().isEmpty() && cc.nodeId() != memberId) peerUrls.put(cc.nodeId(), ctx.peerUrls());
             }
             if (cc.type() == ConfChangeType.REMOVE_NODE) {
-                peerUrls.remove(cc.nodeId());
+                String url = peerUrls.remove(cc.nodeId());
+                if (url != null && removedPeerUrls.size() < 1024) removedPeerUrls.put(cc.nodeId(), url);
                 if (cc.nodeId() == memberId) {
                     LOG.warn("this member was removed from the cluster; stopping member={}", Long.toHexString(memberId));
                     stopped = true;
@@ -699,7 +709,11 @@ public final class Member implements MemberApi, AutoCloseable {
             case UPDATE_NODE -> {
                 if (cur != null) next.put(cc.nodeId(), cur.withPeers(peers));
             }
-            case REMOVE_NODE -> next.remove(cc.nodeId());
+            case REMOVE_NODE -> {
+                next.remove(cc.nodeId());
+                removedMembers.add(cc.nodeId());
+                store.backend().put(io.quorumlab.mvcc.backend.Bucket.META, idKey(REMOVED_KEY_PREFIX, cc.nodeId()), new byte[0]);
+            }
         }
         persistMember(cc.nodeId(), next.get(cc.nodeId()));
         membership = java.util.Collections.unmodifiableSortedMap(next);
@@ -712,7 +726,11 @@ public final class Member implements MemberApi, AutoCloseable {
     }
 
     private static byte[] memberKey(long id) {
-        return ByteBuffer.allocate(MEMBER_KEY_PREFIX.length + 8).put(MEMBER_KEY_PREFIX).putLong(id).array();
+        return idKey(MEMBER_KEY_PREFIX, id);
+    }
+
+    private static byte[] idKey(byte[] prefix, long id) {
+        return ByteBuffer.allocate(prefix.length + 8).put(prefix).putLong(id).array();
     }
 
     private void loadMembership() {
@@ -725,6 +743,12 @@ public final class Member implements MemberApi, AutoCloseable {
             return true;
         });
         membership = java.util.Collections.unmodifiableSortedMap(m);
+        byte[] rend = REMOVED_KEY_PREFIX.clone();
+        rend[rend.length - 1]++;
+        store.backend().scan(io.quorumlab.mvcc.backend.Bucket.META, REMOVED_KEY_PREFIX, rend, (k, v) -> {
+            removedMembers.add(ByteBuffer.wrap(k, REMOVED_KEY_PREFIX.length, 8).getLong());
+            return true;
+        });
     }
 
     /** A member's published name and client URLs (etcd's "attributes"), applied from the log. */
@@ -761,9 +785,17 @@ public final class Member implements MemberApi, AutoCloseable {
 
     private void updateMembershipFrom(ConfState cs) {
         learner = cs.learners().contains(memberId);
-        peerUrls.keySet().retainAll(union(cs));
-        transport.updatePeers(Map.copyOf(peerUrls));
+        for (Long id : List.copyOf(peerUrls.keySet())) {
+            if (!union(cs).contains(id)) removedPeerUrls.putIfAbsent(id, peerUrls.remove(id));
+        }
+        // Removed members stay reachable for one purpose: telling them they were removed.
+        Map<Long, String> all = new TreeMap<>(removedPeerUrls);
+        all.putAll(peerUrls);
+        transport.updatePeers(all);
     }
+
+    /** Peer URLs of members removed while this member ran (member loop); bounded. */
+    private final Map<Long, String> removedPeerUrls = new TreeMap<>();
 
     private static java.util.Set<Long> union(ConfState cs) {
         java.util.Set<Long> s = new java.util.HashSet<>(cs.voters());
@@ -901,6 +933,17 @@ public final class Member implements MemberApi, AutoCloseable {
                     w.future().completeExceptionally(new MvccException(ErrorCode.LEASE_NOT_FOUND));
                 } else {
                     w.future().completeExceptionally(EtcdError.NOT_LEADER.exception());
+                }
+            }
+            case CTRL_REMOVED -> {
+                if (membership.containsKey(from) && !removedMembers.contains(from)) {
+                    rt.execute(() -> {
+                        if (stopped) return;
+                        LOG.warn("member {} says this member was removed from the cluster; stopping member={}",
+                                Long.toHexString(from), Long.toHexString(memberId));
+                        stopped = true;
+                        failAll(EtcdError.STOPPED);
+                    });
                 }
             }
             default -> LOG.warn("unknown control message kind={} from={}", kind, Long.toHexString(from));
