@@ -6,9 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -327,9 +332,71 @@ class EtcdctlClusterIT {
         for (String idx : all(json, "\"raftIndex\":(\\d+)")) assertTrue(Long.parseLong(idx) > 0, json);
         for (String term : all(json, "\"raftTerm\":(\\d+)")) assertTrue(Long.parseLong(term) > 0, json);
 
+        // --cluster discovers the endpoints through MemberList
+        Result clusterHealth = ok(etcdctl(null, 0, "endpoint", "health", "--cluster"), "endpoint health --cluster");
+        String clusterText = clusterHealth.out() + clusterHealth.err();
+        for (int i = 0; i < 3; i++) {
+            assertTrue(clusterText.contains("http://" + cluster.hostPort(i) + " is healthy: successfully committed proposal"),
+                    clusterHealth.all());
+        }
+        Result members = ok(etcdctl(null, 1, "member", "list"), "member list");
+        for (int i = 0; i < 3; i++) {
+            assertTrue(members.out().contains(", started, " + cluster.name(i) + ", http://127.0.0.1:" + cluster.peerPorts[i]
+                    + ", http://" + cluster.hostPort(i) + ", false"), members.all());
+        }
+        Result clusterStatus = ok(etcdctl(null, 2, "endpoint", "status", "--cluster", "-w", "json"), "endpoint status --cluster");
+        assertEquals(3, all(clusterStatus.out(), "\"member_id\":(\\d+)").size(), clusterStatus.all());
+        assertEquals(1, new HashSet<>(all(clusterStatus.out(), "\"leader\":(\\d+)")).size(), clusterStatus.all());
+
         Result table = ok(etcdctl(null, -1, "endpoint", "status", "-w", "table"), "endpoint status -w table");
         assertEquals(1, table.out().lines().filter(l -> l.matches(".*\\|\\s+true\\s+\\|\\s+false\\s+\\|.*")).count(),
                 "exactly one row says IS LEADER true:\n" + table.out());
+    }
+
+    static String http(int member, String path) throws Exception {
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://" + cluster.hostPort(member) + path))
+                .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), path + " on " + cluster.name(member) + ": " + r.body());
+        return r.body();
+    }
+
+    @Test
+    @Order(8)
+    void httpHealthAndVersionOnTheClientPort() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            assertEquals("{\"health\":\"true\"}", http(i, "/health").trim());
+            assertEquals("{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}", http(i, "/version").trim());
+        }
+    }
+
+    /** The metric names COMPAT.md says operators watch (etcd 3.4.23 exports every one of them). */
+    static final List<String> OPERATOR_METRICS = List.of(
+            "etcd_disk_wal_fsync_duration_seconds_bucket", "etcd_disk_backend_commit_duration_seconds_bucket",
+            "etcd_server_leader_changes_seen_total", "etcd_server_has_leader", "etcd_server_is_leader",
+            "etcd_server_proposals_committed_total", "etcd_server_proposals_applied_total", "etcd_server_proposals_pending",
+            "etcd_server_proposals_failed_total", "etcd_mvcc_db_total_size_in_bytes", "etcd_mvcc_db_total_size_in_use_in_bytes",
+            "etcd_network_peer_round_trip_time_seconds_bucket", "etcd_network_peer_sent_bytes_total",
+            "etcd_debugging_mvcc_keys_total", "etcd_server_heartbeat_send_failures_total", "grpc_server_handled_total");
+
+    @Test
+    @Order(9)
+    @Disabled("BUG: /metrics lacks etcd_disk_backend_commit_duration_seconds, etcd_server_proposals_committed_total,"
+            + " etcd_mvcc_db_total_size_in_bytes, etcd_mvcc_db_total_size_in_use_in_bytes,"
+            + " etcd_network_peer_round_trip_time_seconds, etcd_network_peer_sent_bytes_total, etcd_debugging_mvcc_keys_total,"
+            + " etcd_server_heartbeat_send_failures_total (COMPAT.md: keep these exact names)")
+    void metricsCarryTheNamesOperatorsWatch() throws Exception {
+        ok(etcdctl(null, -1, "endpoint", "health"), "traffic on every member");
+        for (int i = 0; i < 3; i++) {
+            String text = http(i, "/metrics");
+            List<String> missing = new ArrayList<>();
+            for (String name : OPERATOR_METRICS) {
+                if (!Pattern.compile("(?m)^" + Pattern.quote(name) + "[{ ]").matcher(text).find()) missing.add(name);
+            }
+            assertEquals(List.of(), missing, "metric names missing on " + cluster.name(i));
+            Matcher leader = Pattern.compile("(?m)^etcd_server_has_leader (\\S+)$").matcher(text);
+            assertTrue(leader.find() && Double.parseDouble(leader.group(1)) == 1.0, "etcd_server_has_leader 1 on " + cluster.name(i));
+        }
     }
 
     static List<String> all(String text, String regex) {
@@ -340,7 +407,7 @@ class EtcdctlClusterIT {
     }
 
     @Test
-    @Order(8)
+    @Order(10)
     void compactionMakesOldRevisionsUnreadable() throws Exception {
         ok(etcdctl(null, 0, "put", "/compact/k", "v1"), "put");
         long first = modRevision(0, "/compact/k");
