@@ -1018,6 +1018,17 @@ public final class MvccStore implements AutoCloseable {
         return backend.openSnapshot();
     }
 
+    /**
+     * For {@code snapshot restore} into a new cluster: the restored data starts a fresh Raft log, so the
+     * old cluster's consistent index must not make the new log's entries look applied.
+     */
+    public void resetConsistentIndex() {
+        checkApplyThread();
+        consistentIndex = 0;
+        backend.put(Bucket.META, META_CONSISTENT_INDEX, Codec.longBytes(0));
+        backend.commit();
+    }
+
     /** Replaces the whole state from a snapshot (a follower too far behind); watchers are cancelled by the caller's stream reset. */
     public void restore(InputStream in) throws IOException {
         checkApplyThread();

@@ -1121,6 +1121,35 @@ public final class Member implements MemberApi, AutoCloseable {
     }
 
     @Override
+    public CompletableFuture<io.quorumlab.mvcc.backend.Backend.Snapshot> openSnapshot() {
+        CompletableFuture<io.quorumlab.mvcc.backend.Backend.Snapshot> f = new CompletableFuture<>();
+        rt.executeApply(() -> {
+            try {
+                f.complete(store.openSnapshot());
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f;
+    }
+
+    /**
+     * Rewrites a restored backend for a new cluster (snapshot restore): forgets the old membership and
+     * the old log position. Call on a store nobody else uses yet.
+     */
+    public static void prepareRestoredStore(MvccStore store) {
+        store.transferApplyOwnership();
+        for (byte[] prefix : new byte[][] {MEMBER_KEY_PREFIX, REMOVED_KEY_PREFIX}) {
+            byte[] end = prefix.clone();
+            end[end.length - 1]++;
+            List<byte[]> keys = new ArrayList<>();
+            store.backend().scan(io.quorumlab.mvcc.backend.Bucket.META, prefix, end, (k, v) -> keys.add(k) || true);
+            for (byte[] k : keys) store.backend().delete(io.quorumlab.mvcc.backend.Bucket.META, k);
+        }
+        store.resetConsistentIndex();
+    }
+
+    @Override
     public CompletableFuture<Void> defragment() {
         CompletableFuture<Void> f = new CompletableFuture<>();
         rt.executeApply(() -> {

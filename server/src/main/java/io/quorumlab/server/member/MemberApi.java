@@ -74,6 +74,14 @@ public interface MemberApi {
         return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
     }
 
+    /**
+     * A consistent copy of the backend pinned on the apply loop; the caller streams it from any
+     * thread ({@code writeTo}) and must close it.
+     */
+    default CompletableFuture<io.quorumlab.mvcc.backend.Backend.Snapshot> openSnapshot() {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
+    }
+
     /** Defragment this member's backend (on its apply loop). */
     default CompletableFuture<Void> defragment() {
         return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
