@@ -128,6 +128,26 @@ final class ProcessCluster implements AutoCloseable {
         appendMarker(i, "==== killed -9 (exit " + p.exitValue() + ")");
     }
 
+    /** Writes a thread dump of member i (jstack) next to its log; returns where, for a failure message. */
+    String threadDump(int i) {
+        Path out = root.resolve("logs").resolve(name(i) + "-" + System.currentTimeMillis() + ".jstack");
+        try {
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jstack").toString(),
+                    String.valueOf(processes[i].pid())).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+            if (!p.waitFor(20, TimeUnit.SECONDS)) p.destroyForcibly();
+            return out.toString();
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            return "(no thread dump: " + e + ")";
+        }
+    }
+
+    /** Sends a signal by name ("STOP", "CONT") to member i's process. */
+    void signal(int i, String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(processes[i].pid())).inheritIO().start();
+        if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) throw new AssertionError("kill -" + name + " failed");
+        appendMarker(i, "==== SIG" + name);
+    }
+
     boolean alive(int i) {
         return processes[i] != null && processes[i].isAlive();
     }
@@ -223,7 +243,13 @@ final class ProcessCluster implements AutoCloseable {
             if (c != null) c.shutdownNow();
         }
         for (Process p : processes) {
-            if (p != null) p.destroy();
+            if (p == null || !p.isAlive()) continue;
+            try {
+                new ProcessBuilder("kill", "-CONT", String.valueOf(p.pid())).start().waitFor(5, TimeUnit.SECONDS);
+            } catch (IOException | InterruptedException ignored) {
+                // a stopped member would not see SIGTERM; SIGKILL below still ends it
+            }
+            p.destroy();
         }
         for (int i = 0; i < size; i++) {
             Process p = processes[i];
