@@ -10,7 +10,6 @@ import java.util.AbstractMap;
 import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.Map;
-import org.lmdbjava.ByteArrayProxy;
 import org.lmdbjava.CopyFlags;
 import org.lmdbjava.CursorIterable;
 import org.lmdbjava.Dbi;
@@ -55,7 +54,7 @@ public final class LmdbBackend extends BufferedBackend {
     }
 
     private void openEnv() {
-        env = Env.create(ByteArrayProxy.PROXY_BA).setMapSize(config.mapSizeBytes()).setMaxDbs(Bucket.values().length).setMaxReaders(MAX_READERS)
+        env = Env.create(SafeByteArrayProxy.INSTANCE).setMapSize(config.mapSizeBytes()).setMaxDbs(Bucket.values().length).setMaxReaders(MAX_READERS)
                 .open(dir.toFile(), config.unsafeNoFsync() ? new EnvFlags[] {EnvFlags.MDB_NOTLS, EnvFlags.MDB_NOSYNC}
                         : new EnvFlags[] {EnvFlags.MDB_NOTLS});
         for (Bucket b : Bucket.values()) dbis.put(b, env.openDbi(b.name().toLowerCase(java.util.Locale.ROOT), DbiFlags.MDB_CREATE));
