@@ -253,6 +253,43 @@ class JetcdClusterTest {
     }
 
     @Test
+    void singleMemberWatchFilterCreateNotifyAndProgressRequest() throws Exception {
+        cluster = new Cluster(dir, 1);
+        cluster.startAll();
+        cluster.awaitLeader(-1);
+        Client c = client(0);
+        KV kv = c.getKVClient();
+        long start = get(kv.put(b("/f/seed"), b("0"))).getHeader().getRevision();
+        LinkedBlockingQueue<io.etcd.jetcd.watch.WatchResponse> responses = new LinkedBlockingQueue<>();
+        AtomicReference<Throwable> watchError = new AtomicReference<>();
+        Watch.Watcher w = c.getWatchClient().watch(b("/f/"),
+                WatchOption.builder().isPrefix(true).withNoPut(true).withCreateNotify(true).build(), responses::add, watchError::set);
+        try {
+            io.etcd.jetcd.watch.WatchResponse created = responses.poll(OP_SECONDS, TimeUnit.SECONDS);
+            assertNotNull(created, "no created notification (" + watchError.get() + ")");
+            assertTrue(created.isCreatedNotify(), "first response is the created notification");
+            assertEquals(start, created.getHeader().getRevision());
+
+            get(kv.put(b("/f/a"), b("1")));
+            long deleted = get(kv.delete(b("/f/a"))).getHeader().getRevision();
+            long last = get(kv.put(b("/g/elsewhere"), b("1"))).getHeader().getRevision();
+            io.etcd.jetcd.watch.WatchResponse del = responses.poll(OP_SECONDS, TimeUnit.SECONDS);
+            assertNotNull(del, "no delete event (" + watchError.get() + ")");
+            assertEquals(1, del.getEvents().size(), "a NOPUT watch delivers only the delete: " + describe(del.getEvents()));
+            assertEvent(del.getEvents().get(0), WatchEvent.EventType.DELETE, "/f/a", "", null);
+            assertEquals(deleted, del.getEvents().get(0).getKeyValue().getModRevision());
+
+            c.getWatchClient().requestProgress();
+            io.etcd.jetcd.watch.WatchResponse progress = responses.poll(OP_SECONDS, TimeUnit.SECONDS);
+            assertNotNull(progress, "no answer to a progress request (" + watchError.get() + ")");
+            assertTrue(progress.isProgressNotify(), "a progress notification, not events: " + describe(progress.getEvents()));
+            assertEquals(last, progress.getHeader().getRevision(), "progress carries the current revision");
+        } finally {
+            w.close();
+        }
+    }
+
+    @Test
     void singleMemberLeasesKeepAliveRevokeAndExpiry() throws Exception {
         cluster = new Cluster(dir, 1);
         cluster.startAll();
@@ -433,11 +470,18 @@ class JetcdClusterTest {
         long revBefore = get(client(oldLeader).getKVClient().get(b("x"))).getHeader().getRevision();
         long termBefore = get(client(oldLeader).getKVClient().get(b("x"))).getHeader().getRaftTerm();
 
+        int writer = (oldLeader + 1) % 3;
+        int reader = (oldLeader + 2) % 3;
+        // a watch on a surviving member keeps delivering across the leader change
+        LinkedBlockingQueue<WatchEvent> events = new LinkedBlockingQueue<>();
+        AtomicReference<Throwable> watchError = new AtomicReference<>();
+        Watch.Watcher w = client(reader).getWatchClient().watch(b("/ll/after/"),
+                WatchOption.builder().isPrefix(true).withRevision(revBefore + 1).build(), r -> events.addAll(r.getEvents()),
+                watchError::set);
+
         cluster.stop(oldLeader);
         int newLeader = cluster.awaitLeader(oldLeader);
         assertNotEquals(oldLeader, newLeader);
-        int writer = (oldLeader + 1) % 3;
-        int reader = (oldLeader + 2) % 3;
 
         // writes continue through a remaining endpoint and are visible on the other
         List<Long> revs = new ArrayList<>();
@@ -450,6 +494,15 @@ class JetcdClusterTest {
         GetResponse after = retry(() -> get(client(reader).getKVClient().get(b("/ll/"), GetOption.builder().isPrefix(true).build())));
         assertEquals(20, after.getCount(), "all writes from before and after the leader loss on the surviving member " + reader);
         assertTrue(after.getHeader().getRaftTerm() > termBefore, "a new term after re-election");
+        try {
+            List<WatchEvent> got = take(events, 10, watchError);
+            for (int i = 0; i < 10; i++) {
+                assertEvent(got.get(i), WatchEvent.EventType.PUT, "/ll/after/" + i, "w" + i, null);
+                assertEquals(revs.get(i), got.get(i).getKeyValue().getModRevision());
+            }
+        } finally {
+            w.close();
+        }
 
         // the old leader comes back on the same directories, keeps what it had and catches up
         cluster.start(oldLeader);
