@@ -71,7 +71,9 @@ final class ServerCommand implements Callable<Integer> {
             return 1;
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean shuttingDown = new java.util.concurrent.atomic.AtomicBoolean();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            shuttingDown.set(true);
             // SIGTERM / Ctrl-C: stop serving, flush, close the WAL and backend.
             server.close();
             stopped.countDown();
@@ -79,7 +81,7 @@ final class ServerCommand implements Callable<Integer> {
         try {
             // A member removed from the cluster stops serving; like etcd, the process then exits.
             while (!stopped.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
-                if (server.member().isStopped()) {
+                if (server.member().isStopped() && !shuttingDown.get()) {
                     System.err.println("quorumlab server: the member has been permanently removed from the cluster; exiting");
                     server.close();
                     return 0;

@@ -24,7 +24,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -279,8 +278,6 @@ class EtcdctlClusterIT {
     /** etcd answers LeaseTimeToLive from the leader's lessor, wherever the request arrives. */
     @Test
     @Order(6)
-    @Disabled("BUG: LeaseTimeToLive on a follower reports remaining = granted TTL (e.g. remaining(60s) 3 s after"
-            + " `lease grant 60`); the leader reports the true remaining TTL; etcd forwards TimeToLive to the leader")
     void leaseTimeToLiveThroughAFollowerCountsDown() throws Exception {
         int leader = cluster.awaitLeader(10);
         int follower = (leader + 1) % 3;
@@ -381,10 +378,6 @@ class EtcdctlClusterIT {
 
     @Test
     @Order(9)
-    @Disabled("BUG: /metrics lacks etcd_disk_backend_commit_duration_seconds, etcd_server_proposals_committed_total,"
-            + " etcd_mvcc_db_total_size_in_bytes, etcd_mvcc_db_total_size_in_use_in_bytes,"
-            + " etcd_network_peer_round_trip_time_seconds, etcd_network_peer_sent_bytes_total, etcd_debugging_mvcc_keys_total,"
-            + " etcd_server_heartbeat_send_failures_total (COMPAT.md: keep these exact names)")
     void metricsCarryTheNamesOperatorsWatch() throws Exception {
         ok(etcdctl(null, -1, "endpoint", "health"), "traffic on every member");
         for (int i = 0; i < 3; i++) {

@@ -878,13 +878,21 @@ public final class MvccStore implements AutoCloseable {
      * when there is one, so a leader change does not extend leases indefinitely).
      */
     public void promoteLessor() {
+        promoteLessor(0);
+    }
+
+    /**
+     * As {@link #promoteLessor()}, giving every lease {@code extendNanos} more (etcd extends leases by the
+     * election timeout on a new leader, so clients that were renewing through the old one are not cut off).
+     */
+    public void promoteLessor(long extendNanos) {
         lock.writeLock().lock();
         try {
             long now = config.nanoClock().getAsLong();
             lessor.primary = true;
             for (Lessor.Lease l : lessor.leases.values()) {
                 long ttl = l.remainingTtl > 0 ? l.remainingTtl : l.ttl;
-                l.expiryNanos = now + ttl * 1_000_000_000L;
+                l.expiryNanos = now + ttl * 1_000_000_000L + Math.max(0, extendNanos);
             }
         } finally {
             lock.writeLock().unlock();

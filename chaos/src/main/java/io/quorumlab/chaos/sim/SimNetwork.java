@@ -131,8 +131,10 @@ public final class SimNetwork {
         public void updatePeers(Map<Long, String> peerUrls) {}
 
         @Override
-        public void send(Message m) {
-            if (!closed) deliver(id, m.to(), m);
+        public long send(Message m) {
+            if (closed) return -1;
+            deliver(id, m.to(), m);
+            return m.entriesBytes() + 64;
         }
 
         @Override

@@ -89,18 +89,22 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
     @Override
     public void leaseTimeToLive(io.etcd.jetcd.api.LeaseTimeToLiveRequest req,
                                 StreamObserver<io.etcd.jetcd.api.LeaseTimeToLiveResponse> obs) {
-        api.reply(obs, () -> api.member.readBarrier(), v -> {
-            io.etcd.jetcd.api.LeaseTimeToLiveResponse.Builder b = io.etcd.jetcd.api.LeaseTimeToLiveResponse.newBuilder().setID(req.getID());
-            try {
-                LeaseTimeToLiveResponse r = api.store().leaseTimeToLive(req.getID(), req.getKeys());
-                b.setHeader(api.headers().at(r.header().revision())).setTTL(r.ttl()).setGrantedTTL(r.grantedTtl());
-                for (byte[] k : r.keys()) b.addKeys(ProtoMapper.bs(k));
-            } catch (MvccException e) {
-                if (e.code() != ErrorCode.LEASE_NOT_FOUND) throw e;
-                b.setHeader(api.headers().at(api.store().currentRevision())).setTTL(-1);
-            }
-            return b.build();
-        });
+        java.util.concurrent.CompletableFuture<io.etcd.jetcd.api.LeaseTimeToLiveResponse> answer =
+                api.member.leaseTimeToLive(req.getID(), req.getKeys()).handle((r, err) -> {
+                    io.etcd.jetcd.api.LeaseTimeToLiveResponse.Builder b =
+                            io.etcd.jetcd.api.LeaseTimeToLiveResponse.newBuilder().setID(req.getID());
+                    if (err != null) {
+                        Throwable e = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+                        if (!(e instanceof MvccException m) || m.code() != ErrorCode.LEASE_NOT_FOUND) {
+                            throw e instanceof RuntimeException re ? re : new java.util.concurrent.CompletionException(e);
+                        }
+                        return b.setHeader(api.headers().at(api.store().currentRevision())).setTTL(-1).build();
+                    }
+                    b.setHeader(api.headers().at(r.header().revision())).setTTL(r.ttl()).setGrantedTTL(r.grantedTtl());
+                    for (byte[] k : r.keys()) b.addKeys(ProtoMapper.bs(k));
+                    return b.build();
+                });
+        api.reply(obs, () -> answer, x -> x);
     }
 
     void leaseLeases(Empty req, StreamObserver<Empty> obs) {

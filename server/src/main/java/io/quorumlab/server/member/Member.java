@@ -166,6 +166,8 @@ public final class Member implements MemberApi, AutoCloseable {
         sc = new StoreConfig(sc.maxTxnOps(), minLeaseTtlSeconds(cfg), sc.quotaBackendBytes(), sc.nanoClock(),
                 sc.watchSyncIntervalNanos());
         this.store = new MvccStore(backend, rt.tuneStore(sc));
+        if (backend instanceof io.quorumlab.mvcc.backend.BufferedBackend bb) bb.setCommitListener(metrics::backendCommitNanos);
+        metrics.watchStore(store);
         loadMembership();
 
         WalStorage walStorage = rt.walStorage(cfg.walDir());
@@ -253,6 +255,21 @@ public final class Member implements MemberApi, AutoCloseable {
         scheduleTick();
         scheduleLeaseCheck();
         schedulePublish();
+        schedulePing();
+    }
+
+    private static final byte CTRL_PING = 6, CTRL_PONG = 7;
+    private static final long PING_NANOS = 5_000_000_000L;
+
+    /** etcd_network_peer_round_trip_time_seconds: a small control round trip to every peer every 5 s. */
+    private void schedulePing() {
+        rt.schedule(PING_NANOS, () -> {
+            if (stopped) return;
+            for (long peer : peerUrls.keySet()) {
+                transport.sendControl(peer, ByteBuffer.allocate(17).put(CTRL_PING).putLong(rt.nanoTime()).putLong(0).array());
+            }
+            schedulePing();
+        });
     }
 
     // =========================================================================================
@@ -304,6 +321,7 @@ public final class Member implements MemberApi, AutoCloseable {
         if (stopped) return;
         while (node.hasReady()) {
             Ready rd = node.ready();
+            if (rd.hardState() != null) term = rd.hardState().term();
             if (rd.softState() != null) onSoftState(rd.softState().lead(), rd.softState().role());
             boolean leader = role == StateRole.LEADER;
             if (leader) sendAll(rd.messages());
@@ -312,6 +330,7 @@ public final class Member implements MemberApi, AutoCloseable {
             if (!leader) sendAll(rd.messages());
             for (ReadState rs : rd.readStates()) onReadState(rs);
             if (!rd.committedEntries().isEmpty()) {
+                metrics.committed(rd.committedEntries().size());
                 committedIndex = rd.committedEntries().get(rd.committedEntries().size() - 1).index();
                 List<Entry> toApply = rd.committedEntries();
                 rt.executeApply(() -> applyEntries(toApply));
@@ -370,7 +389,9 @@ public final class Member implements MemberApi, AutoCloseable {
             if (m.type() == MessageType.SNAP) {
                 sendSnapshot(m);
             } else {
-                transport.send(m);
+                long bytes = transport.send(m);
+                if (bytes >= 0) metrics.peerSent(m.to(), bytes);
+                else if (m.type() == MessageType.HEARTBEAT) metrics.heartbeatSendFailed();
             }
         }
         metrics.messagesSent(msgs.size());
@@ -404,7 +425,8 @@ public final class Member implements MemberApi, AutoCloseable {
         leaderId = lead;
         metrics.setLeader(lead != 0, newRole == StateRole.LEADER);
         if (old != StateRole.LEADER && newRole == StateRole.LEADER) {
-            rt.executeApply(store::promoteLessor);
+            long extend = cfg.electionMillis() * 1_000_000L;
+            rt.executeApply(() -> store.promoteLessor(extend));
         } else if (old == StateRole.LEADER && newRole != StateRole.LEADER) {
             rt.executeApply(store::demoteLessor);
         }
@@ -892,6 +914,28 @@ public final class Member implements MemberApi, AutoCloseable {
         return f;
     }
 
+    @Override
+    public CompletableFuture<io.quorumlab.mvcc.api.LeaseTimeToLiveResponse> leaseTimeToLive(long leaseId, boolean keys) {
+        long leader = leaderId;
+        if (leader == 0 || leader == memberId) return MemberApi.super.leaseTimeToLive(leaseId, keys);
+        // A follower's lessor does not keep time: ask the leader for the remaining TTL.
+        CompletableFuture<LeaseKeepAliveResponse> remaining = new CompletableFuture<>();
+        long req = requestIdSeq.incrementAndGet();
+        forwardedKeepAlives.put(req, new ForwardedKeepAlive(leaseId, remaining));
+        transport.sendControl(leader, ByteBuffer.allocate(17).put(CTRL_TTL).putLong(req).putLong(leaseId).array());
+        rt.schedule(cfg.requestTimeoutMillis() * 1_000_000L, () -> {
+            ForwardedKeepAlive w = forwardedKeepAlives.remove(req);
+            if (w != null) w.future().completeExceptionally(EtcdError.TIMEOUT.exception());
+        });
+        return readBarrier().thenCombine(remaining, (v, ttl) -> {
+            io.quorumlab.mvcc.api.LeaseTimeToLiveResponse local = store.leaseTimeToLive(leaseId, keys);
+            return new io.quorumlab.mvcc.api.LeaseTimeToLiveResponse(local.header(), local.id(), ttl.ttl(), local.grantedTtl(),
+                    local.keys());
+        });
+    }
+
+    private static final byte CTRL_TTL = 8;
+
     private static final byte CTRL_KEEPALIVE = 1, CTRL_KEEPALIVE_OK = 2, CTRL_KEEPALIVE_NOT_FOUND = 3, CTRL_KEEPALIVE_NOT_LEADER = 4;
     private static final int MAX_FORWARDED_KEEPALIVES = 10_000;
     private record ForwardedKeepAlive(long leaseId, CompletableFuture<LeaseKeepAliveResponse> future) {}
@@ -906,6 +950,21 @@ public final class Member implements MemberApi, AutoCloseable {
         long req = b.getLong();
         long arg = b.getLong();
         switch (kind) {
+            case CTRL_TTL -> {
+                if (leaderId != memberId) {
+                    transport.sendControl(from, ByteBuffer.allocate(17).put(CTRL_KEEPALIVE_NOT_LEADER).putLong(req).putLong(0).array());
+                    return;
+                }
+                byte status;
+                long ttl = 0;
+                try {
+                    ttl = store.leaseTimeToLive(arg, false).ttl();
+                    status = CTRL_KEEPALIVE_OK;
+                } catch (MvccException e) {
+                    status = CTRL_KEEPALIVE_NOT_FOUND;
+                }
+                transport.sendControl(from, ByteBuffer.allocate(17).put(status).putLong(req).putLong(ttl).array());
+            }
             case CTRL_KEEPALIVE -> {
                 if (leaderId != memberId) {
                     transport.sendControl(from, ByteBuffer.allocate(17).put(CTRL_KEEPALIVE_NOT_LEADER).putLong(req).putLong(0).array());
@@ -935,6 +994,8 @@ public final class Member implements MemberApi, AutoCloseable {
                     w.future().completeExceptionally(EtcdError.NOT_LEADER.exception());
                 }
             }
+            case CTRL_PING -> transport.sendControl(from, ByteBuffer.allocate(17).put(CTRL_PONG).putLong(req).putLong(0).array());
+            case CTRL_PONG -> metrics.peerRoundTrip(from, rt.nanoTime() - req);
             case CTRL_REMOVED -> {
                 if (membership.containsKey(from) && !removedMembers.contains(from)) {
                     rt.execute(() -> {

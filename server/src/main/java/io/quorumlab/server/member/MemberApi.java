@@ -44,6 +44,14 @@ public interface MemberApi {
 
     MemberStatus status();
 
+    /**
+     * LeaseTimeToLive as of now: keys from the local store after a linearizable barrier, the remaining
+     * TTL from the leader's lessor (the only one keeping time). Fails with lease-not-found.
+     */
+    default CompletableFuture<io.quorumlab.mvcc.api.LeaseTimeToLiveResponse> leaseTimeToLive(long leaseId, boolean keys) {
+        return readBarrier().thenApply(v -> store().leaseTimeToLive(leaseId, keys));
+    }
+
     /** The cluster's members as this member has applied them. */
     default List<MemberInfo> members() {
         return List.of();

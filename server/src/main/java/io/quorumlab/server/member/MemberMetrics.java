@@ -25,6 +25,12 @@ public final class MemberMetrics {
     private final Counter droppedInbound;
     private final Histogram walFsync;
     private final Counter walWriteBytes;
+    private final Counter proposalsCommitted;
+    private final Counter heartbeatFailures;
+    private final Counter peerSentBytes;
+    private final Histogram peerRtt;
+    private final Histogram backendCommit;
+    private volatile io.quorumlab.mvcc.MvccStore store;
 
     public MemberMetrics(CollectorRegistry registry) {
         this.registry = registry;
@@ -34,11 +40,61 @@ public final class MemberMetrics {
         proposalsApplied = Counter.build("etcd_server_proposals_applied_total", "The total number of consensus proposals applied.").register(registry);
         proposalsFailed = Counter.build("etcd_server_proposals_failed_total", "The total number of failed proposals seen.").register(registry);
         proposalsPending = Gauge.build("etcd_server_proposals_pending", "The current number of pending proposals to commit.").register(registry);
-        peerSent = Counter.build("etcd_network_peer_sent_messages_total", "The total number of Raft messages handed to the peer transport.").register(registry);
+        peerSent = Counter.build("quorumlab_peer_sent_messages_total", "The total number of Raft messages handed to the peer transport.").register(registry);
         droppedInbound = Counter.build("quorumlab_peer_inbound_dropped_total", "Peer messages dropped because the member's inbound queue was full.").register(registry);
         walFsync = Histogram.build("etcd_disk_wal_fsync_duration_seconds", "The latency distributions of fsync called by WAL.")
                 .buckets(DISK_BUCKETS).register(registry);
         walWriteBytes = Counter.build("etcd_disk_wal_write_bytes_total", "Total number of bytes written in WAL.").register(registry);
+        proposalsCommitted = Counter.build("etcd_server_proposals_committed_total", "The total number of consensus proposals committed.").register(registry);
+        heartbeatFailures = Counter.build("etcd_server_heartbeat_send_failures_total", "The total number of leader heartbeat send failures (likely overloaded from slow disk).").register(registry);
+        peerSentBytes = Counter.build("etcd_network_peer_sent_bytes_total", "The total number of bytes sent to peers.")
+                .labelNames("To").register(registry);
+        peerRtt = Histogram.build("etcd_network_peer_round_trip_time_seconds", "Round-Trip-Time histogram between peers")
+                .labelNames("To").buckets(exponential(0.0001, 2, 16)).register(registry);
+        backendCommit = Histogram.build("etcd_disk_backend_commit_duration_seconds", "The latency distributions of commit called by backend.")
+                .buckets(DISK_BUCKETS).register(registry);
+        new io.prometheus.client.Collector() {
+            @Override
+            public java.util.List<MetricFamilySamples> collect() {
+                io.quorumlab.mvcc.MvccStore s = store;
+                if (s == null) return java.util.List.of();
+                return java.util.List.of(
+                        gauge("etcd_mvcc_db_total_size_in_bytes", "Total size of the underlying database physically allocated in bytes.", s.dbSizeBytes()),
+                        gauge("etcd_mvcc_db_total_size_in_use_in_bytes", "Total size of the underlying database logically in use in bytes.", s.dbSizeInUseBytes()),
+                        gauge("etcd_debugging_mvcc_keys_total", "Total number of keys.", s.keyCount()),
+                        gauge("etcd_debugging_mvcc_current_revision", "The current revision of store.", s.currentRevision()));
+            }
+        }.register(registry);
+    }
+
+    private static io.prometheus.client.Collector.MetricFamilySamples gauge(String name, String help, double value) {
+        return new io.prometheus.client.Collector.MetricFamilySamples(name, io.prometheus.client.Collector.Type.GAUGE, help,
+                java.util.List.of(new io.prometheus.client.Collector.MetricFamilySamples.Sample(name, java.util.List.of(),
+                        java.util.List.of(), value)));
+    }
+
+    void watchStore(io.quorumlab.mvcc.MvccStore s) {
+        this.store = s;
+    }
+
+    void committed(int n) {
+        proposalsCommitted.inc(n);
+    }
+
+    void heartbeatSendFailed() {
+        heartbeatFailures.inc();
+    }
+
+    void peerSent(long to, long bytes) {
+        peerSentBytes.labels(Long.toHexString(to)).inc(bytes);
+    }
+
+    void peerRoundTrip(long to, long nanos) {
+        if (nanos >= 0) peerRtt.labels(Long.toHexString(to)).observe(nanos / 1e9);
+    }
+
+    void backendCommitNanos(long nanos) {
+        backendCommit.observe(nanos / 1e9);
     }
 
     public static MemberMetrics isolated() {

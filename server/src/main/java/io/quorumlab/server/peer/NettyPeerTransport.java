@@ -166,9 +166,9 @@ public final class NettyPeerTransport implements PeerTransport {
     }
 
     @Override
-    public void send(Message m) {
+    public long send(Message m) {
         Peer p = peers.get(m.to());
-        if (p == null || closed) return;
+        if (p == null || closed) return -1;
         byte[] body = MessageCodec.encode(m);
         byte[] frame = new byte[body.length + 1];
         frame[0] = FRAME_RAFT;
@@ -176,9 +176,10 @@ public final class NettyPeerTransport implements PeerTransport {
         if (!p.queue.offer(frame)) {
             Consumer<Long> u = unreachable;
             if (u != null) u.accept(m.to());
-            return;
+            return -1;
         }
         p.kick();
+        return frame.length + 4;
     }
 
     @Override

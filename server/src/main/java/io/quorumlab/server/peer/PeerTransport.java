@@ -19,7 +19,8 @@ public interface PeerTransport extends AutoCloseable {
     /** Replaces the set of peers (member id -> peer URL); connections follow. */
     void updatePeers(Map<Long, String> peerUrls);
 
-    void send(Message m);
+    /** Queues {@code m}; returns the bytes queued for the wire, or -1 if the message was dropped. */
+    long send(Message m);
 
     /**
      * Member-to-member requests that are not Raft messages (a follower forwarding a lease keep-alive to

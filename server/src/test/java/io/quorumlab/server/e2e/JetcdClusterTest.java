@@ -52,7 +52,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -527,8 +526,6 @@ class JetcdClusterTest {
      * it and renew. Then the new leader does expire it.
      */
     @Test
-    @Disabled("BUG: MvccStore.promoteLessor sets expiry = now + TTL, without etcd's election-timeout extension:"
-            + " after a leader failover leases expire one election timeout earlier than on etcd")
     void leasesGetTheElectionTimeoutAsGraceOnANewLeader() throws Exception {
         cluster = new Cluster(dir, 3, 100, 2000);
         cluster.startAll();
