@@ -87,6 +87,8 @@ final class BenchCommand implements Runnable {
         String etcd;
         @Option(names = "--duration", defaultValue = "10", description = "seconds per workload")
         double seconds;
+        @Option(names = "--warmup", defaultValue = "5", description = "seconds of unmeasured load per workload first (the JVM compiles its hot paths)")
+        double warmup;
         @Option(names = "--repeat", defaultValue = "1", description = "alternate the two clusters this many times; medians are quoted")
         int repeat;
         @Option(names = "--output", defaultValue = "text", description = "text | json")
@@ -116,6 +118,10 @@ final class BenchCommand implements Runnable {
                         System.err.println("== " + sys.getKey() + " (round " + (round + 1) + "/" + repeat + ")");
                         try (ProcessCluster c = ProcessCluster.start(sys.getValue(), 3, dir, sys.getKey())) {
                             for (Workload w : WORKLOADS) {
+                                if (warmup > 0) {
+                                    LoadGenerator.run(new LoadGenerator.Spec(c.endpoints(), w.op(), w.clients(), w.conns(),
+                                            (long) (warmup * 1e9), 100_000, 16, 256, 99), null);
+                                }
                                 LoadGenerator.Result r = LoadGenerator.run(new LoadGenerator.Spec(c.endpoints(), w.op(), w.clients(),
                                         w.conns(), (long) (seconds * 1e9), 100_000, 16, 256, round + 1), p -> progress(p, seconds));
                                 System.err.printf(Locale.ROOT, "%n   %-30s %10.0f ops/s  p99 %.2f ms%n", w.name(), r.qps(), r.p99Ms());
