@@ -24,6 +24,10 @@ final class SimCommand implements Runnable {
         ClusterSimulation s = new ClusterSimulation(p);
         s.build();
         if (burstAtMinute != null) s.burstAt(minutes(burstAtMinute));
+        return runWithProgress(s, p, progress);
+    }
+
+    static SimResult runWithProgress(ClusterSimulation s, ClusterSimulation.Params p, boolean progress) {
         long t0 = System.nanoTime();
         SimResult r = s.run(progress ? t -> {
             double done = 100.0 * t / p.durationNanos();
@@ -40,14 +44,19 @@ final class SimCommand implements Runnable {
         return String.format(Locale.ROOT, "%dd%02dh%02dm%02ds", s / 86400, (s / 3600) % 24, (s / 60) % 60, s % 60);
     }
 
-    @Command(name = "run", mixinStandardHelpOptions = true, description = "Simulate one placement and print what happened.")
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = "Simulate a scenario file (chaos/scenarios/*.yaml) or one placement, and print what happened.")
     static final class Run implements Callable<Integer> {
-        @Option(names = "--placement", defaultValue = "stacked", description = "stacked | dedicated-nvme")
+        @picocli.CommandLine.Parameters(arity = "0..1", description = "scenario YAML (cluster, workload, faults on a timeline)")
+        java.nio.file.Path scenario;
+        @Option(names = "--placement", defaultValue = "stacked", description = "stacked | dedicated-nvme (without a scenario file)")
         String placement;
-        @Option(names = "--minutes", defaultValue = "30", description = "simulated minutes")
-        double minutes;
-        @Option(names = "--seed", defaultValue = "1")
-        long seed;
+        @Option(names = "--minutes", description = "simulated minutes (default 30, or the scenario's duration)")
+        Double minutes;
+        @Option(names = "--duration", description = "simulated time, e.g. 45m, 2h, 7d (overrides --minutes and the scenario)")
+        String duration;
+        @Option(names = "--seed", description = "default 1, or the scenario's seed")
+        Long seed;
         @Option(names = "--burst-at", description = "start a deployment burst at this simulated minute")
         Double burstAt;
         @Option(names = "--etcd-disk", description = "disk profile for etcd's device: nvme, ssd, hdd, measured:FILE")
@@ -56,10 +65,18 @@ final class SimCommand implements Runnable {
         String output;
 
         @Override
-        public Integer call() {
-            ClusterSimulation.Params p = params(placement, minutes(minutes), seed);
+        public Integer call() throws Exception {
+            Long dur = duration != null ? Long.valueOf(io.quorumlab.chaos.sim.Scenario.duration(duration))
+                    : minutes != null ? Long.valueOf(minutes(minutes)) : null;
+            io.quorumlab.chaos.sim.Scenario sc = scenario != null ? io.quorumlab.chaos.sim.Scenario.load(scenario)
+                    : new io.quorumlab.chaos.sim.Scenario(params(placement, minutes(30), 1), java.util.List.of());
+            ClusterSimulation.Params p = sc.params();
+            if (dur != null) p = p.withDuration(dur);
+            if (seed != null) p = p.withSeed(seed);
             if (disk != null) p = p.withEtcdDisk(disk);
-            SimResult r = simulate(p, burstAt, !"json".equals(output));
+            ClusterSimulation s = new io.quorumlab.chaos.sim.Scenario(p, sc.faults()).build();
+            if (burstAt != null) s.burstAt(minutes(burstAt));
+            SimResult r = runWithProgress(s, p, !"json".equals(output));
             System.out.print("json".equals(output) ? r.toJson() : text(r));
             return 0;
         }

@@ -44,6 +44,8 @@ final class ApiServerModel {
     private final Histogram latency;
     private final long[] modRevision = new long[OBJECTS];
     private boolean stopped;
+    /** Until this virtual time the API server is down with its node (stacked node failure). */
+    private long downUntil;
 
     long requests;
     long attempts;
@@ -80,12 +82,17 @@ final class ApiServerModel {
         stopped = true;
     }
 
+    /** The node is down: this API server takes no requests until {@code untilNanos} (clients go elsewhere). */
+    void downUntil(long untilNanos) {
+        downUntil = Math.max(downUntil, untilNanos);
+    }
+
     private void scheduleNext() {
         double rate = Math.max(0.01, load.apiRequestsPerSecond() * load.daily(sim.now()) * burstFactor.getAsDouble());
         long gap = (long) (-Math.log(1 - random.nextDouble()) / rate * 1e9);
         sim.after(Math.max(gap, 1000), () -> {
             if (stopped) return;
-            newRequest();
+            if (sim.now() >= downUntil) newRequest();
             scheduleNext();
         });
     }

@@ -183,6 +183,37 @@ public final class ClusterSimulation {
         }
     }
 
+    /** Puts a scenario's fault on the timeline; unknown member or node names are an error now, not later. */
+    public void schedule(Scenario.Fault f) {
+        if (f instanceof Scenario.Burst b) {
+            burstAt(b.atNanos());
+        } else if (f instanceof Scenario.Kill k) {
+            requireMember(k.member());
+            sim.at(k.atNanos(), () -> crashMember(k.member(), k.downNanos()));
+        } else if (f instanceof Scenario.Isolate i) {
+            requireMember(i.member());
+            sim.at(i.atNanos(), () -> net.isolate(members.get(i.member()).memberId()));
+            sim.at(i.atNanos() + i.forNanos(), net::heal);
+        } else if (f instanceof Scenario.DiskStall d) {
+            Disk disk = requireDisk(d.node());
+            sim.at(d.atNanos(), () -> disk.stallUntil(d.atNanos() + d.forNanos()));
+        } else if (f instanceof Scenario.DiskLatency d) {
+            Disk disk = requireDisk(d.node());
+            sim.at(d.atNanos(), () -> disk.setExtraLatency(d.addNanos()));
+            sim.at(d.atNanos() + d.forNanos(), () -> disk.setExtraLatency(0));
+        }
+    }
+
+    private void requireMember(String name) {
+        if (!members.containsKey(name)) throw new IllegalArgumentException("no member " + name + " (members: " + members.keySet() + ")");
+    }
+
+    private Disk requireDisk(String node) {
+        Disk d = disks.get(node);
+        if (d == null) throw new IllegalArgumentException("no node " + node + " (nodes: " + disks.keySet() + ")");
+        return d;
+    }
+
     /** Starts a deployment burst now (scenarios use it to place one at a known time). */
     public void burstAt(long atNanos) {
         sim.at(atNanos, this::startBurst);
@@ -192,6 +223,11 @@ public final class ClusterSimulation {
     public void crashMember(String name, long downNanos) {
         Member m = members.get(name);
         if (m == null) return;
+        if (p.placement() == Placement.STACKED) {
+            // A stacked node takes its API server down with its etcd member.
+            int i = names.indexOf(name);
+            if (i >= 0 && i < apiServers.size()) apiServers.get(i).downUntil(sim.now() + downNanos);
+        }
         m.crash();
         runtimes.get(name).crash(CrashMode.LOSE_UNSYNCED);
         Map<String, String> cluster = new LinkedHashMap<>();
