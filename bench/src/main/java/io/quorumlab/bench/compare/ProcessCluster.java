@@ -1,0 +1,126 @@
+package io.quorumlab.bench.compare;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A local 3-member cluster of server processes on 127.0.0.1 with etcd's flags: real etcd (its
+ * binary) or quorumlab ({@code java -jar quorumlab.jar server}). Fresh data directories each time.
+ */
+public final class ProcessCluster implements AutoCloseable {
+    private final List<Process> processes = new ArrayList<>();
+    private final List<String> endpoints = new ArrayList<>();
+    private final Path dir;
+
+    private ProcessCluster(Path dir) {
+        this.dir = dir;
+    }
+
+    /** @param command the server command before etcd's flags (e.g. {@code etcd} or {@code java -jar q.jar server}) */
+    public static ProcessCluster start(List<String> command, int members, Path dir, String label) throws IOException, InterruptedException {
+        Files.createDirectories(dir);
+        ProcessCluster c = new ProcessCluster(dir);
+        int[] client = new int[members], peer = new int[members];
+        StringBuilder initial = new StringBuilder();
+        for (int i = 0; i < members; i++) {
+            client[i] = freePort();
+            peer[i] = freePort();
+            initial.append(i == 0 ? "" : ",").append("m").append(i + 1).append("=http://127.0.0.1:").append(peer[i]);
+        }
+        try {
+            for (int i = 0; i < members; i++) {
+                List<String> cmd = new ArrayList<>(command);
+                cmd.addAll(List.of("--name", "m" + (i + 1), "--data-dir", dir.resolve("m" + (i + 1)).toString(),
+                        "--listen-client-urls", "http://127.0.0.1:" + client[i],
+                        "--advertise-client-urls", "http://127.0.0.1:" + client[i],
+                        "--listen-peer-urls", "http://127.0.0.1:" + peer[i],
+                        "--initial-advertise-peer-urls", "http://127.0.0.1:" + peer[i],
+                        "--initial-cluster", initial.toString(), "--initial-cluster-token", label + "-bench"));
+                ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("m" + (i + 1) + ".log").toFile());
+                pb.environment().keySet().removeIf(k -> k.startsWith("ETCD_"));
+                c.processes.add(pb.start());
+                c.endpoints.add("127.0.0.1:" + client[i]);
+            }
+            c.awaitHealthy(Duration.ofSeconds(60));
+            return c;
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    public List<String> endpoints() {
+        return endpoints;
+    }
+
+    public List<Process> processes() {
+        return processes;
+    }
+
+    /** Resident memory of each member, from /proc (0 where unavailable). */
+    public List<Long> residentBytes() {
+        List<Long> out = new ArrayList<>();
+        for (Process p : processes) {
+            long rss = 0;
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/" + p.pid() + "/status"))) {
+                    if (line.startsWith("VmRSS:")) rss = Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            } catch (IOException | RuntimeException e) {
+                rss = 0;
+            }
+            out.add(rss);
+        }
+        return out;
+    }
+
+    private void awaitHealthy(Duration timeout) throws InterruptedException {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (String ep : endpoints) {
+            while (true) {
+                for (Process p : processes) {
+                    if (!p.isAlive()) throw new IllegalStateException("a member exited early; see logs in " + dir);
+                }
+                try {
+                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://" + ep + "/health"))
+                            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                    if (r.statusCode() == 200 && r.body().contains("true")) break;
+                } catch (IOException e) {
+                    // not up yet
+                }
+                if (System.nanoTime() > deadline) throw new IllegalStateException("cluster not healthy in time; see logs in " + dir);
+                Thread.sleep(100);
+            }
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Process p : processes) p.destroy();
+        for (Process p : processes) {
+            try {
+                if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) p.destroyForcibly().waitFor();
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
