@@ -59,6 +59,14 @@ public final class EtcdServer implements AutoCloseable {
         }
         EtcdServer s = new EtcdServer(cfg, rt, member);
         try {
+            ServerConfig.Compaction ac = cfg.compaction();
+            if (ac.enabled()) {
+                if (ac.mode() == ServerConfig.CompactionMode.PERIODIC) {
+                    member.enableAutoCompaction(io.quorumlab.mvcc.AutoCompactor.Mode.PERIODIC, ac.period().toNanos());
+                } else {
+                    member.enableAutoCompaction(io.quorumlab.mvcc.AutoCompactor.Mode.REVISION, ac.revisions());
+                }
+            }
             member.start();
             for (Listener l : cfg.clientListeners()) {
                 ClientServer.Config cc = ClientServer.Config.defaults(l.host(), l.port())

@@ -256,6 +256,31 @@ public final class Member implements MemberApi, AutoCloseable {
         scheduleLeaseCheck();
         schedulePublish();
         schedulePing();
+        if (autoCompactor != null) scheduleAutoCompaction();
+    }
+
+    private io.quorumlab.mvcc.AutoCompactor autoCompactor;
+
+    /**
+     * --auto-compaction-mode/--auto-compaction-retention: the leader proposes compactions when the
+     * compactor says so (retention: nanoseconds of history, or revisions). Call before {@link #start()}.
+     */
+    public void enableAutoCompaction(io.quorumlab.mvcc.AutoCompactor.Mode mode, long retention) {
+        autoCompactor = new io.quorumlab.mvcc.AutoCompactor(mode, retention, rt.nanoTime());
+    }
+
+    private void scheduleAutoCompaction() {
+        rt.schedule(1_000_000_000L, () -> {
+            if (stopped) return;
+            if (role == StateRole.LEADER) {
+                long rev = autoCompactor.tick(rt.nanoTime(), store.currentRevision());
+                if (rev > 0) {
+                    LOG.info("auto-compaction proposing revision={}", rev);
+                    propose(new io.quorumlab.mvcc.api.CompactionRequest(rev, false)).exceptionally(t -> null);
+                }
+            }
+            scheduleAutoCompaction();
+        });
     }
 
     private static final byte CTRL_PING = 6, CTRL_PONG = 7;
