@@ -45,9 +45,19 @@ public final class EtcdServer implements AutoCloseable {
         checkWritable(cfg.dataDir());
         if (cfg.walDir() != null) checkWritable(cfg.walDir());
         Listener peer = cfg.peerListeners().get(0);
+        NettyPeerTransport.PeerTls peerTls = null;
+        if (peer.secure()) {
+            ServerConfig.Tls t = cfg.peerTransport();
+            if (!t.hasCertificate()) {
+                throw new IllegalStateException("https peer listener " + peer.uri() + " needs --peer-cert-file and --peer-key-file"
+                        + " (--peer-auto-tls is not supported yet)");
+            }
+            peerTls = new NettyPeerTransport.PeerTls(t.certFile().get(), t.keyFile().get(), t.trustedCaFile().orElse(null),
+                    t.clientCertAuth(), t.allowedCn().orElse(null));
+        }
+        NettyPeerTransport transport = new NettyPeerTransport(mc.memberId(), peer.host(), peer.port(), peerTls);
         RealRuntime rt = new RealRuntime(cfg.name(), cfg.storage().effectiveBackendBatchInterval().toMillis(),
                 cfg.storage().effectiveBackendBatchLimit());
-        NettyPeerTransport transport = new NettyPeerTransport(mc.memberId(), peer.host(), peer.port());
         Member member;
         try {
             transport.bind(); // fail early and clearly when the peer port is taken

@@ -61,10 +61,80 @@ public final class NettyPeerTransport implements PeerTransport {
     private Channel serverChannel;
     private volatile boolean closed;
 
+    /**
+     * Peer TLS (etcd's --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth,
+     * --peer-cert-allowed-cn): both directions encrypted; with clientCertAuth the listener requires a
+     * certificate signed by the trusted CA, and allowedCn (if set) must be its common name.
+     */
+    public record PeerTls(java.nio.file.Path certFile, java.nio.file.Path keyFile, java.nio.file.Path trustedCaFile,
+                          boolean clientCertAuth, String allowedCn) {}
+
+    private final io.netty.handler.ssl.SslContext serverSsl;
+    private final io.netty.handler.ssl.SslContext clientSsl;
+    private final String allowedCn;
+
     public NettyPeerTransport(long selfId, String listenHost, int listenPort) {
+        this(selfId, listenHost, listenPort, null);
+    }
+
+    public NettyPeerTransport(long selfId, String listenHost, int listenPort, PeerTls tls) {
         this.selfId = selfId;
         this.listenHost = listenHost;
         this.listenPort = listenPort;
+        if (tls == null) {
+            serverSsl = null;
+            clientSsl = null;
+            allowedCn = null;
+            return;
+        }
+        try {
+            var server = io.netty.handler.ssl.SslContextBuilder.forServer(tls.certFile().toFile(), tls.keyFile().toFile());
+            var client = io.netty.handler.ssl.SslContextBuilder.forClient().keyManager(tls.certFile().toFile(), tls.keyFile().toFile());
+            if (tls.trustedCaFile() != null) {
+                server.trustManager(tls.trustedCaFile().toFile());
+                client.trustManager(tls.trustedCaFile().toFile());
+            }
+            server.clientAuth(tls.clientCertAuth() ? io.netty.handler.ssl.ClientAuth.REQUIRE : io.netty.handler.ssl.ClientAuth.OPTIONAL);
+            this.serverSsl = server.build();
+            this.clientSsl = client.build();
+        } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+            throw new IllegalStateException("cannot load peer TLS material (" + tls.certFile() + ", " + tls.keyFile() + "): "
+                    + e.getMessage(), e);
+        }
+        this.allowedCn = tls.allowedCn();
+    }
+
+    private final Map<String, Long> lastHandshakeWarning = new ConcurrentHashMap<>();
+
+    /** A rejected peer retries every 100 ms: say so once per host per 30 s, not ten times a second. */
+    private void warnRateLimited(java.net.SocketAddress remote, Throwable cause) {
+        String host = remote instanceof InetSocketAddress a ? a.getHostString() : String.valueOf(remote);
+        long now = System.nanoTime();
+        Long last = lastHandshakeWarning.get(host);
+        if (last != null && now - last < 30_000_000_000L) return;
+        if (lastHandshakeWarning.size() > 1024) lastHandshakeWarning.clear();
+        lastHandshakeWarning.put(host, now);
+        LOG.warn("peer TLS handshake failed remote={} error=\"{}\" (repeats suppressed for 30 s)", remote, cause.toString());
+    }
+
+    /** --peer-cert-allowed-cn: the client certificate's CN must match, or the connection is closed. */
+    private void checkAllowedCn(ChannelHandlerContext ctx, io.netty.handler.ssl.SslHandler ssl) {
+        if (allowedCn == null || allowedCn.isEmpty()) return;
+        try {
+            var cert = (java.security.cert.X509Certificate) ssl.engine().getSession().getPeerCertificates()[0];
+            String dn = cert.getSubjectX500Principal().getName();
+            String cn = null;
+            for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(dn).getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN")) cn = rdn.getValue().toString();
+            }
+            if (!allowedCn.equals(cn)) {
+                LOG.warn("rejected peer connection remote={} cn={} allowed-cn={}", ctx.channel().remoteAddress(), cn, allowedCn);
+                ctx.close();
+            }
+        } catch (Exception e) {
+            LOG.warn("rejected peer connection without a usable certificate remote={} error=\"{}\"", ctx.channel().remoteAddress(), e.toString());
+            ctx.close();
+        }
     }
 
     /** The port actually bound (useful with port 0 in tests). */
@@ -80,6 +150,14 @@ public final class NettyPeerTransport implements PeerTransport {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (serverSsl != null) {
+                            io.netty.handler.ssl.SslHandler ssl = serverSsl.newHandler(ch.alloc());
+                            ch.pipeline().addLast(ssl);
+                            ssl.handshakeFuture().addListener(f -> {
+                                if (f.isSuccess()) checkAllowedCn(ch.pipeline().context(ssl), ssl);
+                                else warnRateLimited(ch.remoteAddress(), f.cause());
+                            });
+                        }
                         ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(MAX_FRAME_BYTES, 0, 4, 0, 4));
                         ch.pipeline().addLast(new SimpleChannelInboundHandler<ByteBuf>() {
                             @Override
@@ -240,12 +318,14 @@ public final class NettyPeerTransport implements PeerTransport {
                 return;
             }
             connecting = true;
+            final URI target = u;
             Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 1000)
                     .handler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
+                            if (clientSsl != null) ch.pipeline().addLast(clientSsl.newHandler(ch.alloc(), target.getHost(), target.getPort()));
                             ch.pipeline().addLast(new LengthFieldPrepender(4));
                             ch.pipeline().addLast(new ByteArrayEncoder());
                             ch.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
