@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "An etcd-v3-compatible, Raft-replicated key-value server, its simulator and its benchmarks.",
-        subcommands = {DemoCommand.class, ServerCommand.class, BenchCommand.class, DiskCommand.class, SimCommand.class, SnapshotCommand.class, WalCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, ServerCommand.class, ClusterCommand.class, BenchCommand.class, DiskCommand.class, SimCommand.class, SnapshotCommand.class, WalCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
