@@ -256,6 +256,7 @@ public final class Member implements MemberApi, AutoCloseable {
         scheduleLeaseCheck();
         schedulePublish();
         schedulePing();
+        scheduleCorruptionCheck();
         if (autoCompactor != null) scheduleAutoCompaction();
     }
 
@@ -281,6 +282,67 @@ public final class Member implements MemberApi, AutoCloseable {
             }
             scheduleAutoCompaction();
         });
+    }
+
+    private static final byte CTRL_HASH = 9, CTRL_HASH_OK = 10;
+    /** Between corruption checks (etcd's --experimental-corrupt-check-time; etcd leaves it off by default). */
+    private volatile long corruptCheckNanos = 5 * 60_000_000_000L;
+    /** The leader's own HashKV for the round in flight: revision -> {hash, compact revision}. */
+    private final ConcurrentHashMap<Long, long[]> ownHashes = new ConcurrentHashMap<>();
+
+    /** Sets the period of the leader's corruption check (tests shorten it). */
+    void setCorruptCheckPeriod(long nanos) {
+        corruptCheckNanos = nanos;
+    }
+
+    /**
+     * The leader compares its HashKV at its applied revision with every member's at the same revision;
+     * a member whose hash differs under the same compaction is corrupt: the leader raises the CORRUPT
+     * alarm for it through Raft (then every member refuses writes until an operator acts, as in etcd).
+     */
+    private void scheduleCorruptionCheck() {
+        rt.schedule(corruptCheckNanos, () -> {
+            if (stopped) return;
+            if (role == StateRole.LEADER && !peerUrls.isEmpty()) {
+                List<Long> peers = List.copyOf(peerUrls.keySet());
+                rt.executeApply(() -> {
+                    long rev = store.currentRevision();
+                    io.quorumlab.mvcc.api.HashKVResponse h;
+                    try {
+                        h = store.hashKV(rev);
+                    } catch (RuntimeException e) {
+                        return; // compacted meanwhile: next round
+                    }
+                    ownHashes.clear();
+                    ownHashes.put(rev, new long[] {h.hash(), h.compactRevision()});
+                    for (long peer : peers) {
+                        transport.sendControl(peer, ByteBuffer.allocate(17).put(CTRL_HASH).putLong(rev).putLong(0).array());
+                    }
+                });
+            }
+            scheduleCorruptionCheck();
+        });
+    }
+
+    private void answerHash(long from, long rev) {
+        rt.executeApply(() -> {
+            if (store.currentRevision() < rev) return; // not there yet: no answer, no verdict
+            try {
+                io.quorumlab.mvcc.api.HashKVResponse h = store.hashKV(rev);
+                transport.sendControl(from, ByteBuffer.allocate(25).put(CTRL_HASH_OK).putLong(rev).putLong(h.hash())
+                        .putLong(h.compactRevision()).array());
+            } catch (RuntimeException e) {
+                // compacted past rev: no verdict
+            }
+        });
+    }
+
+    private void checkPeerHash(long from, long rev, long hash, long compactRev) {
+        long[] own = ownHashes.get(rev);
+        if (own == null || own[1] != compactRev || own[0] == hash) return;
+        LOG.error("corruption detected: member {} has hash {} at revision {} (compacted {}), leader has {}; raising CORRUPT",
+                Long.toHexString(from), Long.toHexString(hash), rev, compactRev, Long.toHexString(own[0]));
+        propose(new AlarmRequest(AlarmRequest.Action.ACTIVATE, from, AlarmRequest.AlarmType.CORRUPT)).exceptionally(t -> null);
     }
 
     private static final byte CTRL_PING = 6, CTRL_PONG = 7;
@@ -1018,6 +1080,10 @@ public final class Member implements MemberApi, AutoCloseable {
                 } else {
                     w.future().completeExceptionally(EtcdError.NOT_LEADER.exception());
                 }
+            }
+            case CTRL_HASH -> answerHash(from, req);
+            case CTRL_HASH_OK -> {
+                if (payload.length >= 25) checkPeerHash(from, req, arg, b.getLong());
             }
             case CTRL_PING -> transport.sendControl(from, ByteBuffer.allocate(17).put(CTRL_PONG).putLong(req).putLong(0).array());
             case CTRL_PONG -> metrics.peerRoundTrip(from, rt.nanoTime() - req);
