@@ -1,0 +1,37 @@
+package io.quorumlab.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.quorumlab.bench.compare.ProcessCluster;
+import java.io.File;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `etcdctl check perf` (etcd's own 60-second workload and verdict) against a 3-member quorumlab cluster. */
+class CheckPerfIT {
+    @TempDir
+    Path dir;
+
+    @Test
+    void etcdctlCheckPerfPasses() throws Exception {
+        assumeTrue(new File("/usr/bin/etcdctl").canExecute(), "etcdctl not installed (apt-get install etcd-client)");
+        Path jar = Path.of("target/quorumlab.jar").toAbsolutePath();
+        try (ProcessCluster c = ProcessCluster.start(List.of("java", "-XX:+UseG1GC", "-Xmx1g", "-jar", jar.toString(), "server"), 3,
+                dir, "checkperf")) {
+            ProcessBuilder pb = new ProcessBuilder("etcdctl", "--endpoints=" + String.join(",", c.endpoints()), "check", "perf")
+                    .redirectErrorStream(true);
+            pb.environment().put("ETCDCTL_API", "3");
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertTrue(p.waitFor(150, TimeUnit.SECONDS), "check perf did not finish");
+            String verdict = out.substring(Math.max(0, out.lastIndexOf("1m0s")));
+            assertEquals(0, p.exitValue(), verdict);
+            assertTrue(verdict.contains("PASS: Throughput") && verdict.strip().endsWith("PASS"), verdict);
+        }
+    }
+}
