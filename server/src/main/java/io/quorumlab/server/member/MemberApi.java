@@ -53,47 +53,31 @@ public interface MemberApi {
     }
 
     /** The cluster's members as this member has applied them. */
-    default List<MemberInfo> members() {
-        return List.of();
-    }
+    List<MemberInfo> members();
 
     /** A membership change's outcome: the member it concerned and the members afterwards. */
     record MembershipChange(MemberInfo member, List<MemberInfo> members) {}
 
     /** MemberAdd: a voter or a learner with these peer URLs; completes once the change is applied here. */
-    default CompletableFuture<MembershipChange> addMember(List<String> peerUrls, boolean learner) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
-    }
+    CompletableFuture<MembershipChange> addMember(List<String> peerUrls, boolean learner);
 
-    default CompletableFuture<MembershipChange> removeMember(long id) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
-    }
+    CompletableFuture<MembershipChange> removeMember(long id);
 
-    default CompletableFuture<MembershipChange> updateMember(long id, List<String> peerUrls) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
-    }
+    CompletableFuture<MembershipChange> updateMember(long id, List<String> peerUrls);
 
-    default CompletableFuture<MembershipChange> promoteMember(long id) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
-    }
+    CompletableFuture<MembershipChange> promoteMember(long id);
 
     /** MoveLeader: only the leader may; completes when {@code target} leads. */
-    default CompletableFuture<Void> moveLeader(long target) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
-    }
+    CompletableFuture<Void> moveLeader(long target);
 
     /**
      * A consistent copy of the backend pinned on the apply loop; the caller streams it from any
      * thread ({@code writeTo}) and must close it.
      */
-    default CompletableFuture<io.quorumlab.mvcc.backend.Backend.Snapshot> openSnapshot() {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
-    }
+    CompletableFuture<io.quorumlab.mvcc.backend.Backend.Snapshot> openSnapshot();
 
     /** Defragment this member's backend (on its apply loop). */
-    default CompletableFuture<Void> defragment() {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not supported by this member"));
-    }
+    CompletableFuture<Void> defragment();
 
     /** A snapshot of what Maintenance.Status and the health endpoint report. */
     record MemberStatus(long memberId, long leaderId, long raftTerm, long raftIndex, long raftAppliedIndex,

@@ -110,6 +110,55 @@ final class FakeMember implements MemberApi, AutoCloseable {
         return onApply(() -> store.leaseKeepAlive(leaseId));
     }
 
+    /** A single member without Raft: the membership is itself; changing it needs the real member. */
+    @Override
+    public List<io.quorumlab.server.member.MemberInfo> members() {
+        return List.of(new io.quorumlab.server.member.MemberInfo(MEMBER_ID, "fake", List.of("http://127.0.0.1:2380"),
+                List.of(), false));
+    }
+
+    private static <T> CompletableFuture<T> noRaft() {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("FakeMember has no Raft: membership needs Member"));
+    }
+
+    @Override
+    public CompletableFuture<MembershipChange> addMember(List<String> peerUrls, boolean learner) {
+        return noRaft();
+    }
+
+    @Override
+    public CompletableFuture<MembershipChange> removeMember(long id) {
+        return noRaft();
+    }
+
+    @Override
+    public CompletableFuture<MembershipChange> updateMember(long id, List<String> peerUrls) {
+        return noRaft();
+    }
+
+    @Override
+    public CompletableFuture<MembershipChange> promoteMember(long id) {
+        return noRaft();
+    }
+
+    @Override
+    public CompletableFuture<Void> moveLeader(long target) {
+        return noRaft();
+    }
+
+    @Override
+    public CompletableFuture<io.quorumlab.mvcc.backend.Backend.Snapshot> openSnapshot() {
+        return onApply(store::openSnapshot);
+    }
+
+    @Override
+    public CompletableFuture<Void> defragment() {
+        return onApply(() -> {
+            store.defragment();
+            return null;
+        });
+    }
+
     @Override
     public MemberStatus status() {
         return new MemberStatus(MEMBER_ID, leader, term, appliedIndex, appliedIndex, store.dbSizeBytes(), store.dbSizeInUseBytes(),
