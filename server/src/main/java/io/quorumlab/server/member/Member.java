@@ -316,7 +316,7 @@ public final class Member implements MemberApi, AutoCloseable {
                     ownHashes.clear();
                     ownHashes.put(rev, new long[] {h.hash(), h.compactRevision()});
                     for (long peer : peers) {
-                        transport.sendControl(peer, ByteBuffer.allocate(17).put(CTRL_HASH).putLong(rev).putLong(0).array());
+                        transport.sendControl(peer, control(CTRL_HASH, rev, 0));
                     }
                 });
             }
@@ -353,7 +353,7 @@ public final class Member implements MemberApi, AutoCloseable {
         rt.schedule(PING_NANOS, () -> {
             if (stopped) return;
             for (long peer : peerUrls.keySet()) {
-                transport.sendControl(peer, ByteBuffer.allocate(17).put(CTRL_PING).putLong(rt.nanoTime()).putLong(0).array());
+                transport.sendControl(peer, control(CTRL_PING, rt.nanoTime(), 0));
             }
             schedulePing();
         });
@@ -377,7 +377,7 @@ public final class Member implements MemberApi, AutoCloseable {
     private void onInbound(Message m) {
         if (removedMembers.contains(m.from())) {
             // A removed member that missed its own removal: tell it, so it stops (etcd's peer handler does this).
-            transport.sendControl(m.from(), ByteBuffer.allocate(17).put(CTRL_REMOVED).putLong(0).putLong(0).array());
+            transport.sendControl(m.from(), control(CTRL_REMOVED, 0, 0));
             return;
         }
         if (inboundSize.incrementAndGet() > MAX_INBOUND_MESSAGES) {
@@ -894,8 +894,9 @@ public final class Member implements MemberApi, AutoCloseable {
 
     private void updateMembershipFrom(ConfState cs) {
         learner = cs.learners().contains(memberId);
+        java.util.Set<Long> members = union(cs);
         for (Long id : List.copyOf(peerUrls.keySet())) {
-            if (!union(cs).contains(id)) removedPeerUrls.putIfAbsent(id, peerUrls.remove(id));
+            if (!members.contains(id)) removedPeerUrls.putIfAbsent(id, peerUrls.remove(id));
         }
         // Removed members stay reachable for one purpose: telling them they were removed.
         Map<Long, String> all = new TreeMap<>(removedPeerUrls);
@@ -984,7 +985,7 @@ public final class Member implements MemberApi, AutoCloseable {
             if (forwardedKeepAlives.size() >= MAX_FORWARDED_KEEPALIVES) return failed(f, EtcdError.TOO_MANY_REQUESTS);
             long req = requestIdSeq.incrementAndGet();
             forwardedKeepAlives.put(req, new ForwardedKeepAlive(leaseId, f));
-            transport.sendControl(leader, ByteBuffer.allocate(17).put(CTRL_KEEPALIVE).putLong(req).putLong(leaseId).array());
+            transport.sendControl(leader, control(CTRL_KEEPALIVE, req, leaseId));
             rt.schedule(cfg.requestTimeoutMillis() * 1_000_000L, () -> {
                 ForwardedKeepAlive w = forwardedKeepAlives.remove(req);
                 if (w != null) w.future().completeExceptionally(EtcdError.TIMEOUT.exception());
@@ -1009,7 +1010,7 @@ public final class Member implements MemberApi, AutoCloseable {
         CompletableFuture<LeaseKeepAliveResponse> remaining = new CompletableFuture<>();
         long req = requestIdSeq.incrementAndGet();
         forwardedKeepAlives.put(req, new ForwardedKeepAlive(leaseId, remaining));
-        transport.sendControl(leader, ByteBuffer.allocate(17).put(CTRL_TTL).putLong(req).putLong(leaseId).array());
+        transport.sendControl(leader, control(CTRL_TTL, req, leaseId));
         rt.schedule(cfg.requestTimeoutMillis() * 1_000_000L, () -> {
             ForwardedKeepAlive w = forwardedKeepAlives.remove(req);
             if (w != null) w.future().completeExceptionally(EtcdError.TIMEOUT.exception());
@@ -1029,6 +1030,11 @@ public final class Member implements MemberApi, AutoCloseable {
 
     private final ConcurrentHashMap<Long, ForwardedKeepAlive> forwardedKeepAlives = new ConcurrentHashMap<>();
 
+    /** A control payload: {@code [kind][a][b]}, the shape every control message but the hash answer has. */
+    private static byte[] control(byte kind, long a, long b) {
+        return ByteBuffer.allocate(17).put(kind).putLong(a).putLong(b).array();
+    }
+
     /** Control messages from other members: forwarded keep-alives and their answers. */
     private void onControl(long from, byte[] payload) {
         if (payload.length < 17) return;
@@ -1039,7 +1045,7 @@ public final class Member implements MemberApi, AutoCloseable {
         switch (kind) {
             case CTRL_TTL -> {
                 if (leaderId != memberId) {
-                    transport.sendControl(from, ByteBuffer.allocate(17).put(CTRL_KEEPALIVE_NOT_LEADER).putLong(req).putLong(0).array());
+                    transport.sendControl(from, control(CTRL_KEEPALIVE_NOT_LEADER, req, 0));
                     return;
                 }
                 byte status;
@@ -1050,11 +1056,11 @@ public final class Member implements MemberApi, AutoCloseable {
                 } catch (MvccException e) {
                     status = CTRL_KEEPALIVE_NOT_FOUND;
                 }
-                transport.sendControl(from, ByteBuffer.allocate(17).put(status).putLong(req).putLong(ttl).array());
+                transport.sendControl(from, control(status, req, ttl));
             }
             case CTRL_KEEPALIVE -> {
                 if (leaderId != memberId) {
-                    transport.sendControl(from, ByteBuffer.allocate(17).put(CTRL_KEEPALIVE_NOT_LEADER).putLong(req).putLong(0).array());
+                    transport.sendControl(from, control(CTRL_KEEPALIVE_NOT_LEADER, req, 0));
                     return;
                 }
                 rt.executeApply(() -> {
@@ -1066,7 +1072,7 @@ public final class Member implements MemberApi, AutoCloseable {
                     } catch (MvccException e) {
                         status = CTRL_KEEPALIVE_NOT_FOUND;
                     }
-                    transport.sendControl(from, ByteBuffer.allocate(17).put(status).putLong(req).putLong(ttl).array());
+                    transport.sendControl(from, control(status, req, ttl));
                 });
             }
             case CTRL_KEEPALIVE_OK, CTRL_KEEPALIVE_NOT_FOUND, CTRL_KEEPALIVE_NOT_LEADER -> {
@@ -1085,7 +1091,7 @@ public final class Member implements MemberApi, AutoCloseable {
             case CTRL_HASH_OK -> {
                 if (payload.length >= 25) checkPeerHash(from, req, arg, b.getLong());
             }
-            case CTRL_PING -> transport.sendControl(from, ByteBuffer.allocate(17).put(CTRL_PONG).putLong(req).putLong(0).array());
+            case CTRL_PING -> transport.sendControl(from, control(CTRL_PONG, req, 0));
             case CTRL_PONG -> metrics.peerRoundTrip(from, rt.nanoTime() - req);
             case CTRL_REMOVED -> {
                 if (membership.containsKey(from) && !removedMembers.contains(from)) {
