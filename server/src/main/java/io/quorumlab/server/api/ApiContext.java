@@ -87,6 +87,29 @@ final class ApiContext {
         }, executor);
     }
 
+    /**
+     * Like {@link #reply} but answers on the thread that completes the future (for writes, the
+     * member's apply thread): a write's response is a small message, and the hop to the API
+     * executor would cost more than building it. Reads keep {@link #reply}, whose mapping runs the
+     * range itself and must not occupy the apply thread.
+     */
+    <R, T> void replyInline(StreamObserver<T> obs, Supplier<? extends CompletionStage<R>> call, Function<R, T> map) {
+        CompletionStage<R> f;
+        try {
+            f = call.get();
+        } catch (RuntimeException e) {
+            fail(obs, e);
+            return;
+        }
+        f.whenComplete((r, err) -> {
+            if (err != null) {
+                fail(obs, err);
+                return;
+            }
+            answer(obs, () -> map.apply(r));
+        });
+    }
+
     /** The member's future, or a failed one if the member threw instead of returning it. */
     static <R> CompletableFuture<R> safely(Supplier<? extends CompletableFuture<R>> call) {
         try {

@@ -51,7 +51,7 @@ final class KvService extends KVGrpc.KVImplBase {
             ApiContext.fail(obs, e);
             return;
         }
-        api.reply(obs, () -> api.member.propose(p), resp -> ProtoMapper.put((PutResponse) resp, api.headers()));
+        api.replyInline(obs, () -> api.member.propose(p), resp -> ProtoMapper.put((PutResponse) resp, api.headers()));
     }
 
     @Override
@@ -65,7 +65,7 @@ final class KvService extends KVGrpc.KVImplBase {
             ApiContext.fail(obs, e);
             return;
         }
-        api.reply(obs, () -> api.member.propose(d), resp -> ProtoMapper.delete((DeleteRangeResponse) resp, api.headers()));
+        api.replyInline(obs, () -> api.member.propose(d), resp -> ProtoMapper.delete((DeleteRangeResponse) resp, api.headers()));
     }
 
     @Override
@@ -94,13 +94,13 @@ final class KvService extends KVGrpc.KVImplBase {
             ApiContext.fail(obs, e);
             return;
         }
-        api.reply(obs, () -> api.member.propose(t), resp -> ProtoMapper.txn((TxnResponse) resp, api.headers()));
+        api.replyInline(obs, () -> api.member.propose(t), resp -> ProtoMapper.txn((TxnResponse) resp, api.headers()));
     }
 
     @Override
     public void compact(io.etcd.jetcd.api.CompactionRequest req, StreamObserver<io.etcd.jetcd.api.CompactionResponse> obs) {
         CompactionRequest c = ProtoMapper.compaction(req);
-        api.reply(obs, () -> api.member.propose(c), resp -> io.etcd.jetcd.api.CompactionResponse.newBuilder()
+        api.replyInline(obs, () -> api.member.propose(c), resp -> io.etcd.jetcd.api.CompactionResponse.newBuilder()
                 .setHeader(api.headers().at(((CompactionResponse) resp).header().revision())).build());
     }
 }

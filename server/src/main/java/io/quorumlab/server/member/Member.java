@@ -370,8 +370,33 @@ public final class Member implements MemberApi, AutoCloseable {
             if (stopped) return;
             node.tick();
             processReady();
+            expireRequests();
             scheduleTick();
         });
+    }
+
+    /**
+     * A request's deadline: a proposal (by id) or a linearizable read (by future). One queue per kind,
+     * in deadline order, swept on every tick: far cheaper than a timer task per request, and a
+     * request timeout needs no finer grain than a heartbeat.
+     */
+    private record Deadline(long proposalId, CompletableFuture<Void> read, long atNanos) {}
+
+    /** Member loop only. Answered requests leave from the head on the next sweep, so the queues stay short. */
+    private final java.util.ArrayDeque<Deadline> proposalDeadlines = new java.util.ArrayDeque<>();
+    private final java.util.ArrayDeque<Deadline> readDeadlines = new java.util.ArrayDeque<>();
+
+    private void expireRequests() {
+        long now = rt.nanoTime();
+        Deadline d;
+        while ((d = proposalDeadlines.peek()) != null && (d.atNanos() <= now || !pending.containsKey(d.proposalId()))) {
+            proposalDeadlines.poll();
+            if (failPending(d.proposalId(), EtcdError.TIMEOUT)) metrics.proposalsFailed(1);
+        }
+        while ((d = readDeadlines.peek()) != null && (d.atNanos() <= now || d.read().isDone())) {
+            readDeadlines.poll();
+            d.read().completeExceptionally(EtcdError.TIMEOUT.exception());
+        }
     }
 
     private void onInbound(Message m) {
@@ -608,12 +633,8 @@ public final class Member implements MemberApi, AutoCloseable {
                 metrics.proposalsFailed(batch.size());
                 for (Proposal q : batch) failPending(q.id(), err);
             } else {
-                long deadline = cfg.requestTimeoutMillis() * 1_000_000L;
-                for (Proposal q : batch) {
-                    rt.schedule(deadline, () -> {
-                        if (failPending(q.id(), EtcdError.TIMEOUT)) metrics.proposalsFailed(1);
-                    });
-                }
+                long deadline = rt.nanoTime() + cfg.requestTimeoutMillis() * 1_000_000L;
+                for (Proposal q : batch) proposalDeadlines.add(new Deadline(q.id(), null, deadline));
             }
         }
         processReady();
@@ -649,8 +670,6 @@ public final class Member implements MemberApi, AutoCloseable {
         }
         readQueue.add(f);
         if (readDrainScheduled.compareAndSet(false, true)) rt.execute(this::drainReads);
-        long timeout = cfg.requestTimeoutMillis() * 1_000_000L;
-        rt.schedule(timeout, () -> f.completeExceptionally(EtcdError.TIMEOUT.exception()));
         return f;
     }
 
@@ -671,9 +690,13 @@ public final class Member implements MemberApi, AutoCloseable {
         }
         List<CompletableFuture<Void>> batch = new ArrayList<>(inflightReads);
         CompletableFuture<Void> f;
+        long deadline = now + cfg.requestTimeoutMillis() * 1_000_000L;
         while ((f = readQueue.poll()) != null) {
             readQueueSize.decrementAndGet();
-            if (!f.isDone()) batch.add(f);
+            if (!f.isDone()) {
+                batch.add(f);
+                readDeadlines.add(new Deadline(0, f, deadline));
+            }
         }
         if (batch.isEmpty()) {
             inflightReadCtx = -1;

@@ -47,11 +47,18 @@ public final class NettyPeerTransport implements PeerTransport {
     private final long selfId;
     private final String listenHost;
     private final int listenPort;
-    private final EventLoopGroup group = new NioEventLoopGroup(2, r -> {
-        Thread t = new Thread(r, "peer-io");
-        t.setDaemon(true);
-        return t;
-    });
+    /** Linux's native epoll transport when its library loads (fewer copies and syscalls per message), else NIO. */
+    private static final boolean EPOLL = io.netty.channel.epoll.Epoll.isAvailable();
+    private final EventLoopGroup group = newGroup();
+
+    private static EventLoopGroup newGroup() {
+        java.util.concurrent.ThreadFactory tf = r -> {
+            Thread t = new Thread(r, "peer-io");
+            t.setDaemon(true);
+            return t;
+        };
+        return EPOLL ? new io.netty.channel.epoll.EpollEventLoopGroup(2, tf) : new NioEventLoopGroup(2, tf);
+    }
     private final Map<Long, Peer> peers = new ConcurrentHashMap<>();
     private volatile Consumer<Message> inbound;
     private volatile java.util.function.BiConsumer<Long, byte[]> control;
@@ -145,7 +152,8 @@ public final class NettyPeerTransport implements PeerTransport {
     /** Binds the listener; call before {@link #start} to learn the port. Idempotent. */
     public synchronized void bind() {
         if (serverChannel != null) return;
-        ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+        ServerBootstrap b = new ServerBootstrap().group(group)
+                .channel(EPOLL ? io.netty.channel.epoll.EpollServerSocketChannel.class : NioServerSocketChannel.class)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -319,7 +327,8 @@ public final class NettyPeerTransport implements PeerTransport {
             }
             connecting = true;
             final URI target = u;
-            Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
+            Bootstrap b = new Bootstrap().group(group)
+                    .channel(EPOLL ? io.netty.channel.epoll.EpollSocketChannel.class : NioSocketChannel.class)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 1000)
                     .handler(new ChannelInitializer<SocketChannel>() {

@@ -128,6 +128,24 @@ class MemberClusterTest {
     }
 
     @Test
+    void aProposalThatCannotCommitTimesOutWithEtcdsError() throws Exception {
+        startCluster(100_000);
+        Member leader = awaitLeader();
+        putRetrying(leader, "a", "1");
+        hub.isolate(leader.memberId());
+        long t0 = System.nanoTime();
+        CompletableFuture<Response> f = leader.propose(PutRequest.of("lost", "1"));
+        ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                () -> f.get(30, TimeUnit.SECONDS));
+        long tookMillis = (System.nanoTime() - t0) / 1_000_000;
+        assertInstanceOf(EtcdException.class, e.getCause());
+        assertEquals("etcdserver: request timed out", e.getCause().getMessage());
+        // The deadline is swept on heartbeat ticks: no earlier than the timeout, at most a few ticks late.
+        long timeout = 5000 + 2 * 500;
+        assertTrue(tookMillis >= timeout - 50 && tookMillis < timeout + 2000, "timed out after " + tookMillis + " ms");
+    }
+
+    @Test
     void restartRecoversEverythingAcknowledged() throws Exception {
         startCluster(20);
         awaitLeader();
