@@ -5,11 +5,11 @@ import io.quorumlab.wal.storage.WalFile;
 import io.quorumlab.wal.storage.WalStorage;
 import java.io.Closeable;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -19,41 +19,113 @@ import org.slf4j.LoggerFactory;
 /**
  * The write-ahead log: segment files of framed, CRC-chained records, with group commit.
  *
- * <p><b>Group commit.</b> Every append becomes a request in one queue. Whoever holds the commit
- * lock drains up to {@link WalOptions#maxBatchRequests()} requests, encodes them into one buffer,
- * writes once and fsyncs once, then completes their futures in queue order. The lock holder is
+ * <p><b>Group commit.</b> Every append becomes a request pushed on one lock-free submission
+ * stack. Whoever holds the commit lock takes the stack in one swap, restores submission order,
+ * cuts off up to {@link WalOptions#maxBatchRequests()} requests, encodes them into one buffer,
+ * writes once and fsyncs once, then completes them in queue order in one pass. The lock holder is
  * either the caller of {@link #save} (the member loop, which therefore blocks in fdatasync exactly
- * like etcd's raft loop) or, for {@link #append}, a group-commit thread (or the appending thread
- * itself when {@link WalOptions#backgroundCommit()} is false). Requests leave the queue only under
- * the lock, so a caller holding the lock always finds its own request either done or queued.
+ * like etcd's raft loop) or, for {@link #append} and {@link #appendAndWait}, a group-commit
+ * thread (or the appending thread itself when {@link WalOptions#backgroundCommit()} is false).
+ * Requests leave the submission stack only under the lock, so a caller holding the lock always
+ * finds its own request either done or still queued.
  *
- * <p><b>Durability.</b> A future completes only after the fsync covering its records; a request
- * that needs no fsync (only the commit index moved) completes after its write. After any I/O error
- * the WAL fails stop: every later call fails, as etcd does, because the on-disk state is unknown.
+ * <p><b>Three ways to wait.</b> {@link #append(List, HardState, WalCallback)} runs a callback on
+ * the committing thread (no thread wake-up, no future; a callback may append again, which is how
+ * a member loop's queued requests or a pipelined client behave); {@link #appendAndWait} blocks
+ * the calling thread (reused per-thread request, brief adaptive spin, then park);
+ * {@link #append(List, HardState)} returns a {@link CompletableFuture}.
+ *
+ * <p><b>Durability.</b> A request is acknowledged only after the fsync covering its records; one
+ * that needs no fsync (only the commit index moved) completes after its write. After any I/O
+ * error the WAL fails stop: every later call fails, as etcd does, because the on-disk state is
+ * unknown.
  */
 public final class Wal implements Closeable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Wal.class);
-    private static final Request[] NO_REQUESTS = new Request[0];
+
+    /** Waiters allowed to spin at once: more spinners than spare cores only steal the committer's CPU. */
+    private static final int MAX_SPINNERS = Math.max(0, Runtime.getRuntime().availableProcessors() - 1);
+    /** Adaptive spin bounds, in {@link Thread#onSpinWait()} calls (tens of ns each). */
+    private static final int SPIN_MIN = 64;
+    private static final int SPIN_MAX = 1 << 12;
+
+    private static final int PENDING = 0;
+    private static final int PARKED = 1;
+    private static final int DONE = 2;
+
+    private static final VarHandle TOP;
+    private static final VarHandle COMMITTER_PARKED;
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            TOP = l.findVarHandle(Wal.class, "top", Request.class);
+            COMMITTER_PARKED = l.findVarHandle(Wal.class, "committerParked", boolean.class);
+            STATE = MethodHandles.privateLookupIn(Request.class, l).findVarHandle(Request.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /** Returned by {@link #open}: the WAL ready for appends plus what was read back. */
     public record Opened(Wal wal, Recovered recovered) {
     }
 
-    /** An append waiting for (or done with) its write and fsync. */
-    private static final class Request {
-        final List<WalEntry> entries;
-        final HardState hardState;
-        final SnapshotMarker marker;
-        final boolean async;
-        final CompletableFuture<Void> done = new CompletableFuture<>();
-        RuntimeException rejected;
+    /**
+     * An append waiting for (or done with) its write and fsync. Exactly one of {@code callback},
+     * {@code future}, {@code waiter} says how its owner learns the outcome. A blocking caller's
+     * request is reused for its next call (one per thread), so nothing may touch a request after
+     * completing it.
+     */
+    private static final class Request implements PendingAppend {
+        /** The WAL whose spinner count a blocking waiter uses; null for async requests. */
+        final Wal owner;
+        List<WalEntry> entries;
+        HardState hardState;
+        SnapshotMarker marker;
+        /** Counts against {@link WalOptions#maxPendingAppends()}. */
+        boolean bounded;
+        WalCallback callback;
+        CompletableFuture<Void> future;
+        Thread waiter;
+        Throwable failure;
+        /** PENDING, PARKED (the waiter sleeps and needs an unpark) or DONE. */
+        volatile int state;
+        /** Submission-stack link, then (owned by the lock holder) the FIFO batch link. */
+        Request next;
+        /** Per-thread adaptive spin budget of a reused blocking request. */
+        int spinBudget = SPIN_MIN;
 
-        Request(List<WalEntry> entries, HardState hardState, SnapshotMarker marker, boolean async) {
+        Request(Wal owner) {
+            this.owner = owner;
+        }
+
+        @Override
+        public void await() throws IOException {
+            if (waiter != Thread.currentThread()) {
+                throw new IllegalStateException("await from a thread other than the submitter");
+            }
+            if (owner.opts.backgroundCommit()) {
+                owner.awaitDone(this);
+            } else {
+                owner.commitUntilDone(this);
+            }
+            if (failure != null) {
+                throw rethrow(failure);
+            }
+        }
+
+        Request set(List<WalEntry> entries, HardState hardState, SnapshotMarker marker, boolean bounded) {
             this.entries = entries;
             this.hardState = hardState;
             this.marker = marker;
-            this.async = async;
+            this.bounded = bounded;
+            this.failure = null;
+            this.next = null;
+            this.state = PENDING;
+            return this;
         }
     }
 
@@ -61,25 +133,34 @@ public final class Wal implements Closeable {
     private final WalOptions opts;
     private final byte[] metadata;
     private final SegmentPipeline pipeline;
-    private final ConcurrentLinkedQueue<Request> queue = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger pendingAsync = new AtomicInteger();
+    /** Lock-free submission stack (newest first); taken whole by the commit-lock holder. */
+    private volatile Request top;
+    private final AtomicInteger pendingBounded = new AtomicInteger();
+    private final AtomicInteger spinners = new AtomicInteger();
+    /** One reusable request per blocking caller thread: no allocation per blocking append. */
+    private final ThreadLocal<Request> threadRequest = ThreadLocal.withInitial(this::waiterRequest);
     /** Fair, so a blocked save() gets the lock after at most one round of someone else's. */
     private final ReentrantLock commitLock = new ReentrantLock(true);
 
     // ---- owned by the commit-lock holder ----
     private final FrameWriter writer;
-    private final ArrayList<Request> batch = new ArrayList<>();
     private final ArrayList<SegmentName> segments;
+    /** Taken from the stack, in submission order, not yet in a batch (beyond maxBatchRequests). */
+    private volatile Request carryHead;
+    private Request carryTail;
     /** Offset just past the current segment's header records; a cut never leaves a segment emptier. */
     private long headerEnd;
     /** Written only under the commit lock; volatile so readers never wait behind an fsync. */
     private volatile long lastIndex;
     private volatile HardState lastHardState;
+    /** Set under the lock by close() once its files are closed: later requests fail "closed". */
+    private boolean terminated;
 
     private volatile IOException failure;
     private volatile boolean closed;
     private volatile Thread committer;
     private volatile boolean committerRunning;
+    private volatile boolean committerParked;
 
     private Wal(WalStorage storage, WalOptions opts, byte[] metadata, List<SegmentName> segments,
                 WalFile current, long position, int chainCrc, long headerEnd, long lastIndex, HardState hs) {
@@ -308,12 +389,34 @@ public final class Wal implements Closeable {
         if (entries.isEmpty() && (hardState == null || hardState.isEmpty())) {
             return;
         }
-        submitAndWait(new Request(entries, hardState, null, false));
+        submitAndCommit(blockingRequest().set(entries, hardState, null, false));
     }
 
     /** Records a snapshot marker and fsyncs it (etcd's SaveSnapshot). */
     public void saveSnapshot(SnapshotMarker marker) throws IOException {
-        submitAndWait(new Request(List.of(), null, marker, false));
+        submitAndCommit(blockingRequest().set(List.of(), null, marker, false));
+    }
+
+    /**
+     * Queues an append; {@code callback} runs once its records are durable (or with the reason
+     * they never will be), in queue order, on the committing thread, so it must be short and must
+     * not block; it may append again. No thread is woken and nothing but the request itself is
+     * allocated. Answers {@link WalOverloadedException} through the callback, before returning,
+     * when {@link WalOptions#maxPendingAppends()} appends are already pending. The list and the
+     * entries' data arrays are not copied: do not modify them until the callback ran.
+     */
+    public void append(List<WalEntry> entries, HardState hardState, WalCallback callback) {
+        if (callback == null) {
+            throw new IllegalArgumentException("callback is required");
+        }
+        Request r = new Request(null).set(entries, hardState, null, true);
+        r.callback = callback;
+        Throwable refused = admit();
+        if (refused != null) {
+            callback.onComplete(refused);
+            return;
+        }
+        submitAsync(r);
     }
 
     /**
@@ -323,29 +426,134 @@ public final class Wal implements Closeable {
      * The list and the entries' data arrays are not copied: do not modify them until it completes.
      */
     public CompletableFuture<Void> append(List<WalEntry> entries, HardState hardState) {
-        Request r = new Request(entries, hardState, null, true);
+        Request r = new Request(null).set(entries, hardState, null, true);
+        Throwable refused = admit();
+        if (refused != null) {
+            return CompletableFuture.failedFuture(refused);
+        }
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        r.future = f;
+        submitAsync(r);
+        return f;
+    }
+
+    /**
+     * Appends and blocks the calling thread until durable: {@code submit(entries, hardState).await()}.
+     */
+    public void appendAndWait(List<WalEntry> entries, HardState hardState) throws IOException {
+        submit(entries, hardState).await();
+    }
+
+    /**
+     * Queues an append for a blocking caller; {@link PendingAppend#await()} then blocks until it is
+     * durable. Unlike {@link #save}, the commit is left to the group-commit thread (with
+     * {@link WalOptions#backgroundCommit()}; in caller-runs mode whoever gets the lock commits), so
+     * many threads share fsyncs without queueing on the commit lock. The waiter spins briefly
+     * (adaptively, at most one spinner per spare core) before parking. The handle is this thread's
+     * reused request: await it before the next submit. Counts against
+     * {@link WalOptions#maxPendingAppends()} and throws {@link WalOverloadedException} beyond it.
+     */
+    public PendingAppend submit(List<WalEntry> entries, HardState hardState) throws IOException {
+        Request r = blockingRequest();
+        Throwable refused = admit();
+        if (refused != null) {
+            throw rethrow(refused);
+        }
+        r.set(entries, hardState, null, true);
+        push(r);
+        if (closed) {
+            drainAfterClose();
+        } else if (opts.backgroundCommit()) {
+            wakeCommitter();
+        } // caller-runs mode: await() commits, outside whatever lock ordered this submit
+        return r;
+    }
+
+    /** A blocking caller's queued append (see {@link #submit}). */
+    public interface PendingAppend {
+        /** Returns once durable; throws what made it fail. Idempotent. */
+        void await() throws IOException;
+    }
+
+    private Request waiterRequest() {
+        Request r = new Request(this);
+        r.waiter = Thread.currentThread();
+        r.state = DONE;
+        return r;
+    }
+
+    /**
+     * This thread's reusable request, or a fresh one if it is still in flight (a completion
+     * callback of a batch that also holds this thread's own save() calling save() again).
+     */
+    private Request blockingRequest() {
+        Request r = threadRequest.get();
+        return r.state == DONE ? r : waiterRequest();
+    }
+
+    /** Reserves a slot of the bounded pending count, or says why not. */
+    private Throwable admit() {
         IOException f = failure;
-        if (f != null || closed) {
-            return CompletableFuture.failedFuture(f != null ? new WalException("wal failed", f) : closedError());
+        if (f != null) {
+            return new WalException("wal failed", f);
         }
-        if (pendingAsync.incrementAndGet() > opts.maxPendingAppends()) {
-            pendingAsync.decrementAndGet();
-            return CompletableFuture.failedFuture(new WalOverloadedException(opts.maxPendingAppends()));
+        if (closed) {
+            return closedError();
         }
-        queue.add(r);
-        if (closed && queue.remove(r)) {
-            // close() drained the queue before we added; nobody else will complete this request.
-            pendingAsync.decrementAndGet();
-            r.done.completeExceptionally(closedError());
-            return r.done;
+        if (pendingBounded.incrementAndGet() > opts.maxPendingAppends()) {
+            pendingBounded.decrementAndGet();
+            return new WalOverloadedException(opts.maxPendingAppends());
+        }
+        return null;
+    }
+
+    private void submitAsync(Request r) {
+        push(r);
+        if (closed) {
+            drainAfterClose(); // close() may have finished draining before our push
+            return;
         }
         if (opts.backgroundCommit()) {
-            Thread t = committer;
-            LockSupport.unpark(t != null ? t : committerThread());
+            wakeCommitter();
         } else {
             drainWhileUncontended();
         }
-        return r.done;
+    }
+
+    /**
+     * Blocks until the committer marks {@code r} done: spin first when the last waits of this
+     * thread were short enough to be caught spinning (budget doubles on success, halves on
+     * failure) and a spare core exists, then park.
+     */
+    private void awaitDone(Request r) {
+        if (r.state == DONE) {
+            return;
+        }
+        int budget = r.spinBudget;
+        if (MAX_SPINNERS > 0 && spinners.incrementAndGet() <= MAX_SPINNERS) {
+            try {
+                for (int i = 0; i < budget; i++) {
+                    if (r.state == DONE) {
+                        r.spinBudget = Math.min(SPIN_MAX, budget << 1);
+                        return;
+                    }
+                    Thread.onSpinWait();
+                }
+            } finally {
+                spinners.decrementAndGet();
+            }
+            r.spinBudget = Math.max(SPIN_MIN, budget >> 1);
+        } else {
+            if (MAX_SPINNERS > 0) {
+                spinners.decrementAndGet();
+            }
+        }
+        if (!STATE.compareAndSet(r, PENDING, PARKED)) {
+            return; // became DONE meanwhile
+        }
+        while (r.state != DONE) {
+            LockSupport.park(this);
+        }
     }
 
     /**
@@ -436,6 +644,7 @@ public final class Wal implements Closeable {
                 fsync(writer.file());
             }
         } finally {
+            terminated = true;
             commitLock.unlock();
             pipeline.close();
             writer.file().close();
@@ -449,21 +658,84 @@ public final class Wal implements Closeable {
     // group commit
     // =========================================================================================
 
-    private void submitAndWait(Request r) throws IOException {
+    private void push(Request r) {
+        Request h;
+        do {
+            h = top;
+            r.next = h;
+        } while (!TOP.compareAndSet(this, h, r));
+    }
+
+    private boolean hasQueued() {
+        return top != null || carryHead != null;
+    }
+
+    /**
+     * Takes the next batch (FIFO, at most maxBatchRequests) as a chain linked by {@code next}.
+     * Lock holder only. Returns null when nothing is queued.
+     */
+    private Request takeBatch() {
+        Request stack = (Request) TOP.getAndSet(this, null);
+        if (stack != null) {
+            Request fifo = null;
+            Request last = stack;
+            while (stack != null) {
+                Request n = stack.next;
+                stack.next = fifo;
+                fifo = stack;
+                stack = n;
+            }
+            if (carryHead == null) {
+                carryHead = fifo;
+            } else {
+                carryTail.next = fifo;
+            }
+            carryTail = last;
+        }
+        Request head = carryHead;
+        if (head == null) {
+            return null;
+        }
+        Request end = head;
+        for (int n = 1; n < opts.maxBatchRequests() && end.next != null; n++) {
+            end = end.next;
+        }
+        carryHead = end.next;
+        if (carryHead == null) {
+            carryTail = null;
+        }
+        end.next = null;
+        return head;
+    }
+
+    private void wakeCommitter() {
+        Thread t = committer;
+        if (t == null) {
+            LockSupport.unpark(committerThread());
+        } else if (committerParked && COMMITTER_PARKED.compareAndSet(this, true, false)) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** save()/saveSnapshot(), and appendAndWait in caller-runs mode: commit until our request is done. */
+    private void submitAndCommit(Request r) throws IOException {
         IOException f = failure;
         if (f != null) {
+            if (r.bounded) {
+                pendingBounded.decrementAndGet();
+            }
             throw new WalException("wal failed earlier", f);
         }
         if (closed) {
+            if (r.bounded) {
+                pendingBounded.decrementAndGet();
+            }
             throw closedError();
         }
-        queue.add(r);
+        push(r);
         commitLock.lock();
         try {
-            if (closed && queue.remove(r)) {
-                throw closedError(); // raced with close(): its files are gone
-            }
-            while (!r.done.isDone() && commitRound()) {
+            while (r.state != DONE && commitRound()) {
                 // our request is queued behind others; keep committing until it is in a batch
             }
         } finally {
@@ -472,19 +744,37 @@ public final class Wal implements Closeable {
         if (!opts.backgroundCommit()) {
             drainWhileUncontended(); // appends that lost the race for the lock to us
         }
-        assert r.done.isDone() : "requests leave the queue only under the lock";
-        try {
-            r.done.join();
-        } catch (CompletionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof IOException io) {
-                throw io;
-            }
-            if (c instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new WalException("append failed", c);
+        assert r.state == DONE : "requests leave the queue only under the lock";
+        if (r.failure != null) {
+            throw rethrow(r.failure);
         }
+    }
+
+    /** Caller-runs mode: no committer thread to wait for, so commit (for everyone) until ours is done. */
+    private void commitUntilDone(Request r) {
+        if (r.state == DONE) {
+            return;
+        }
+        commitLock.lock();
+        try {
+            while (r.state != DONE && commitRound()) {
+                // our request is queued behind others
+            }
+        } finally {
+            commitLock.unlock();
+        }
+        // No draining for others here: each submitter commits its own request in its await().
+        assert r.state == DONE : "requests leave the queue only under the lock";
+    }
+
+    private static IOException rethrow(Throwable c) {
+        if (c instanceof IOException io) {
+            return io;
+        }
+        if (c instanceof RuntimeException re) {
+            throw re;
+        }
+        return new WalException("append failed", c);
     }
 
     /**
@@ -495,12 +785,27 @@ public final class Wal implements Closeable {
         if (commitLock.isHeldByCurrentThread()) {
             return; // called from a completion callback: the outer round keeps draining
         }
-        while (!queue.isEmpty() && commitLock.tryLock()) {
+        while (hasQueued() && commitLock.tryLock()) {
             try {
                 commitRound();
             } finally {
                 commitLock.unlock();
             }
+        }
+    }
+
+    /** A push that raced with close(): fail whatever close() did not drain. */
+    private void drainAfterClose() {
+        if (commitLock.isHeldByCurrentThread()) {
+            return;
+        }
+        commitLock.lock();
+        try {
+            while (commitRound()) {
+                // terminated rounds fail requests with "closed"; earlier ones still commit
+            }
+        } finally {
+            commitLock.unlock();
         }
     }
 
@@ -516,8 +821,13 @@ public final class Wal implements Closeable {
 
     private void committerLoop() {
         while (committerRunning) {
-            if (queue.isEmpty()) {
-                LockSupport.park(this); // append() unparks after queueing, so no wakeup is lost
+            if (!hasQueued()) {
+                committerParked = true;
+                // Re-check after publishing "parked": a push that missed the flag is seen here.
+                if (!hasQueued() && committerRunning) {
+                    LockSupport.park(this);
+                }
+                committerParked = false;
                 continue;
             }
             // One round per lock hold: the fair lock then hands over to a waiting save() (the
@@ -534,29 +844,28 @@ public final class Wal implements Closeable {
     /** One batch: encode, write once, fsync once if any request needs it. False if idle. */
     private boolean commitRound() {
         assert commitLock.isHeldByCurrentThread();
-        batch.clear();
-        for (int i = 0; i < opts.maxBatchRequests(); i++) {
-            Request r = queue.poll();
-            if (r == null) {
-                break;
-            }
-            batch.add(r);
-        }
-        if (batch.isEmpty()) {
+        Request head = takeBatch();
+        if (head == null) {
             return false;
+        }
+        if (terminated) {
+            completeAll(head, closedError());
+            return true;
         }
         IOException failed = failure;
         if (failed != null) {
-            failAll(new WalException("wal failed earlier", failed));
+            completeAll(head, new WalException("wal failed earlier", failed));
             return true;
         }
+        int requests = 0;
         try {
             long t0 = opts.nanoClock().getAsLong();
             boolean sync = false;
-            for (Request r : batch) {
+            for (Request r = head; r != null; r = r.next) {
+                requests++;
                 String bad = validate(r);
                 if (bad != null) {
-                    r.rejected = new IllegalArgumentException(bad);
+                    r.failure = new IllegalArgumentException(bad);
                     continue;
                 }
                 sync |= encode(r);
@@ -576,34 +885,49 @@ public final class Wal implements Closeable {
             writer.discard();
             LOG.error("wal append failed; the wal is now failed-stop dir={} error=\"{}\"", storage.describe(),
                     e.toString());
-            failAll(new WalException("wal append failed", io));
+            completeAll(head, new WalException("wal append failed", io));
             return true;
         }
-        // Completion runs callers' callbacks on this thread, and a callback may append again
-        // (re-entering under the same lock), so finish with the shared batch list first.
-        Request[] finished = batch.toArray(NO_REQUESTS);
-        batch.clear();
-        for (Request r : finished) {
-            if (r.async) {
-                pendingAsync.decrementAndGet();
-            }
-            if (r.rejected != null) {
-                r.done.completeExceptionally(r.rejected);
-            } else {
-                r.done.complete(null);
-            }
-        }
+        long c0 = opts.nanoClock().getAsLong();
+        completeAll(head, null);
+        opts.metrics().observeBatch(requests, opts.nanoClock().getAsLong() - c0);
         return true;
     }
 
-    private void failAll(IOException e) {
-        Request[] finished = batch.toArray(NO_REQUESTS);
-        batch.clear();
-        for (Request r : finished) {
-            if (r.async) {
-                pendingAsync.decrementAndGet();
+    /**
+     * Completes a batch in queue order in one pass: a blocking waiter is marked done and unparked
+     * only if it had parked (a spinning one sees the mark); callbacks and futures run here.
+     * {@code error}, if set, overrides each request's own outcome.
+     */
+    private void completeAll(Request head, Throwable error) {
+        Request r = head;
+        while (r != null) {
+            Request next = r.next; // read first: a completed blocking request may be reused at once
+            if (r.bounded) {
+                pendingBounded.decrementAndGet();
             }
-            r.done.completeExceptionally(e);
+            Throwable outcome = error != null ? error : r.failure;
+            Thread waiter = r.waiter;
+            if (waiter != null) {
+                r.failure = outcome;
+                if ((int) STATE.getAndSet(r, DONE) == PARKED) {
+                    LockSupport.unpark(waiter);
+                }
+            } else {
+                r.state = DONE;
+                if (r.callback != null) {
+                    try {
+                        r.callback.onComplete(outcome);
+                    } catch (RuntimeException e) {
+                        LOG.error("wal append callback threw; ignored error=\"{}\"", e.toString());
+                    }
+                } else if (outcome == null) {
+                    r.future.complete(null);
+                } else {
+                    r.future.completeExceptionally(outcome);
+                }
+            }
+            r = next;
         }
     }
 

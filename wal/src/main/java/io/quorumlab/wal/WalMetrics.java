@@ -39,6 +39,14 @@ public interface WalMetrics {
 
     void addWriteBytes(long bytes);
 
+    /**
+     * One group-commit round finished: how many requests shared its write (and fsync, if any),
+     * and how long completing them took (marking done, waking parked waiters, running callbacks).
+     * Not an etcd metric; the benchmark uses it to show where the committer's time goes.
+     */
+    default void observeBatch(int requests, long completionNanos) {
+    }
+
     private static double[] buckets() {
         double[] b = new double[14];
         for (int k = 0; k < b.length; k++) {

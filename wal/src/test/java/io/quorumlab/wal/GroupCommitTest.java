@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * 64 concurrent appenders against a disk whose fsync takes ~1 ms: appends must share fsyncs,
@@ -48,14 +48,29 @@ class GroupCommitTest {
         }
     }
 
-    /** Both commit modes: a group-commit thread, and appenders committing for each other. */
-    @ParameterizedTest(name = "backgroundCommit={0}")
-    @ValueSource(booleans = {true, false})
-    void concurrentAppendersShareFsyncsAndEveryAckIsDurableInOrder(boolean backgroundCommit) throws Exception {
-        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> runConcurrent(backgroundCommit));
+    /** How the 64 appenders wait for durability. */
+    enum Mode {
+        /** 64 threads, {@code append(..).join()} on a future. */
+        FUTURE,
+        /** 64 threads blocking in {@code appendAndWait}. */
+        BLOCKING,
+        /** 64 logical appenders, no threads: each issues its next append from its durability callback. */
+        CALLBACK_CHAIN
     }
 
-    private void runConcurrent(boolean backgroundCommit) throws Exception {
+    /**
+     * Every wait style, with a group-commit thread and with appenders committing for each other
+     * (callback chains only with the thread: in caller-runs mode the first append's committer
+     * would run its own chain to the end before the other chains start, by design).
+     */
+    @ParameterizedTest(name = "mode={0} backgroundCommit={1}")
+    @CsvSource({"FUTURE,true", "FUTURE,false", "BLOCKING,true", "BLOCKING,false", "CALLBACK_CHAIN,true"})
+    void concurrentAppendersShareFsyncsAndEveryAckIsDurableInOrder(Mode mode, boolean backgroundCommit)
+            throws Exception {
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> runConcurrent(mode, backgroundCommit));
+    }
+
+    private void runConcurrent(Mode mode, boolean backgroundCommit) throws Exception {
         MemStorage storage = new MemStorage();
         SlowFsync hook = new SlowFsync();
         storage.setHook(hook);
@@ -69,36 +84,61 @@ class GroupCommitTest {
         long[] nextIndex = {1};
         List<WalEntry> ackedInOrder = new ArrayList<>();
         AtomicReference<Throwable> error = new AtomicReference<>();
-        CyclicBarrier start = new CyclicBarrier(APPENDERS + 2);
+        // Chains have no threads of their own: one starter issues their first appends.
+        CyclicBarrier start = new CyclicBarrier(mode == Mode.CALLBACK_CHAIN ? 3 : APPENDERS + 2);
         CountDownLatch done = new CountDownLatch(APPENDERS + 1);
         List<Thread> threads = new ArrayList<>();
-        for (int t = 0; t < APPENDERS; t++) {
-            int id = t;
-            Thread th = new Thread(() -> {
+        if (mode == Mode.CALLBACK_CHAIN) {
+            Thread starter = new Thread(() -> {
                 try {
                     start.await();
-                    SplittableRandom rnd = new SplittableRandom(id);
-                    for (int i = 0; i < PER_APPENDER; i++) {
-                        CompletableFuture<Void> f;
-                        WalEntry e;
-                        // Raft assigns indexes in order; the queue order must match that order.
-                        synchronized (indexLock) {
-                            e = entry(1, nextIndex[0]++, 64 + rnd.nextInt(256));
-                            f = wal.append(List.of(e), null);
-                        }
-                        f.join();
-                        synchronized (ackedInOrder) {
-                            ackedInOrder.add(e);
-                        }
+                    for (int t = 0; t < APPENDERS; t++) {
+                        new Chain(wal, t, indexLock, nextIndex, ackedInOrder, error, done).next();
                     }
                 } catch (Throwable x) {
                     error.compareAndSet(null, x);
-                } finally {
-                    done.countDown();
                 }
-            }, "appender-" + t);
-            th.start();
-            threads.add(th);
+            }, "chain-starter");
+            starter.start();
+            threads.add(starter);
+        } else {
+            for (int t = 0; t < APPENDERS; t++) {
+                int id = t;
+                Thread th = new Thread(() -> {
+                    try {
+                        start.await();
+                        SplittableRandom rnd = new SplittableRandom(id);
+                        for (int i = 0; i < PER_APPENDER; i++) {
+                            CompletableFuture<Void> f = null;
+                            Wal.PendingAppend p = null;
+                            WalEntry e;
+                            // Raft assigns indexes in order; the queue order must match that order.
+                            synchronized (indexLock) {
+                                e = entry(1, nextIndex[0]++, 64 + rnd.nextInt(256));
+                                if (mode == Mode.FUTURE) {
+                                    f = wal.append(List.of(e), null);
+                                } else {
+                                    p = wal.submit(List.of(e), null);
+                                }
+                            }
+                            if (f != null) {
+                                f.join();
+                            } else {
+                                p.await();
+                            }
+                            synchronized (ackedInOrder) {
+                                ackedInOrder.add(e);
+                            }
+                        }
+                    } catch (Throwable x) {
+                        error.compareAndSet(null, x);
+                    } finally {
+                        done.countDown();
+                    }
+                }, "appender-" + t);
+                th.start();
+                threads.add(th);
+            }
         }
         // The member loop: blocking saves of hard-state changes, interleaved with the appenders.
         Thread member = new Thread(() -> {
@@ -121,7 +161,8 @@ class GroupCommitTest {
         }
         long appends = (long) APPENDERS * PER_APPENDER + 38;
         long forces = hook.forces.get() - forcesBefore;
-        System.out.printf("group commit backgroundCommit=%s appends=%d fsyncs=%d%n", backgroundCommit, appends, forces);
+        System.out.printf("group commit mode=%s backgroundCommit=%s appends=%d fsyncs=%d%n", mode, backgroundCommit,
+                appends, forces);
         assertTrue(forces * 4 < appends, "expected fsyncs to be shared: forces=" + forces + " appends=" + appends);
         assertTrue(metrics.fsync().count() >= forces - 2, "fsync histogram counts every fsync");
         assertTrue(metrics.writeBytes() > appends * 64, "write bytes counted");
@@ -136,9 +177,67 @@ class GroupCommitTest {
             assertEquals(entryLikeWritten(r.entries().get(i)), r.entries().get(i));
         }
         assertTrue(ackedInOrder.containsAll(r.entries()));
+        if (mode == Mode.CALLBACK_CHAIN) {
+            // Callbacks run in queue order on the committing thread: acknowledgments are in log order.
+            for (int i = 0; i < ackedInOrder.size(); i++) {
+                assertEquals(i + 1, ackedInOrder.get(i).index(), "callback order");
+            }
+        }
         assertEquals(39, r.hardState().term(), "the member loop's last saved term is durable");
         for (Thread th : threads) {
             th.join();
+        }
+    }
+
+    /**
+     * A logical appender: its next append is issued from the previous one's durability callback,
+     * on whichever thread committed it, with no thread of its own.
+     */
+    private static final class Chain implements WalCallback {
+        private final Wal wal;
+        private final SplittableRandom rnd;
+        private final Object indexLock;
+        private final long[] nextIndex;
+        private final List<WalEntry> acked;
+        private final AtomicReference<Throwable> error;
+        private final CountDownLatch done;
+        private int issued;
+        private WalEntry inFlight;
+
+        Chain(Wal wal, int id, Object indexLock, long[] nextIndex, List<WalEntry> acked,
+              AtomicReference<Throwable> error, CountDownLatch done) {
+            this.wal = wal;
+            this.rnd = new SplittableRandom(id);
+            this.indexLock = indexLock;
+            this.nextIndex = nextIndex;
+            this.acked = acked;
+            this.error = error;
+            this.done = done;
+        }
+
+        void next() {
+            synchronized (indexLock) {
+                inFlight = entry(1, nextIndex[0]++, 64 + rnd.nextInt(256));
+                issued++;
+                wal.append(List.of(inFlight), null, this);
+            }
+        }
+
+        @Override
+        public void onComplete(Throwable failure) {
+            if (failure != null) {
+                error.compareAndSet(null, failure);
+                done.countDown();
+                return;
+            }
+            synchronized (acked) {
+                acked.add(inFlight);
+            }
+            if (issued < PER_APPENDER) {
+                next();
+            } else {
+                done.countDown();
+            }
         }
     }
 
@@ -198,6 +297,10 @@ class GroupCommitTest {
         assertTrue(ce.getCause() instanceof WalException, ce.toString());
         IOException later = assertThrows(IOException.class, () -> wal.save(List.of(entry(1, 2, 1)), null));
         assertTrue(later.getMessage().contains("failed"), later.getMessage());
+        AtomicReference<Throwable> told = new AtomicReference<>();
+        wal.append(List.of(entry(1, 2, 1)), null, told::set);
+        assertInstanceOf(WalException.class, told.get(), "a callback append is refused at once");
+        assertThrows(IOException.class, () -> wal.appendAndWait(List.of(entry(1, 2, 1)), null));
         storage.setHook(IoHook.NONE);
         assertThrows(WalException.class, wal::close);
     }
