@@ -98,6 +98,7 @@ public final class ClusterSimulation {
     private long freezeStart = -1;
     private long longestFreezeNanos;
     private int bursts;
+    private io.quorumlab.chaos.check.CheckedWorkload checked; // checked clients and watchers (chaos.check)
 
     public ClusterSimulation(Params params) {
         this.p = params;
@@ -161,6 +162,13 @@ public final class ClusterSimulation {
         burstRandom = sim.split();
         scheduleBursts(0);
         sample();
+        checked = new io.quorumlab.chaos.check.CheckedWorkload(sim, members, io.quorumlab.chaos.check.CheckedWorkload.Config.defaults());
+        checked.start();
+    }
+
+    /** The linearizability and watch checkers' verdict on this run (call after {@link #run}). */
+    public io.quorumlab.chaos.check.CheckReport checkReport() {
+        return checked.report();
     }
 
     private Disk newDisk(String node, DiskProfile profile) {
