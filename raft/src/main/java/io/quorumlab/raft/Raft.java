@@ -91,8 +91,9 @@ final class Raft {
 
         HardState hs = init.hardState();
         if (!hs.isEmpty()) {
-            Util.check(hs.commit() >= raftLog.committed && hs.commit() <= raftLog.lastIndex(),
-                    "hard state commit " + hs.commit() + " out of range [" + raftLog.committed + "," + raftLog.lastIndex() + "]");
+            if (!(hs.commit() >= raftLog.committed && hs.commit() <= raftLog.lastIndex())) {
+                throw Util.violated("hard state commit " + hs.commit() + " out of range [" + raftLog.committed + "," + raftLog.lastIndex() + "]");
+            }
             raftLog.committed = hs.commit();
             term = hs.term();
             vote = hs.vote();
@@ -131,9 +132,9 @@ final class Raft {
         if (m.from() == NONE) m = m.toBuilder().from(id).build(); // forwarded messages keep their origin
         if (m.type() == MessageType.VOTE || m.type() == MessageType.VOTE_RESP
                 || m.type() == MessageType.PRE_VOTE || m.type() == MessageType.PRE_VOTE_RESP) {
-            Util.check(m.term() != 0, "term must be set for " + m.type());
+            if (m.term() == 0) throw Util.violated("term must be set for " + m.type());
         } else {
-            Util.check(m.term() == 0, "term must not be preset for " + m.type());
+            if (m.term() != 0) throw Util.violated("term must not be preset for " + m.type());
             // Proposals and forwarded reads carry no term: they are local-ish and must survive term changes.
             if (m.type() != MessageType.PROP && m.type() != MessageType.READ_INDEX) {
                 m = m.toBuilder().term(term).build();
@@ -166,7 +167,7 @@ final class Raft {
             } catch (LogStorage.SnapshotTemporarilyUnavailableException e) {
                 return false;
             }
-            Util.check(!snap.isEmpty(), "need a non-empty snapshot to send to " + to);
+            if (snap.isEmpty()) throw Util.violated("need a non-empty snapshot to send to " + to);
             send(Message.builder(MessageType.SNAP).to(to).snapshot(snap));
             pr.becomeSnapshot(snap.index());
             return true;
@@ -805,7 +806,7 @@ final class Raft {
     /** Installs a snapshot from the leader; false if it is stale or we already have its entries. */
     private boolean restore(Snapshot s) {
         if (s.index() <= raftLog.committed) return false;
-        Util.check(state == StateRole.FOLLOWER, "restore snapshot in state " + state);
+        if (state != StateRole.FOLLOWER) throw Util.violated("restore snapshot in state " + state);
         if (raftLog.matchTerm(s.index(), s.term())) {
             // We have the entries: just fast-forward commit.
             raftLog.commitTo(s.index());

@@ -74,7 +74,9 @@ final class RaftLog {
         long lastNew = index + ents.size();
         long ci = findConflict(ents);
         if (ci != 0) {
-            Util.check(ci > committed, "entry " + ci + " conflicts with committed entry (committed " + committed + ")");
+            if (ci <= committed) {
+                throw Util.violated("entry " + ci + " conflicts with committed entry (committed " + committed + ")");
+            }
             long off = index + 1;
             append(ents.subList((int) (ci - off), ents.size()));
         }
@@ -85,7 +87,9 @@ final class RaftLog {
     long append(List<Entry> ents) {
         if (ents.isEmpty()) return lastIndex();
         long after = ents.get(0).index() - 1;
-        Util.check(after >= committed, "appending after " + after + " would overwrite committed " + committed);
+        if (after < committed) {
+            throw Util.violated("appending after " + after + " would overwrite committed " + committed);
+        }
         unstable.truncateAndAppend(ents);
         return lastIndex();
     }
@@ -145,14 +149,16 @@ final class RaftLog {
 
     void commitTo(long toCommit) {
         if (toCommit > committed) {
-            Util.check(toCommit <= lastIndex(), "commit " + toCommit + " beyond last index " + lastIndex());
+            if (toCommit > lastIndex()) throw Util.violated("commit " + toCommit + " beyond last index " + lastIndex());
             committed = toCommit;
         }
     }
 
     void appliedTo(long i) {
         if (i == 0) return;
-        Util.check(committed >= i && i >= applied, "applied " + i + " out of range [" + applied + "," + committed + "]");
+        if (!(committed >= i && i >= applied)) {
+            throw Util.violated("applied " + i + " out of range [" + applied + "," + committed + "]");
+        }
         applied = i;
     }
 
@@ -189,7 +195,7 @@ final class RaftLog {
         if (lo == hi) return List.of();
         long first = firstIndex();
         if (lo < first) throw new LogStorage.CompactedException(lo, first);
-        Util.check(hi <= lastIndex() + 1, "slice [" + lo + "," + hi + ") beyond last index " + lastIndex());
+        if (hi > lastIndex() + 1) throw Util.violated("slice [" + lo + "," + hi + ") beyond last index " + lastIndex());
         List<Entry> out = new ArrayList<>();
         long uo = unstable.offset;
         if (lo < uo) {

@@ -75,8 +75,9 @@ final class Unstable {
     }
 
     List<Entry> slice(long lo, long hi) {
-        Util.check(offset <= lo && lo <= hi && hi <= offset + entries.size(),
-                "unstable slice [" + lo + "," + hi + ") out of [" + offset + "," + (offset + entries.size()) + ")");
+        if (!(offset <= lo && lo <= hi && hi <= offset + entries.size())) {
+            throw Util.violated("unstable slice [" + lo + "," + hi + ") out of [" + offset + "," + (offset + entries.size()) + ")");
+        }
         return entries.subList((int) (lo - offset), (int) (hi - offset));
     }
 }

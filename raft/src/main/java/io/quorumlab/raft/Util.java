@@ -39,7 +39,12 @@ final class Util {
         return n == entries.size() ? entries : entries.subList(0, n);
     }
 
+    /** For constant messages; where the message is computed, use {@code if (!ok) throw violated(...)}, so it is built only on failure. */
     static void check(boolean condition, String what) {
-        if (!condition) throw new IllegalStateException("raft invariant violated: " + what);
+        if (!condition) throw violated(what);
+    }
+
+    static IllegalStateException violated(String what) {
+        return new IllegalStateException("raft invariant violated: " + what);
     }
 }
