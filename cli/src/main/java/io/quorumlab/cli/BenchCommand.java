@@ -348,8 +348,7 @@ final class BenchCommand implements Runnable {
                 System.err.println("error: --output must be text or json");
                 return 1;
             }
-            List<String> quorumlab = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:+UseG1GC", "-Xmx1g",
-                    "-cp", System.getProperty("java.class.path"), Main.class.getName(), "server");
+            List<String> quorumlab = ServerJvm.serverCommand();
             CompareRunner.Options o;
             try {
                 o = new CompareRunner.Options(List.of(etcd), quorumlab, members, seconds, warmup, repeat, cases);

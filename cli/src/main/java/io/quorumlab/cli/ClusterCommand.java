@@ -38,9 +38,8 @@ final class ClusterCommand implements Runnable {
                 System.err.println("quorumlab cluster: " + dir.resolve(STATE) + " exists: run `quorumlab cluster down --dir " + dir + "` first");
                 return 1;
             }
-            String jar = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
             // Not closed on purpose: the members keep running after this command exits.
-            ProcessCluster c = ProcessCluster.start(List.of("java", "-XX:+UseG1GC", "-Xmx1g", "-jar", jar, "server"), members,
+            ProcessCluster c = ProcessCluster.start(ServerJvm.serverCommand(), members,
                     dir.toAbsolutePath(), "local");
             List<String> lines = new ArrayList<>();
             for (int i = 0; i < members; i++) lines.add(c.processes().get(i).pid() + " " + c.endpoints().get(i));
