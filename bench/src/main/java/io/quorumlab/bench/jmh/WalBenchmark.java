@@ -2,6 +2,7 @@ package io.quorumlab.bench.jmh;
 
 import io.quorumlab.wal.HardState;
 import io.quorumlab.wal.Wal;
+import io.quorumlab.wal.WalCallback;
 import io.quorumlab.wal.WalEntry;
 import io.quorumlab.wal.WalMetadata;
 import io.quorumlab.wal.WalMetrics;
@@ -17,9 +18,11 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
@@ -47,22 +50,33 @@ import org.openjdk.jmh.runner.IterationType;
  *
  * <ul>
  *   <li>{@code bareWriteFsync}: one {@code FileChannel.write} of {@code batchRecords} frames' worth
- *       of bytes plus {@code force(false)} on a preallocated 64 MB file (the physical limit);</li>
- *   <li>{@code appendOneAppender} / {@code appendConcurrent64}: {@link Wal#append} of one 256 B entry,
- *       waiting for durability, from 1 or 64 threads (group commit);</li>
+ *       of bytes plus {@code force(false)} on a preallocated 64 MB file (a sweep of batch sizes);</li>
+ *   <li>{@code asyncAppenders} ({@code appenders} = 1 or 64): logical appenders without threads,
+ *       each issuing its next 256 B append from the previous one's durability callback
+ *       ({@link Wal#append(List, HardState, WalCallback)}), like a member loop's queued requests;</li>
+ *   <li>{@code blockingAppenders64} / {@code blockingOneAppender}: 64 or 1 threads, each
+ *       {@link Wal#submit} + {@code await()} (adaptive spin, then park);</li>
+ *   <li>{@code futureAppenders64} / {@code futureOneAppender}: 64 or 1 threads, each
+ *       {@link Wal#append(List, HardState)} + {@code join()} (the API measured in session 1);</li>
  *   <li>{@code saveOneRecord} / {@code save64Records}: {@link Wal#save} of 1 or 64 entries per call
  *       from one thread (the member loop).</li>
  * </ul>
  * Scores are records/s, except {@code bareWriteFsync}: write+fsync calls/s (multiply by
- * {@code batchRecords}). Each trial prints fsyncs, records per fsync and fsync
- * p50/p99 over the measurement iterations ("wal-bench" lines). Files live under
+ * {@code batchRecords}). Each WAL trial prints fsyncs, records and bytes per fsync, fsync p50/p99
+ * and the committer's completion time per batch ("wal-bench" lines).
+ *
+ * <p><b>Paired baseline.</b> After every measurement iteration of a WAL benchmark (appenders
+ * paused), the same JVM runs a bare write+fdatasync loop in the same directory for
+ * {@code -Dwal.bench.pairedMillis} (default 2000) writing exactly the WAL's mean bytes per fsync
+ * of that iteration; "wal-pair" lines give both rates and their ratio, so WAL and baseline compare
+ * at equal batch size and in nearly the same disk weather. Files live under
  * {@code bench/target/jmh-wal} (a real disk, never tmpfs). Run:
  * {@code java -cp cli/target/quorumlab.jar org.openjdk.jmh.Main WalBenchmark}.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
 @Fork(1)
 public class WalBenchmark {
     static final int RECORD_BYTES = 256;
@@ -70,10 +84,16 @@ public class WalBenchmark {
     static final int FRAME_BYTES = (12 + 17 + RECORD_BYTES + 7) & -8;
     static final long FILE_BYTES = 64L << 20;
     static final long HISTOGRAM_MAX_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** Records per invocation of {@code asyncAppenders}; the JMH thread wakes once per this many. */
+    static final int ASYNC_OPS = 256;
 
     /** Where benchmark files go: the bench module's target dir (override with -Dwal.bench.dir). */
     static Path benchRoot() {
         return Path.of(System.getProperty("wal.bench.dir", "bench/target/jmh-wal")).toAbsolutePath();
+    }
+
+    static long pairedMillis() {
+        return Long.getLong("wal.bench.pairedMillis", 2000);
     }
 
     static void deleteTree(Path dir) throws IOException {
@@ -92,13 +112,31 @@ public class WalBenchmark {
         final Recorder recorder = new Recorder(HISTOGRAM_MAX_NANOS, 3);
         final AtomicLong fsyncs = new AtomicLong();
         final LongAdder records = new LongAdder();
+        final LongAdder bytes = new LongAdder();
+        final LongAdder batches = new LongAdder();
+        final LongAdder batchRequests = new LongAdder();
+        final LongAdder completionNanos = new LongAdder();
         final Histogram measured = new Histogram(HISTOGRAM_MAX_NANOS, 3);
         long measuredFsyncs;
         long measuredRecords;
         long measuredNanos;
-        private long iterationStartFsyncs;
-        private long iterationStartRecords;
-        private long iterationStartNanos;
+        long measuredBatches;
+        long measuredBatchRequests;
+        long measuredCompletionNanos;
+        // Last iteration's deltas, for the paired baseline.
+        long lastFsyncs;
+        long lastRecords;
+        long lastBytes;
+        long lastNanos;
+        long lastP50Nanos;
+        long lastP99Nanos;
+        private long startFsyncs;
+        private long startRecords;
+        private long startBytes;
+        private long startNanos;
+        private long startBatches;
+        private long startBatchRequests;
+        private long startCompletionNanos;
 
         @Override
         public void observeFsyncNanos(long nanos) {
@@ -111,24 +149,49 @@ public class WalBenchmark {
         }
 
         @Override
-        public void addWriteBytes(long bytes) {
+        public void addWriteBytes(long n) {
+            bytes.add(n);
+        }
+
+        @Override
+        public void observeBatch(int requests, long nanos) {
+            batches.increment();
+            batchRequests.add(requests);
+            completionNanos.add(nanos);
         }
 
         void iterationStart() {
             recorder.getIntervalHistogram(); // drop what warmup or setup recorded
-            iterationStartFsyncs = fsyncs.get();
-            iterationStartRecords = records.sum();
-            iterationStartNanos = System.nanoTime();
+            startFsyncs = fsyncs.get();
+            startRecords = records.sum();
+            startBytes = bytes.sum();
+            startBatches = batches.sum();
+            startBatchRequests = batchRequests.sum();
+            startCompletionNanos = completionNanos.sum();
+            startNanos = System.nanoTime();
         }
 
-        void iterationEnd(IterationParams ip) {
+        /** Returns whether this was a measurement iteration. */
+        boolean iterationEnd(IterationParams ip) {
+            long now = System.nanoTime();
             Histogram h = recorder.getIntervalHistogram();
-            if (ip.getType() == IterationType.MEASUREMENT) {
-                measured.add(h);
-                measuredFsyncs += fsyncs.get() - iterationStartFsyncs;
-                measuredRecords += records.sum() - iterationStartRecords;
-                measuredNanos += System.nanoTime() - iterationStartNanos;
+            lastFsyncs = fsyncs.get() - startFsyncs;
+            lastRecords = records.sum() - startRecords;
+            lastBytes = bytes.sum() - startBytes;
+            lastNanos = now - startNanos;
+            lastP50Nanos = h.getValueAtPercentile(50);
+            lastP99Nanos = h.getValueAtPercentile(99);
+            if (ip.getType() != IterationType.MEASUREMENT) {
+                return false;
             }
+            measured.add(h);
+            measuredFsyncs += lastFsyncs;
+            measuredRecords += lastRecords;
+            measuredNanos += lastNanos;
+            measuredBatches += batches.sum() - startBatches;
+            measuredBatchRequests += batchRequests.sum() - startBatchRequests;
+            measuredCompletionNanos += completionNanos.sum() - startCompletionNanos;
+            return true;
         }
 
         void print(BenchmarkParams bp) {
@@ -136,20 +199,25 @@ public class WalBenchmark {
             // Share of wall time spent inside force(): near 100 % means the disk is the limit.
             double fsyncBusy = measured.getTotalCount() == 0 ? 0.0
                     : measured.getMean() * measured.getTotalCount() / measuredNanos;
+            String completion = measuredBatches == 0 ? "" : String.format(
+                    " requests/batch=%.1f completion/batch=%.1fus completion/request=%.2fus",
+                    (double) measuredBatchRequests / measuredBatches, measuredCompletionNanos / 1e3 / measuredBatches,
+                    measuredBatchRequests == 0 ? 0.0 : measuredCompletionNanos / 1e3 / measuredBatchRequests);
             System.out.printf("%nwal-bench %s %s: records=%d fsyncs=%d records/s=%.0f fsyncs/s=%.0f records/fsync=%.2f"
-                            + " fsync p50=%.3fms p99=%.3fms mean=%.3fms max=%.3fms fsync-busy=%.0f%%%n",
-                    bp.getBenchmark().replaceAll(".*\\.", ""), bp.getParamsKeys().isEmpty() ? "" : paramsOf(bp),
+                            + " fsync p50=%.3fms p99=%.3fms mean=%.3fms max=%.3fms fsync-busy=%.0f%%%s%n",
+                    bp.getBenchmark().replaceAll(".*\\.", ""), paramsOf(bp),
                     measuredRecords, measuredFsyncs, measuredRecords / secs, measuredFsyncs / secs,
                     measuredFsyncs == 0 ? 0.0 : (double) measuredRecords / measuredFsyncs,
                     measured.getValueAtPercentile(50) / 1e6, measured.getValueAtPercentile(99) / 1e6,
-                    measured.getMean() / 1e6, measured.getMaxValue() / 1e6, 100 * fsyncBusy);
+                    measured.getMean() / 1e6, measured.getMaxValue() / 1e6, 100 * fsyncBusy, completion);
         }
 
-        private static String paramsOf(BenchmarkParams bp) {
+        static String paramsOf(BenchmarkParams bp) {
             StringBuilder sb = new StringBuilder();
             for (String k : bp.getParamsKeys()) {
                 sb.append(k).append('=').append(bp.getParam(k)).append(' ');
             }
+            sb.append("threads=").append(bp.getThreads());
             return sb.toString().trim();
         }
     }
@@ -158,22 +226,13 @@ public class WalBenchmark {
     // Baseline: write + fdatasync of the same bytes on the same directory
     // ============================================================================================
 
-    @State(Scope.Benchmark)
-    public static class BareFile {
-        @Param({"1", "16", "32", "64"})
-        int batchRecords;
-
-        final FsyncStats stats = new FsyncStats();
-        Path dir;
-        FileChannel ch;
-        ByteBuffer batch;
+    /** A preallocated file and a write+fdatasync loop over it. */
+    static final class BareLoop implements AutoCloseable {
+        final FileChannel ch;
         long position;
 
-        @Setup(Level.Trial)
-        public void setup() throws IOException {
-            Files.createDirectories(benchRoot());
-            dir = Files.createTempDirectory(benchRoot(), "bare-");
-            ch = FileChannel.open(dir.resolve("bare.dat"), StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+        BareLoop(Path file) throws IOException {
+            ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
             // Preallocate with real zeros, as the WAL does, so the loop never extends the file.
             ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
@@ -184,10 +243,55 @@ public class WalBenchmark {
                 }
             }
             ch.force(true);
-            byte[] bytes = new byte[batchRecords * FRAME_BYTES];
-            new SplittableRandom(1).nextBytes(bytes);
-            batch = ByteBuffer.allocateDirect(bytes.length);
-            batch.put(bytes).flip();
+        }
+
+        static ByteBuffer randomBatch(int bytes) {
+            byte[] b = new byte[bytes];
+            new SplittableRandom(bytes).nextBytes(b);
+            ByteBuffer buf = ByteBuffer.allocateDirect(bytes);
+            buf.put(b).flip();
+            return buf;
+        }
+
+        /** One write of {@code b} at the current position and one fdatasync; returns force() nanos. */
+        long writeAndSync(ByteBuffer b) throws IOException {
+            if (position + b.capacity() > FILE_BYTES) {
+                position = 0; // wrap: keep overwriting preallocated blocks
+            }
+            b.clear();
+            long pos = position;
+            while (b.hasRemaining()) {
+                pos += ch.write(b, pos);
+            }
+            long t0 = System.nanoTime();
+            ch.force(false);
+            long took = System.nanoTime() - t0;
+            position = pos;
+            return took;
+        }
+
+        @Override
+        public void close() throws IOException {
+            ch.close();
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class BareFile {
+        @Param({"1", "16", "32", "64"})
+        int batchRecords;
+
+        final FsyncStats stats = new FsyncStats();
+        Path dir;
+        BareLoop loop;
+        ByteBuffer batch;
+
+        @Setup(Level.Trial)
+        public void setup() throws IOException {
+            Files.createDirectories(benchRoot());
+            dir = Files.createTempDirectory(benchRoot(), "bare-");
+            loop = new BareLoop(dir.resolve("bare.dat"));
+            batch = BareLoop.randomBatch(batchRecords * FRAME_BYTES);
         }
 
         @Setup(Level.Iteration)
@@ -203,81 +307,190 @@ public class WalBenchmark {
         @TearDown(Level.Trial)
         public void tearDown(BenchmarkParams bp) throws IOException {
             stats.print(bp);
-            ch.close();
+            loop.close();
             deleteTree(dir);
         }
     }
 
     @Benchmark
     public long bareWriteFsync(BareFile f) throws IOException {
-        ByteBuffer b = f.batch;
-        if (f.position + b.capacity() > FILE_BYTES) {
-            f.position = 0; // wrap: keep overwriting preallocated blocks
-        }
-        b.clear();
-        long pos = f.position;
-        while (b.hasRemaining()) {
-            pos += f.ch.write(b, pos);
-        }
-        long t0 = System.nanoTime();
-        f.ch.force(false);
-        f.stats.observeFsyncNanos(System.nanoTime() - t0);
+        f.stats.observeFsyncNanos(f.loop.writeAndSync(f.batch));
         f.stats.records.add(f.batchRecords);
-        f.position = pos;
-        return pos;
+        return f.loop.position;
     }
 
     // ============================================================================================
     // The WAL on FileChannelStorage
     // ============================================================================================
 
-    @State(Scope.Benchmark)
-    public static class WalState {
+    /** A WAL plus the paired baseline run after each measurement iteration. */
+    abstract static class WalFixture {
         final FsyncStats stats = new FsyncStats();
         final byte[] data = new byte[RECORD_BYTES];
         /** Index assignment and enqueue are one step, so queue order matches index order. */
         final Object appendOrder = new Object();
         Path dir;
         Wal wal;
+        BareLoop paired;
         long nextIndex = 1;
+        // Paired-baseline totals over the measurement iterations.
+        long pairedWalRecords;
+        long pairedWalNanos;
+        double pairedBareRecordEquivalents;
+        long pairedBareNanos;
+        final Histogram pairedFsync = new Histogram(HISTOGRAM_MAX_NANOS, 3);
+        final StringBuilder pairLines = new StringBuilder();
 
-        @Setup(Level.Trial)
-        public void setup() throws IOException {
+        void open() throws IOException {
             Files.createDirectories(benchRoot());
             dir = Files.createTempDirectory(benchRoot(), "wal-");
             new SplittableRandom(2).nextBytes(data);
             WalOptions opts = WalOptions.defaults().withMetrics(stats).withMaxWals(2);
-            wal = Wal.create(new FileChannelStorage(dir), opts, WalMetadata.ofIds(1, 1));
+            Files.createDirectories(dir.resolve("wal"));
+            wal = Wal.create(new FileChannelStorage(dir.resolve("wal")), opts, WalMetadata.ofIds(1, 1));
             wal.save(List.of(), new HardState(1, 1, 0)); // term 1, as a freshly elected leader
+            paired = new BareLoop(dir.resolve("paired-bare.dat"));
         }
 
-        @Setup(Level.Iteration)
-        public void iterationStart() {
+        /** Stops issuing appends and returns once none is in flight. */
+        abstract void pause();
+
+        abstract void resume();
+
+        void iterationStart() {
             stats.iterationStart();
+            resume();
         }
 
-        @TearDown(Level.Iteration)
-        public void iterationEnd(IterationParams ip) throws IOException {
-            stats.iterationEnd(ip);
+        void iterationEnd(IterationParams ip) throws IOException {
+            pause();
+            boolean measurement = stats.iterationEnd(ip);
             synchronized (appendOrder) {
                 wal.releaseTo(nextIndex - 1); // keep the disk footprint bounded across iterations
             }
+            if (measurement && stats.lastFsyncs > 0) {
+                pairedRun();
+            }
+        }
+
+        /** How the baseline is paired with this iteration (overridden for callback appenders). */
+        void pairedRun() throws IOException {
+            runPairedBare();
+        }
+
+        /** Adds one WAL interval and one bare interval at the same bytes per fsync to the totals. */
+        void addPair(String label, long walRecords, long walFsyncs, long walBytes, long walNanos, long walP50,
+                     long walP99, long bareCalls, long bareNanos, Histogram bareFsync) {
+            long bytesPerFsync = (walBytes / walFsyncs + 7) & -8;
+            double recordsPerFsync = (double) walRecords / walFsyncs;
+            double walRate = walRecords / (walNanos / 1e9);
+            double bareRate = bareCalls * recordsPerFsync / (bareNanos / 1e9);
+            pairedWalRecords += walRecords;
+            pairedWalNanos += walNanos;
+            pairedBareRecordEquivalents += bareCalls * recordsPerFsync;
+            pairedBareNanos += bareNanos;
+            pairedFsync.add(bareFsync);
+            pairLines.append(String.format("wal-pair %s: wal %.0f records/s (%.1f records, %d B per fsync;"
+                            + " fsync p50 %.3f ms p99 %.3f ms) | bare %d B per fsync: %.0f fsyncs/s = %.0f records/s"
+                            + " (fsync p50 %.3f ms p99 %.3f ms) | wal/bare = %.1f %%%n",
+                    label, walRate, recordsPerFsync, bytesPerFsync, walP50 / 1e6, walP99 / 1e6,
+                    bytesPerFsync, bareCalls / (bareNanos / 1e9), bareRate, bareFsync.getValueAtPercentile(50) / 1e6,
+                    bareFsync.getValueAtPercentile(99) / 1e6, 100 * walRate / bareRate));
+        }
+
+        /** Runs the bare loop for {@code nanos} writing {@code bytes} per fsync; returns the call count. */
+        long bareFor(long bytes, long nanos, Histogram into, long[] elapsedOut) throws IOException {
+            ByteBuffer batch = BareLoop.randomBatch((int) Math.max(8, bytes));
+            long t0 = System.nanoTime();
+            long deadline = t0 + nanos;
+            long calls = 0;
+            long now;
+            do {
+                into.recordValue(Math.min(paired.writeAndSync(batch), HISTOGRAM_MAX_NANOS));
+                calls++;
+                now = System.nanoTime();
+            } while (now < deadline);
+            elapsedOut[0] = now - t0;
+            return calls;
+        }
+
+        /** The bare loop at this iteration's mean WAL bytes per fsync, on the same directory. */
+        private void runPairedBare() throws IOException {
+            long bytesPerFsync = (stats.lastBytes / stats.lastFsyncs + 7) & -8;
+            Histogram h = new Histogram(HISTOGRAM_MAX_NANOS, 3);
+            long[] elapsed = {0};
+            long calls = bareFor(bytesPerFsync, TimeUnit.MILLISECONDS.toNanos(pairedMillis()), h, elapsed);
+            addPair("iteration", stats.lastRecords, stats.lastFsyncs, stats.lastBytes, stats.lastNanos,
+                    stats.lastP50Nanos, stats.lastP99Nanos, calls, elapsed[0], h);
+        }
+
+        void close(BenchmarkParams bp) throws IOException {
+            stats.print(bp);
+            if (pairedWalNanos > 0) {
+                System.out.print(pairLines);
+                double wal = pairedWalRecords / (pairedWalNanos / 1e9);
+                double bare = pairedBareRecordEquivalents / (pairedBareNanos / 1e9);
+                System.out.printf("wal-pair %s %s: wal %.0f records/s vs bare at the same bytes per fsync %.0f records/s"
+                                + " (bare fsync p50 %.3f ms p99 %.3f ms) => wal/bare = %.1f %%%n",
+                        bp.getBenchmark().replaceAll(".*\\.", ""), FsyncStats.paramsOf(bp), wal, bare,
+                        pairedFsync.getValueAtPercentile(50) / 1e6, pairedFsync.getValueAtPercentile(99) / 1e6,
+                        100 * wal / bare);
+            }
+            wal.close();
+            paired.close();
+            deleteTree(dir);
+        }
+    }
+
+    /** Threads that block per record (futures or submit/await); JMH's threads are the appenders. */
+    @State(Scope.Benchmark)
+    public static class WalState extends WalFixture {
+        @Setup(Level.Trial)
+        public void setup() throws IOException {
+            open();
+        }
+
+        @Override
+        void pause() {
+            // JMH runs iteration fixtures of a Scope.Benchmark state after every thread stopped.
+        }
+
+        @Override
+        void resume() {
+        }
+
+        @Setup(Level.Iteration)
+        public void iterationSetup() {
+            iterationStart();
+        }
+
+        @TearDown(Level.Iteration)
+        public void iterationTearDown(IterationParams ip) throws IOException {
+            iterationEnd(ip);
         }
 
         @TearDown(Level.Trial)
         public void tearDown(BenchmarkParams bp) throws IOException {
-            stats.print(bp);
-            wal.close();
-            deleteTree(dir);
+            close(bp);
         }
 
-        void appendAndWait() {
-            java.util.concurrent.CompletableFuture<Void> done;
+        void futureAppend() {
+            CompletableFuture<Void> done;
             synchronized (appendOrder) {
                 long idx = nextIndex++;
                 done = wal.append(List.of(WalEntry.normal(1, idx, data)), null);
             }
             done.join();
+            stats.records.increment();
+        }
+
+        void blockingAppend() throws IOException {
+            Wal.PendingAppend p;
+            synchronized (appendOrder) {
+                long idx = nextIndex++;
+                p = wal.submit(List.of(WalEntry.normal(1, idx, data)), null);
+            }
+            p.await();
             stats.records.increment();
         }
 
@@ -297,16 +510,196 @@ public class WalBenchmark {
         }
     }
 
+    /**
+     * Logical appenders without threads: each chain's next append is issued from its previous
+     * append's durability callback (on the WAL's group-commit thread). The JMH thread only waits
+     * for the count of durable records, waking once per {@link #ASYNC_OPS}.
+     */
+    @State(Scope.Benchmark)
+    public static class AsyncState extends WalFixture {
+        @Param({"1", "64"})
+        int appenders;
+
+        final List<Chain> chains = new ArrayList<>();
+        /** Written by the committing thread only. */
+        volatile long durable;
+        volatile long waitTarget = Long.MAX_VALUE;
+        volatile Thread waiter;
+        volatile boolean paused = true;
+        final AtomicLong inFlight = new AtomicLong();
+        long target;
+
+        final class Chain implements WalCallback {
+            @Override
+            public void onComplete(Throwable failure) {
+                if (failure != null) {
+                    inFlight.decrementAndGet();
+                    System.err.println("wal-bench append failed: " + failure);
+                    return;
+                }
+                stats.records.increment();
+                long d = durable + 1;
+                durable = d;
+                if (d >= waitTarget) {
+                    Thread w = waiter;
+                    if (w != null) {
+                        waitTarget = Long.MAX_VALUE;
+                        LockSupport.unpark(w);
+                    }
+                }
+                if (!paused) {
+                    issue();
+                }
+                inFlight.decrementAndGet(); // after issue(): pause() never sees 0 while a chain re-issues
+            }
+
+            void issue() {
+                inFlight.incrementAndGet();
+                synchronized (appendOrder) {
+                    long idx = nextIndex++;
+                    wal.append(List.of(WalEntry.normal(1, idx, data)), null, this);
+                }
+            }
+        }
+
+        @Setup(Level.Trial)
+        public void setup() throws IOException {
+            open();
+            for (int i = 0; i < appenders; i++) {
+                chains.add(new Chain());
+            }
+        }
+
+        @Override
+        void pause() {
+            paused = true;
+            while (inFlight.get() > 0) {
+                LockSupport.parkNanos(100_000);
+            }
+        }
+
+        @Override
+        void resume() {
+            paused = false;
+            for (Chain c : chains) {
+                c.issue();
+            }
+        }
+
+        @Setup(Level.Iteration)
+        public void iterationSetup() {
+            iterationStart();
+        }
+
+        @TearDown(Level.Iteration)
+        public void iterationTearDown(IterationParams ip) throws IOException {
+            iterationEnd(ip);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown(BenchmarkParams bp) throws IOException {
+            close(bp);
+        }
+
+        /**
+         * Alternates WAL and bare slices of {@code -Dwal.bench.sliceMillis} (default 100) for
+         * {@code pairedMillis} in all, each bare slice writing the preceding WAL slice's mean bytes
+         * per fsync: both see the same disk weather. A WAL slice includes its ramp-up (64 appends
+         * issued at once) and its drain, so it is measured conservatively.
+         */
+        @Override
+        void pairedRun() throws IOException {
+            long slice = TimeUnit.MILLISECONDS.toNanos(Long.getLong("wal.bench.sliceMillis", 100));
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pairedMillis());
+            long walRecords = 0;
+            long walFsyncs = 0;
+            long walBytes = 0;
+            long walNanos = 0;
+            long bareCalls = 0;
+            long bareNanos = 0;
+            double bareRecordEquivalents = 0;
+            Histogram bareH = new Histogram(HISTOGRAM_MAX_NANOS, 3);
+            Histogram walH = new Histogram(HISTOGRAM_MAX_NANOS, 3);
+            long[] elapsed = {0};
+            while (System.nanoTime() < end) {
+                stats.recorder.getIntervalHistogram();
+                long f0 = stats.fsyncs.get();
+                long r0 = stats.records.sum();
+                long b0 = stats.bytes.sum();
+                long t0 = System.nanoTime();
+                resume();
+                LockSupport.parkNanos(slice);
+                pause();
+                long dt = System.nanoTime() - t0;
+                long df = stats.fsyncs.get() - f0;
+                long dr = stats.records.sum() - r0;
+                long db = stats.bytes.sum() - b0;
+                walH.add(stats.recorder.getIntervalHistogram());
+                if (df == 0) {
+                    continue;
+                }
+                long calls = bareFor((db / df + 7) & -8, slice, bareH, elapsed);
+                walRecords += dr;
+                walFsyncs += df;
+                walBytes += db;
+                walNanos += dt;
+                bareCalls += calls;
+                bareNanos += elapsed[0];
+                bareRecordEquivalents += calls * ((double) dr / df);
+            }
+            if (walFsyncs == 0) {
+                return;
+            }
+            // Records-equivalent bare calls: scale back to "calls" at the overall records per fsync.
+            long equivalentCalls = Math.round(bareRecordEquivalents / ((double) walRecords / walFsyncs));
+            addPair("interleaved " + pairedMillis() + " ms", walRecords, walFsyncs, walBytes, walNanos,
+                    walH.getValueAtPercentile(50), walH.getValueAtPercentile(99), equivalentCalls, bareNanos, bareH);
+        }
+
+        /** Blocks until {@code n} more records are durable than at the previous call. */
+        void awaitDurable(int n) {
+            if (target < durable) {
+                target = durable; // records completed between iterations are not this iteration's
+            }
+            target += n;
+            waiter = Thread.currentThread();
+            waitTarget = target;
+            while (durable < target) {
+                LockSupport.park(this);
+            }
+            waiter = null;
+        }
+    }
+
     @Benchmark
-    @Threads(1)
-    public void appendOneAppender(WalState s) {
-        s.appendAndWait();
+    @OperationsPerInvocation(ASYNC_OPS)
+    public long asyncAppenders(AsyncState s) {
+        s.awaitDurable(ASYNC_OPS);
+        return s.durable;
     }
 
     @Benchmark
     @Threads(64)
-    public void appendConcurrent64(WalState s) {
-        s.appendAndWait();
+    public void blockingAppenders64(WalState s) throws IOException {
+        s.blockingAppend();
+    }
+
+    @Benchmark
+    @Threads(1)
+    public void blockingOneAppender(WalState s) throws IOException {
+        s.blockingAppend();
+    }
+
+    @Benchmark
+    @Threads(64)
+    public void futureAppenders64(WalState s) {
+        s.futureAppend();
+    }
+
+    @Benchmark
+    @Threads(1)
+    public void futureOneAppender(WalState s) {
+        s.futureAppend();
     }
 
     @Benchmark
@@ -321,5 +714,55 @@ public class WalBenchmark {
     @OperationsPerInvocation(64)
     public long save64Records(WalState s) throws IOException {
         return s.saveAndWait(64);
+    }
+
+    // ============================================================================================
+    // What a thread wake-up costs here: the price a blocking appender pays per record
+    // ============================================================================================
+
+    /** Two threads handing a turn back and forth with park/unpark, as a waiter and its committer do. */
+    @State(Scope.Benchmark)
+    public static class PingPong {
+        volatile int turn; // 0: the benchmark thread's, 1: the partner's
+        volatile boolean stop;
+        volatile Thread caller;
+        Thread partner;
+
+        @Setup(Level.Trial)
+        public void setup() {
+            partner = new Thread(() -> {
+                while (true) {
+                    while (turn != 1 && !stop) {
+                        LockSupport.park(this);
+                    }
+                    if (stop) {
+                        return;
+                    }
+                    turn = 0;
+                    LockSupport.unpark(caller);
+                }
+            }, "wal-bench-pingpong");
+            partner.setDaemon(true);
+            partner.start();
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() throws InterruptedException {
+            stop = true;
+            LockSupport.unpark(partner);
+            partner.join();
+        }
+    }
+
+    /** Score = round trips/s; each is two wake-ups of a parked thread (one wake-up = 1 / (2 x score)). */
+    @Benchmark
+    @Threads(1)
+    public void parkUnparkRoundTrip(PingPong p) {
+        p.caller = Thread.currentThread();
+        p.turn = 1;
+        LockSupport.unpark(p.partner);
+        while (p.turn != 0) {
+            LockSupport.park(p);
+        }
     }
 }
