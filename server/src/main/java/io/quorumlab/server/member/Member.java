@@ -338,11 +338,81 @@ public final class Member implements MemberApi, AutoCloseable {
     }
 
     private void checkPeerHash(long from, long rev, long hash, long compactRev) {
+        InitialHashRound round = initialRound;
+        if (round != null && round.rev() == rev) round.answers().put(from, new long[] {hash, compactRev});
         long[] own = ownHashes.get(rev);
         if (own == null || own[1] != compactRev || own[0] == hash) return;
         LOG.error("corruption detected: member {} has hash {} at revision {} (compacted {}), leader has {}; raising CORRUPT",
                 Long.toHexString(from), Long.toHexString(hash), rev, compactRev, Long.toHexString(own[0]));
         propose(new AlarmRequest(AlarmRequest.Action.ACTIVATE, from, AlarmRequest.AlarmType.CORRUPT)).exceptionally(t -> null);
+    }
+
+    /**
+     * The outcome of {@link #initialHashCheck}: this member's HashKV at {@code revision} and the peers
+     * whose hash at that revision differs under the same compaction ({@code mismatched}); {@code compared}
+     * peers answered under the same compaction, {@code skipped} did not (down, behind, other compaction).
+     */
+    public record InitialHashCheck(long revision, long compactRevision, long hash, List<Long> mismatched, int compared,
+                                   int skipped) {}
+
+    private record InitialHashRound(long rev, long hash, long compactRev, ConcurrentHashMap<Long, long[]> answers) {}
+
+    private volatile InitialHashRound initialRound;
+
+    /**
+     * etcd 3.4's on-start corruption check (--experimental-initial-corrupt-check), over the periodic
+     * check's control exchange: asks every peer for its HashKV at this member's current revision, every
+     * 200 ms until all answered or {@code timeoutNanos} passed (a peer answers once it has the revision).
+     * Call after {@link #start()}, before serving clients.
+     */
+    public CompletableFuture<InitialHashCheck> initialHashCheck(long timeoutNanos) {
+        CompletableFuture<InitialHashCheck> done = new CompletableFuture<>();
+        rt.executeApply(() -> {
+            try {
+                long rev = store.currentRevision();
+                io.quorumlab.mvcc.api.HashKVResponse h = store.hashKV(rev);
+                InitialHashRound round = new InitialHashRound(rev, h.hash(), h.compactRevision(), new ConcurrentHashMap<>());
+                initialRound = round;
+                askInitialHashes(round, done, rt.nanoTime() + timeoutNanos);
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        return done;
+    }
+
+    private void askInitialHashes(InitialHashRound round, CompletableFuture<InitialHashCheck> done, long deadlineNanos) {
+        List<Long> peers = List.copyOf(peerUrls.keySet());
+        if (stopped || rt.nanoTime() >= deadlineNanos || round.answers().keySet().containsAll(peers)) {
+            initialRound = null;
+            List<Long> mismatched = new ArrayList<>();
+            int compared = 0;
+            for (Map.Entry<Long, long[]> e : round.answers().entrySet()) {
+                long[] a = e.getValue();
+                if (a[1] != round.compactRev()) {
+                    LOG.warn("initial corruption check: peer {} has a different compact revision {} (local {}); not compared",
+                            Long.toHexString(e.getKey()), a[1], round.compactRev());
+                    continue;
+                }
+                compared++;
+                if (a[0] != round.hash()) {
+                    LOG.error("initial corruption check: peer {} has hash {} at revision {}, local hash {}", Long.toHexString(e.getKey()),
+                            Long.toHexString(a[0]), round.rev(), Long.toHexString(round.hash()));
+                    mismatched.add(e.getKey());
+                }
+            }
+            for (long p : peers) {
+                if (!round.answers().containsKey(p)) {
+                    LOG.warn("initial corruption check: no hash from peer {} at revision {} (down, behind, or compacted)",
+                            Long.toHexString(p), round.rev());
+                }
+            }
+            done.complete(new InitialHashCheck(round.rev(), round.compactRev(), round.hash(), List.copyOf(mismatched), compared,
+                    peers.size() - compared));
+            return;
+        }
+        for (long p : peers) if (!round.answers().containsKey(p)) transport.sendControl(p, control(CTRL_HASH, round.rev(), 0));
+        rt.schedule(200_000_000L, () -> askInitialHashes(round, done, deadlineNanos));
     }
 
     private static final byte CTRL_PING = 6, CTRL_PONG = 7;
