@@ -8,7 +8,9 @@ import io.quorumlab.server.member.Member;
 import io.quorumlab.server.member.MemberConfig;
 import io.quorumlab.server.member.MemberMetrics;
 import io.quorumlab.server.peer.NettyPeerTransport;
+import io.quorumlab.server.peer.PeerTls;
 import io.quorumlab.server.runtime.RealRuntime;
+import io.quorumlab.server.tls.TlsSetup;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,16 +47,29 @@ public final class EtcdServer implements AutoCloseable {
         checkWritable(cfg.dataDir());
         if (cfg.walDir() != null) checkWritable(cfg.walDir());
         Listener peer = cfg.peerListeners().get(0);
-        NettyPeerTransport.PeerTls peerTls = null;
-        if (peer.secure()) {
-            ServerConfig.Tls t = cfg.peerTransport();
-            if (!t.hasCertificate()) {
-                throw new IllegalStateException("https peer listener " + peer.uri() + " needs --peer-cert-file and --peer-key-file"
-                        + " (--peer-auto-tls is not supported yet)");
+        PeerTls peerTls = null;
+        TlsSetup clientTls = null;
+        try {
+            if (peer.secure()) {
+                List<java.net.URI> hosts = new ArrayList<>(cfg.peerUrls());
+                hosts.addAll(cfg.advertisePeerUrls());
+                TlsSetup setup = TlsSetup.resolve(cfg.peerTransport(), cfg.dataDir().resolve("fixtures").resolve("peer"), hosts,
+                        cfg.cipherSuites(), true);
+                peerTls = new PeerTls(setup, setup.selfSigned() ? null : cfg.peerTransport().allowedCn().orElse(null));
+                LOG.info("peer TLS {}", setup.describe());
             }
-            peerTls = new NettyPeerTransport.PeerTls(t.certFile().get(), t.keyFile().get(), t.trustedCaFile().orElse(null),
-                    t.clientCertAuth(), t.allowedCn().orElse(null));
+            if (cfg.clientTls()) {
+                List<java.net.URI> hosts = new ArrayList<>(cfg.clientUrls());
+                hosts.addAll(cfg.advertiseClientUrls());
+                clientTls = TlsSetup.resolve(cfg.clientTransport(), cfg.dataDir().resolve("fixtures").resolve("client"), hosts,
+                        cfg.cipherSuites(), false);
+                LOG.info("client TLS {}", clientTls.describe());
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            throw new IllegalStateException("TLS setup failed: " + e.getMessage(), e);
         }
+        // etcd checks only a member that has data (a new member has nothing to compare).
+        boolean initialized = hasWal(cfg.walDir());
         NettyPeerTransport transport = new NettyPeerTransport(mc.memberId(), peer.host(), peer.port(), peerTls);
         RealRuntime rt = new RealRuntime(cfg.name(), cfg.storage().effectiveBackendBatchInterval().toMillis(),
                 cfg.storage().effectiveBackendBatchLimit());
@@ -78,20 +93,14 @@ public final class EtcdServer implements AutoCloseable {
                 }
             }
             member.start();
+            if (cfg.initialCorruptCheck() && initialized) initialCorruptCheck(cfg, member);
             for (Listener l : cfg.clientListeners()) {
                 ClientServer.Config cc = ClientServer.Config.defaults(l.host(), l.port())
                         .withMaxRequestBytes((int) Math.min(Integer.MAX_VALUE - ClientServer.Config.GRPC_OVERHEAD_BYTES,
                                 cfg.grpc().maxRequestBytes()))
                         .withMaxTxnOps(cfg.grpc().maxTxnOps())
                         .withWatchProgressNotifyInterval(cfg.watchProgressNotifyInterval());
-                if (l.secure()) {
-                    ServerConfig.Tls t = cfg.clientTransport();
-                    if (!t.hasCertificate()) {
-                        throw new IllegalStateException("https listener " + l.uri() + " needs --cert-file and --key-file");
-                    }
-                    cc = cc.withTls(new ClientServer.Tls(t.certFile().get(), t.keyFile().get(),
-                            t.trustedCaFile().orElse(null), t.clientCertAuth()));
-                }
+                if (l.secure()) cc = cc.withTls(new ClientServer.Tls(clientTls));
                 s.clients.add(new ClientServer(member, cc).start());
             }
         } catch (IOException | RuntimeException e) {
@@ -101,6 +110,45 @@ public final class EtcdServer implements AutoCloseable {
         LOG.info("serving name={} member={} cluster={} client-urls={} peer-url={}", cfg.name(),
                 Long.toHexString(member.memberId()), Long.toHexString(member.clusterId()), cfg.clientUrls(), peer.uri());
         return s;
+    }
+
+    /**
+     * etcd 3.4's --experimental-initial-corrupt-check, before any client is served: this member's
+     * HashKV at its revision against each peer's at the same revision; a difference under the same
+     * compaction means one of them is corrupt, and this member refuses to start. Peers that cannot
+     * answer in etcd's request timeout (down, behind, or compacted past the revision) are skipped.
+     */
+    private static void initialCorruptCheck(ServerConfig cfg, Member member) {
+        long timeoutMillis = 5000 + 2 * cfg.raft().electionMillis(); // etcd's ReqTimeout()
+        String self = Long.toHexString(member.memberId());
+        LOG.info("starting initial corruption check local-member-id={} timeout={}ms", self, timeoutMillis);
+        Member.InitialHashCheck r;
+        try {
+            r = member.initialHashCheck(timeoutMillis * 1_000_000L).get(timeoutMillis + 5000, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(self + " failed to fetch hash (" + describe(e.getCause()) + ")", e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException(self + " initial corruption check did not finish", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(self + " initial corruption check interrupted", e);
+        }
+        if (!r.mismatched().isEmpty()) {
+            StringBuilder peers = new StringBuilder();
+            for (long id : r.mismatched()) peers.append(peers.length() == 0 ? "" : ", ").append(Long.toHexString(id));
+            throw new IllegalStateException(self + " found data inconsistency with peers: hash at revision " + r.revision()
+                    + " differs from member(s) " + peers + " (same compact revision " + r.compactRevision() + ")");
+        }
+        LOG.info("initial corruption checking passed; no corruption local-member-id={} revision={} peers-compared={} peers-skipped={}",
+                self, r.revision(), r.compared(), r.skipped());
+    }
+
+    private static boolean hasWal(Path walDir) {
+        try (var files = Files.list(walDir)) {
+            return files.findAny().isPresent();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static String describe(Throwable e) {

@@ -10,9 +10,11 @@ import io.grpc.netty.shaded.io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.quorumlab.mvcc.StoreConfig;
 import io.quorumlab.mvcc.WatchHub;
 import io.quorumlab.server.member.MemberApi;
+import io.quorumlab.server.tls.TlsSetup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -26,7 +28,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import javax.net.ssl.SSLException;
+import javax.net.ssl.X509ExtendedTrustManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -158,26 +160,33 @@ public final class ClientServer implements AutoCloseable {
     }
 
     /**
-     * etcd's --cert-file, --key-file (PEM; the key in PKCS#8 or, with the OpenSSL provider, PKCS#1),
-     * --trusted-ca-file and --client-cert-auth. gRPC (ALPN h2) and HTTPS (ALPN http/1.1) share the port.
+     * Client TLS (etcd's client-transport-security): --cert-file, --key-file (PEM; PKCS#8, PKCS#1 or SEC1
+     * keys), --trusted-ca-file, --client-cert-auth, --client-crl-file, --auto-tls and --cipher-suites.
+     * gRPC (ALPN h2) and HTTPS (ALPN http/1.1) share the port.
      */
-    public record Tls(Path certFile, Path keyFile, Path trustedCaFile, boolean clientCertAuth) {
+    public record Tls(TlsSetup setup) {
         public Tls {
-            Objects.requireNonNull(certFile, "certFile");
-            Objects.requireNonNull(keyFile, "keyFile");
-            if (clientCertAuth && trustedCaFile == null) throw new IllegalArgumentException("client-cert-auth needs a trusted CA file");
+            Objects.requireNonNull(setup, "setup");
         }
 
-        SslContext serverContext() throws SSLException {
-            SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forServer(certFile.toFile(), keyFile.toFile()));
+        /** Certificate files without a CRL, auto TLS or cipher restriction. */
+        public Tls(Path certFile, Path keyFile, Path trustedCaFile, boolean clientCertAuth) {
+            this(TlsSetup.ofFiles(certFile, keyFile, trustedCaFile, clientCertAuth));
+        }
+
+        SslContext serverContext() throws IOException {
+            SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forServer(setup.privateKey(), setup.certificateChain()));
             // GrpcSslContexts offers only h2. The server's order wins: gRPC clients offer only h2 and get it;
             // curl and browsers offer both and get http/1.1, which HttpEndpoints serves (etcd serves its
             // HTTP endpoints over h2 as well; our gRPC transport cannot, so steer them to 1.1).
             b.applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                     ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                     ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, "http/1.1", "h2"));
-            if (trustedCaFile != null) b.trustManager(trustedCaFile.toFile());
-            b.clientAuth(clientCertAuth ? ClientAuth.REQUIRE : ClientAuth.NONE);
+            X509ExtendedTrustManager trust = setup.listenerTrustManager();
+            if (trust != null) b.trustManager(trust);
+            b.clientAuth(setup.clientCertAuth() ? ClientAuth.REQUIRE : ClientAuth.NONE);
+            List<String> suites = setup.enabledCipherSuites();
+            if (!suites.isEmpty()) b.ciphers(suites, SupportedCipherSuiteFilter.INSTANCE);
             return b.build();
         }
     }

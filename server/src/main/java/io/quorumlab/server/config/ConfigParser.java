@@ -356,6 +356,14 @@ final class ConfigParser {
         checkTlsListeners(urls.listenClient(), clientTls, true);
         checkTlsListeners(urls.listenPeer(), peerTls, false);
         checkTlsListeners(metricsUrls, clientTls, true);
+        List<String> cipherSuites = list("cipher-suites");
+        try {
+            io.quorumlab.server.tls.CipherSuites.toJsse(cipherSuites);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage()); // etcd: unexpected TLS cipher suite "X"
+        }
+        List<String> unusable = io.quorumlab.server.tls.CipherSuites.unsupported(cipherSuites);
+        if (!unusable.isEmpty()) warn("--cipher-suites " + unusable + " are disabled in this JVM; ignoring them");
 
         ServerConfig.Auth auth = auth();
         ServerConfig.Logging logging = logging();
@@ -369,8 +377,8 @@ final class ConfigParser {
             throw new ConfigException("--experimental-watch-progress-notify-interval must not be negative");
         }
         return new ServerConfig(name, dataDir, walDir, urls, cluster, raft, storage, compaction, grpc, clientTls, peerTls,
-                list("cipher-suites"), auth, logging, new ServerConfig.Metrics(metricsLevel, metricsUrls),
-                bool("enable-pprof"), progressNotify);
+                cipherSuites, auth, logging, new ServerConfig.Metrics(metricsLevel, metricsUrls),
+                bool("enable-pprof"), progressNotify, bool("experimental-initial-corrupt-check"));
     }
 
     private ServerConfig.Raft raft() {
@@ -519,6 +527,14 @@ final class ConfigParser {
         if (auto && certFile.isPresent()) {
             warn("ignoring --" + autoTls + " since certs given (--" + cert + ", --" + key + ")");
             auto = false;
+        }
+        if (auto) {
+            // etcd replaces the whole TLS info with the self-signed one: these settings are dropped.
+            for (String dropped : new String[] {certAuth, ca, crl, allowedCn}) {
+                if (dropped == null) continue;
+                boolean set = dropped.equals(certAuth) ? bool(dropped) : !string(dropped).isEmpty();
+                if (set) warn("ignoring --" + dropped + " with --" + autoTls + " (a self-signed certificate verifies nobody)");
+            }
         }
         if (bool(certAuth) && path(ca).isEmpty() && certFile.isPresent()) {
             warn("--" + certAuth + " is set without --" + ca + "; client certificates will be checked against the JVM trust store");

@@ -136,11 +136,12 @@ final class Flags {
         bool("enable-pprof", false);
         bool("force-new-cluster", false);
         add("experimental-watch-progress-notify-interval", Kind.DURATION, "10m");
+        bool("experimental-initial-corrupt-check", false);
         string("config-file", "");
         add("version", Kind.VERSION, "false");
         // etcd flags that scripts pass and quorumlab has no use for: accepted, warned about, ignored.
         for (String name : List.of("enable-v2", "debug", "enable-grpc-gateway", "initial-election-tick-advance",
-                "unsafe-no-fsync", "socket-reuse-port", "socket-reuse-address", "experimental-initial-corrupt-check",
+                "unsafe-no-fsync", "socket-reuse-port", "socket-reuse-address",
                 "experimental-enable-v2v3", "enable-log-rotation")) {
             add(name, Kind.IGNORED_BOOL, "false");
         }

@@ -58,7 +58,7 @@ import java.util.stream.Collectors;
  *   <tr><td>logger / log-level / log-outputs</td><td>{@code zap} (etcd 3.4: capnslog) / {@code info} /
  *       {@code default}</td></tr>
  *   <tr><td>experimental-watch-progress-notify-interval</td><td>10m</td></tr>
- *   <tr><td>TLS flags, enable-pprof, force-new-cluster</td><td>empty / false</td></tr>
+ *   <tr><td>TLS flags, enable-pprof, force-new-cluster, experimental-initial-corrupt-check</td><td>empty / false</td></tr>
  * </table>
  *
  * <h2>Value syntax</h2>
@@ -95,6 +95,8 @@ import java.util.stream.Collectors;
  * @param metrics --metrics and --listen-metrics-urls
  * @param enablePprof --enable-pprof (accepted; quorumlab exposes JVM diagnostics instead)
  * @param watchProgressNotifyInterval --experimental-watch-progress-notify-interval
+ * @param initialCorruptCheck --experimental-initial-corrupt-check: before serving clients, a restarted
+ *        member compares its HashKV with its peers' at its revision and refuses to start on a mismatch
  */
 public record ServerConfig(
         String name,
@@ -113,7 +115,8 @@ public record ServerConfig(
         Logging logging,
         Metrics metrics,
         boolean enablePprof,
-        Duration watchProgressNotifyInterval) {
+        Duration watchProgressNotifyInterval,
+        boolean initialCorruptCheck) {
 
     /** etcd refuses election timeouts above this (milliseconds). */
     public static final long MAX_ELECTION_TIMEOUT_MILLIS = 50_000;

@@ -68,14 +68,6 @@ public final class NettyPeerTransport implements PeerTransport {
     private Channel serverChannel;
     private volatile boolean closed;
 
-    /**
-     * Peer TLS (etcd's --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth,
-     * --peer-cert-allowed-cn): both directions encrypted; with clientCertAuth the listener requires a
-     * certificate signed by the trusted CA, and allowedCn (if set) must be its common name.
-     */
-    public record PeerTls(java.nio.file.Path certFile, java.nio.file.Path keyFile, java.nio.file.Path trustedCaFile,
-                          boolean clientCertAuth, String allowedCn) {}
-
     private final io.netty.handler.ssl.SslContext serverSsl;
     private final io.netty.handler.ssl.SslContext clientSsl;
     private final String allowedCn;
@@ -95,18 +87,10 @@ public final class NettyPeerTransport implements PeerTransport {
             return;
         }
         try {
-            var server = io.netty.handler.ssl.SslContextBuilder.forServer(tls.certFile().toFile(), tls.keyFile().toFile());
-            var client = io.netty.handler.ssl.SslContextBuilder.forClient().keyManager(tls.certFile().toFile(), tls.keyFile().toFile());
-            if (tls.trustedCaFile() != null) {
-                server.trustManager(tls.trustedCaFile().toFile());
-                client.trustManager(tls.trustedCaFile().toFile());
-            }
-            server.clientAuth(tls.clientCertAuth() ? io.netty.handler.ssl.ClientAuth.REQUIRE : io.netty.handler.ssl.ClientAuth.OPTIONAL);
-            this.serverSsl = server.build();
-            this.clientSsl = client.build();
-        } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
-            throw new IllegalStateException("cannot load peer TLS material (" + tls.certFile() + ", " + tls.keyFile() + "): "
-                    + e.getMessage(), e);
+            this.serverSsl = tls.serverContext();
+            this.clientSsl = tls.clientContext();
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            throw new IllegalStateException("cannot load peer TLS material (" + tls.setup().describe() + "): " + e.getMessage(), e);
         }
         this.allowedCn = tls.allowedCn();
     }
