@@ -4,9 +4,6 @@ import com.google.protobuf.MessageLite;
 import io.grpc.stub.StreamObserver;
 import io.quorumlab.mvcc.MvccStore;
 import io.quorumlab.mvcc.TxnChecks;
-import io.quorumlab.mvcc.api.AlarmRequest;
-import io.quorumlab.mvcc.api.ErrorCode;
-import io.quorumlab.mvcc.api.MvccException;
 import io.quorumlab.mvcc.api.Request;
 import io.quorumlab.server.EtcdError;
 import io.quorumlab.server.member.MemberApi;
@@ -47,23 +44,6 @@ final class ApiContext {
     /** etcd rejects a proposal whose encoding exceeds --max-request-bytes before it enters the log. */
     void checkSize(MessageLite proto) {
         if (proto.getSerializedSize() > config.maxRequestBytes()) throw EtcdError.REQUEST_TOO_LARGE.exception();
-    }
-
-    /**
-     * etcd's quotaKVServer: a write that would push the backend over its quota raises the NOSPACE
-     * alarm (through Raft) and fails with "database space exceeded". Writes that add nothing
-     * (deletes, reads) pass, so that space can still be freed.
-     */
-    void checkQuota(Request r) {
-        long cost = MvccStore.quotaCost(r);
-        if (cost == 0 || store().quotaAvailable(cost)) return;
-        if (!store().noSpaceAlarmed()) {
-            safely(() -> member.propose(new AlarmRequest(AlarmRequest.Action.ACTIVATE, member.memberId(),
-                    AlarmRequest.AlarmType.NOSPACE))).whenComplete((resp, err) -> {
-                        if (err != null) log.warn("failed to raise NOSPACE alarm: {}", err.toString());
-                    });
-        }
-        throw new MvccException(ErrorCode.NO_SPACE);
     }
 
     /**

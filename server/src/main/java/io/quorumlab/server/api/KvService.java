@@ -46,7 +46,6 @@ final class KvService extends KVGrpc.KVImplBase {
             p = ProtoMapper.put(req);
             api.validate(p);
             api.checkSize(req);
-            api.checkQuota(p);
         } catch (RuntimeException e) {
             ApiContext.fail(obs, e);
             return;
@@ -89,7 +88,6 @@ final class KvService extends KVGrpc.KVImplBase {
         }
         try {
             api.checkSize(req);
-            api.checkQuota(t);
         } catch (RuntimeException e) {
             ApiContext.fail(obs, e);
             return;

@@ -58,7 +58,6 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
         long id = req.getID() != 0 ? req.getID() : newLeaseId();
         LeaseGrantRequest g = new LeaseGrantRequest(req.getTTL(), id);
         try {
-            api.checkQuota(g);
         } catch (RuntimeException e) {
             ApiContext.fail(obs, e);
             return;

@@ -653,9 +653,14 @@ public final class Member implements MemberApi, AutoCloseable {
         long cost = MvccStore.quotaCost(request);
         // Requests that add nothing (deletes, compactions, revokes) must pass: they are how space is freed.
         if (cost > 0 && !store.quotaAvailable(cost)) {
-            // Like etcd's quota gate: refuse, and raise the NOSPACE alarm cluster-wide.
-            propose(new AlarmRequest(AlarmRequest.Action.ACTIVATE, memberId, AlarmRequest.AlarmType.NOSPACE))
-                    .exceptionally(t -> null);
+            // etcd's quota gate (the one place every write passes, gRPC or not): refuse, and raise the
+            // NOSPACE alarm cluster-wide unless it is already raised.
+            if (!store.noSpaceAlarmed()) {
+                propose(new AlarmRequest(AlarmRequest.Action.ACTIVATE, memberId, AlarmRequest.AlarmType.NOSPACE))
+                        .whenComplete((r, err) -> {
+                            if (err != null) LOG.warn("failed to raise NOSPACE alarm error=\"{}\"", err.toString());
+                        });
+            }
             f.completeExceptionally(new MvccException(ErrorCode.NO_SPACE));
             return f;
         }
