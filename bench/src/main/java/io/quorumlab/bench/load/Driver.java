@@ -35,6 +35,7 @@ public final class Driver {
             PrintStream log = openLog(cfg);
             try {
                 w.setUp(session);
+                // The request loops' series: progress counts these (not watch events and other extra series).
                 List<Series> measured = session.allSeries().subList(0, w.seriesNames().size());
                 List<Operation> ops = new ArrayList<>();
                 for (int c = 0; c < cfg.clients(); c++) ops.add(w.newClient(c, session));
@@ -71,7 +72,7 @@ public final class Driver {
                         if (t.isAlive()) break;
                     }
                     long now = System.nanoTime();
-                    if (progress != null) progress.accept(snapshot(w.name(), schedule, session.allSeries(), now - start));
+                    if (progress != null) progress.accept(snapshot(w.name(), schedule, measured, now - start));
                     if (now - lastReport >= REPORT_INTERVAL_NANOS) {
                         drain(session.allSeries(), writer, lastReport - start, now - start);
                         lastReport = now;
@@ -84,7 +85,7 @@ public final class Driver {
                 w.finish(session);
                 long end = System.nanoTime();
                 drain(session.allSeries(), writer, lastReport - start, end - start);
-                if (progress != null) progress.accept(snapshot(w.name(), schedule, session.allSeries(), end - start));
+                if (progress != null) progress.accept(snapshot(w.name(), schedule, measured, end - start));
                 return result(w, cfg, session.allSeries(), (loadEnd - start) / 1e9);
             } finally {
                 if (log != null) log.close();
