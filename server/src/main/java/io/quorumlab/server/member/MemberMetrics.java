@@ -85,8 +85,11 @@ public final class MemberMetrics {
         heartbeatFailures.inc();
     }
 
+    /** Per-peer children, looked up once: peerSent runs for every message sent. */
+    private final java.util.concurrent.ConcurrentHashMap<Long, Counter.Child> sentTo = new java.util.concurrent.ConcurrentHashMap<>();
+
     void peerSent(long to, long bytes) {
-        peerSentBytes.labels(Long.toHexString(to)).inc(bytes);
+        sentTo.computeIfAbsent(to, id -> peerSentBytes.labels(Long.toHexString(id))).inc(bytes);
     }
 
     void peerRoundTrip(long to, long nanos) {
