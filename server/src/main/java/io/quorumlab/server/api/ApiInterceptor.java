@@ -44,19 +44,45 @@ final class ApiInterceptor implements ServerInterceptor {
         }
     }
 
+    /** A method's counter children, resolved once (label lookups and code names cost more than the count). */
+    private static final class MethodCounters {
+        final String type, service, method;
+        final Counter.Child started;
+        final java.util.concurrent.atomic.AtomicReferenceArray<Counter.Child> handled =
+                new java.util.concurrent.atomic.AtomicReferenceArray<>(Status.Code.values().length);
+
+        MethodCounters(MethodDescriptor<?, ?> m) {
+            type = grpcType(m.getType());
+            service = m.getServiceName();
+            method = m.getBareMethodName();
+            started = Metrics.STARTED.labels(type, service, method);
+        }
+
+        Counter.Child handled(Status.Code code) {
+            Counter.Child c = handled.get(code.ordinal());
+            if (c == null) {
+                c = Metrics.HANDLED.labels(type, service, method, goCodeName(code));
+                handled.set(code.ordinal(), c);
+            }
+            return c;
+        }
+    }
+
+    private static final java.util.concurrent.ConcurrentHashMap<String, MethodCounters> COUNTERS = new java.util.concurrent.ConcurrentHashMap<>();
+
     private final MemberApi member;
 
     ApiInterceptor(MemberApi member) { this.member = member; }
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-        MethodDescriptor<Q, R> m = call.getMethodDescriptor();
-        String type = grpcType(m.getType()), service = m.getServiceName(), method = m.getBareMethodName();
-        Metrics.STARTED.labels(type, service, method).inc();
+        MethodCounters counters = COUNTERS.computeIfAbsent(call.getMethodDescriptor().getFullMethodName(),
+                name -> new MethodCounters(call.getMethodDescriptor()));
+        counters.started.inc();
         ServerCall<Q, R> counted = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
             @Override
             public void close(Status status, Metadata trailers) {
-                Metrics.HANDLED.labels(type, service, method, goCodeName(status.getCode())).inc();
+                counters.handled(status.getCode()).inc();
                 super.close(status, trailers);
             }
         };
