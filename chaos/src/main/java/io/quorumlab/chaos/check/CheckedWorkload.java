@@ -97,14 +97,23 @@ public final class CheckedWorkload {
     private final SplittableRandom random;
     private final CheckReport.Builder report = new CheckReport.Builder();
     private final List<Window> open = new ArrayList<>();
+    private final String keyPrefix;
     private int windowSeq;
     private boolean finished;
+    /** Test seam: sees each window's history and watch sessions just before they are checked. */
+    java.util.function.BiConsumer<List<KvOp>, List<WatchChecker.Session>> windowObserver;
 
     /** @param members the simulation's live member map (a restarted member replaces its entry) */
     public CheckedWorkload(Sim sim, Map<String, Member> members, Config cfg) {
+        this(sim, members, cfg, "/check/");
+    }
+
+    /** @param keyPrefix where this workload's keys live (distinct per workload sharing a cluster) */
+    public CheckedWorkload(Sim sim, Map<String, Member> members, Config cfg, String keyPrefix) {
         this.sim = sim;
         this.members = members;
         this.cfg = cfg;
+        this.keyPrefix = keyPrefix;
         this.random = sim.split();
     }
 
@@ -167,7 +176,7 @@ public final class CheckedWorkload {
             this.n = n;
             this.openedAt = openedAt;
             this.closesAt = openedAt + cfg.windowNanos();
-            this.prefix = "/check/w" + n + "/";
+            this.prefix = keyPrefix + "w" + n + "/";
             for (int i = 0; i < cfg.singleKeys(); i++) keys.add(prefix + "k" + i);
             pairA = prefix + "pa";
             pairB = prefix + "pb";
@@ -204,6 +213,7 @@ public final class CheckedWorkload {
                 sessions.addAll(w.sessions);
             }
             ops.sort((a, b) -> Integer.compare(a.id(), b.id()));
+            if (windowObserver != null) windowObserver.accept(ops, sessions);
             LinearizabilityChecker.Outcome lin = LinearizabilityChecker.check(ops, cfg.searchBudget());
             WatchChecker.Outcome watch = WatchChecker.check(sessions, ops, k -> k.startsWith(prefix));
             report.windows++;
