@@ -73,6 +73,11 @@ class InitialCorruptCheckTest {
         servers[victim] = start(victim, true);
         leader.member().propose(PutRequest.of("after-restart", "x")).get(10, TimeUnit.SECONDS);
         awaitRevision(12);
+        // The exchange itself: both peers answered and agree.
+        var healthy = servers[victim].member().initialHashCheck(TimeUnit.SECONDS.toNanos(10)).get(20, TimeUnit.SECONDS);
+        assertEquals(List.of(), healthy.mismatched());
+        assertEquals(2, healthy.compared(), "both peers compared: " + healthy);
+        assertEquals(12, healthy.revision());
 
         // Stop it, flip a byte of one stored value (bit rot: same revision, different content), restart.
         long victimId = servers[victim].member().memberId();
