@@ -10,12 +10,22 @@ import java.util.Locale;
  */
 public record CheckReport(int windows, long ops, long ambiguousOps, long rejectedOps, long partitions, long searchSteps,
                           long watchSessions, long watchEvents, long violationCount, List<String> violations,
-                          List<String> unknowns) {
+                          List<String> unknowns, String replay) {
     public static final int MAX_LISTED = 20;
 
     public CheckReport {
         violations = List.copyOf(violations);
         unknowns = List.copyOf(unknowns);
+        replay = replay == null ? "" : replay;
+    }
+
+    /** The same verdict, naming the command that replays the run (a bundled placement or scenario). */
+    public CheckReport withReplay(String scenario, long seed, long durationNanos) {
+        String what = scenario.equals("stacked") || scenario.equals("dedicated-nvme") ? "--placement " + scenario
+                : "chaos/scenarios/" + scenario + ".yaml";
+        String cmd = "quorumlab sim run " + what + " --seed " + seed + " --duration " + durationNanos / 1_000_000_000L + "s";
+        return new CheckReport(windows, ops, ambiguousOps, rejectedOps, partitions, searchSteps, watchSessions, watchEvents,
+                violationCount, violations, unknowns, cmd);
     }
 
     public boolean ok() {
@@ -36,6 +46,7 @@ public record CheckReport(int windows, long ops, long ambiguousOps, long rejecte
         for (String v : violations) sb.append("\n  VIOLATION ").append(v);
         if (violationCount > violations.size()) sb.append("\n  ... ").append(violationCount - violations.size()).append(" more");
         for (String u : unknowns) sb.append("\n  UNKNOWN ").append(u);
+        if (!ok() && !replay.isEmpty()) sb.append("\n  replay: ").append(replay);
         return sb.toString();
     }
 
@@ -57,7 +68,7 @@ public record CheckReport(int windows, long ops, long ambiguousOps, long rejecte
 
         CheckReport build() {
             return new CheckReport(windows, ops, ambiguous, rejected, partitions, steps, sessions, events, violationCount,
-                    violations, unknowns);
+                    violations, unknowns, "");
         }
     }
 }

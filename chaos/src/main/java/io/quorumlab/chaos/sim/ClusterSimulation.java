@@ -168,7 +168,7 @@ public final class ClusterSimulation {
 
     /** The linearizability and watch checkers' verdict on this run (call after {@link #run}). */
     public io.quorumlab.chaos.check.CheckReport checkReport() {
-        return checked.report();
+        return checked.report().withReplay(p.name(), p.seed(), p.durationNanos());
     }
 
     private Disk newDisk(String node, DiskProfile profile) {

@@ -56,7 +56,10 @@ class SimulationCheckTest {
 
     record Run(long seed, String placement, List<Scenario.Fault> faults, CheckReport report) {
         String describe() {
-            return "seed " + seed + " (" + placement + ", faults " + faults + "): " + report + "\nreplay: " + replay(seed);
+            StringBuilder sb = new StringBuilder("seed " + seed + " (" + placement + ", faults " + faults + "): " + report.summary());
+            for (String v : report.violations()) sb.append("\n  VIOLATION ").append(v);
+            for (String u : report.unknowns()) sb.append("\n  UNKNOWN ").append(u);
+            return sb.append("\nreplay: ").append(replay(seed)).toString();
         }
     }
 
