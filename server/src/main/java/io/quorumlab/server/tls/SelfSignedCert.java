@@ -97,7 +97,7 @@ public final class SelfSignedCert {
         Path certTmp = dir.resolve("cert.pem.tmp");
         Pem.write(certTmp, certificate);
         Files.move(certTmp, cert, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        LOG.info("created self-signed certificate cert={} key={} hosts={}", cert, key, sans(hosts));
+        LOG.info("created self-signed certificate cert={} key={} hosts={}", cert, key, new LinkedHashSet<>(hosts));
         return new CertFiles(cert, key);
     }
 
