@@ -97,6 +97,10 @@ public final class Wal implements Closeable {
         Request next;
         /** Per-thread adaptive spin budget of a reused blocking request. */
         int spinBudget = SPIN_MIN;
+        /** With delegated wake-ups: the batch's parked waiters; this one wakes children 2i+1, 2i+2. */
+        Request[] wakeSet;
+        int wakeIndex;
+        int wakeCount;
 
         Request(Wal owner) {
             this.owner = owner;
@@ -554,6 +558,17 @@ public final class Wal implements Closeable {
         while (r.state != DONE) {
             LockSupport.park(this);
         }
+        Request[] set = r.wakeSet; // published before DONE by the committer
+        if (set != null) {
+            r.wakeSet = null;
+            int child = 2 * r.wakeIndex + 1;
+            if (child < r.wakeCount) {
+                LockSupport.unpark(set[child].waiter);
+            }
+            if (child + 1 < r.wakeCount) {
+                LockSupport.unpark(set[child + 1].waiter);
+            }
+        }
     }
 
     /**
@@ -897,9 +912,14 @@ public final class Wal implements Closeable {
     /**
      * Completes a batch in queue order in one pass: a blocking waiter is marked done and unparked
      * only if it had parked (a spinning one sees the mark); callbacks and futures run here.
+     * With {@link WalOptions#delegateWakeups()}, parked waiters are linked into a wake tree first,
+     * marked done together, and only the root is unparked here; the waiters wake each other.
      * {@code error}, if set, overrides each request's own outcome.
      */
     private void completeAll(Request head, Throwable error) {
+        boolean delegate = opts.delegateWakeups();
+        Request[] parked = null;
+        int nParked = 0;
         Request r = head;
         while (r != null) {
             Request next = r.next; // read first: a completed blocking request may be reused at once
@@ -910,11 +930,20 @@ public final class Wal implements Closeable {
             Thread waiter = r.waiter;
             if (waiter != null) {
                 r.failure = outcome;
-                if ((int) STATE.getAndSet(r, DONE) == PARKED) {
-                    LockSupport.unpark(waiter);
+                if (!delegate) {
+                    if ((int) STATE.getAndSet(r, DONE) == PARKED) {
+                        LockSupport.unpark(waiter);
+                    }
+                } else if ((int) STATE.compareAndExchange(r, PENDING, DONE) == PARKED) {
+                    if (parked == null) {
+                        parked = new Request[16];
+                    } else if (nParked == parked.length) {
+                        parked = java.util.Arrays.copyOf(parked, nParked * 2);
+                    }
+                    parked[nParked++] = r; // marked done below, once the wake tree is linked
                 }
             } else {
-                r.state = DONE;
+                // Nobody polls the state of a callback or future request: no volatile write here.
                 if (r.callback != null) {
                     try {
                         r.callback.onComplete(outcome);
@@ -928,6 +957,17 @@ public final class Wal implements Closeable {
                 }
             }
             r = next;
+        }
+        if (nParked > 0) {
+            for (int i = 0; i < nParked; i++) {
+                parked[i].wakeSet = parked;
+                parked[i].wakeIndex = i;
+                parked[i].wakeCount = nParked;
+            }
+            for (int i = 0; i < nParked; i++) {
+                parked[i].state = DONE;
+            }
+            LockSupport.unpark(parked[0].waiter);
         }
     }
 

@@ -18,6 +18,9 @@ import java.util.function.LongSupplier;
  *        {@code Runnable::run} makes it synchronous (deterministic simulation)
  * @param backgroundCommit whether {@link Wal#append} hands work to a group-commit thread; when
  *        false the appending thread commits (and blocks) itself, which is what a simulator wants
+ * @param delegateWakeups whether the committer wakes only the first parked blocking waiter of a
+ *        batch and each woken waiter wakes two more (a tree), so the committer starts the next
+ *        batch at once instead of paying one unpark per parked waiter
  */
 public record WalOptions(
         long segmentBytes,
@@ -29,7 +32,8 @@ public record WalOptions(
         LongSupplier nanoClock,
         WalMetrics metrics,
         Executor segmentPreparer,
-        boolean backgroundCommit) {
+        boolean backgroundCommit,
+        boolean delegateWakeups) {
 
     public static final long DEFAULT_SEGMENT_BYTES = 64L * 1024 * 1024;
     public static final int DEFAULT_MAX_WALS = 5;
@@ -52,57 +56,62 @@ public record WalOptions(
 
     public static WalOptions defaults() {
         return new WalOptions(DEFAULT_SEGMENT_BYTES, 1 << 20, 1024, 4096, DEFAULT_MAX_WALS,
-                DEFAULT_SLOW_FSYNC_NANOS, System::nanoTime, WalMetrics.NOOP, null, true);
+                DEFAULT_SLOW_FSYNC_NANOS, System::nanoTime, WalMetrics.NOOP, null, true, false);
     }
 
     public WalOptions withSegmentBytes(long v) {
         return new WalOptions(v, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals, slowFsyncNanos,
-                nanoClock, metrics, segmentPreparer, backgroundCommit);
+                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
     }
 
     public WalOptions withWriteBufferBytes(int v) {
         return new WalOptions(segmentBytes, v, maxBatchRequests, maxPendingAppends, maxWals, slowFsyncNanos,
-                nanoClock, metrics, segmentPreparer, backgroundCommit);
+                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
     }
 
     public WalOptions withMaxBatchRequests(int v) {
         return new WalOptions(segmentBytes, writeBufferBytes, v, maxPendingAppends, maxWals, slowFsyncNanos,
-                nanoClock, metrics, segmentPreparer, backgroundCommit);
+                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
     }
 
     public WalOptions withMaxPendingAppends(int v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, v, maxWals, slowFsyncNanos,
-                nanoClock, metrics, segmentPreparer, backgroundCommit);
+                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
     }
 
     public WalOptions withMaxWals(int v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, v, slowFsyncNanos,
-                nanoClock, metrics, segmentPreparer, backgroundCommit);
+                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
     }
 
     public WalOptions withSlowFsyncNanos(long v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals, v,
-                nanoClock, metrics, segmentPreparer, backgroundCommit);
+                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
     }
 
     public WalOptions withNanoClock(LongSupplier v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
-                slowFsyncNanos, v, metrics, segmentPreparer, backgroundCommit);
+                slowFsyncNanos, v, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
     }
 
     public WalOptions withMetrics(WalMetrics v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
-                slowFsyncNanos, nanoClock, v, segmentPreparer, backgroundCommit);
+                slowFsyncNanos, nanoClock, v, segmentPreparer, backgroundCommit, delegateWakeups);
     }
 
     public WalOptions withSegmentPreparer(Executor v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
-                slowFsyncNanos, nanoClock, metrics, v, backgroundCommit);
+                slowFsyncNanos, nanoClock, metrics, v, backgroundCommit, delegateWakeups);
     }
 
     public WalOptions withBackgroundCommit(boolean v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
-                slowFsyncNanos, nanoClock, metrics, segmentPreparer, v);
+                slowFsyncNanos, nanoClock, metrics, segmentPreparer, v, delegateWakeups);
+    }
+
+    public WalOptions withDelegateWakeups(boolean v) {
+        return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
+                slowFsyncNanos, nanoClock, metrics, segmentPreparer, backgroundCommit, v);
     }
 
     /** Everything in the caller's thread: no preparer thread, no commit thread. */

@@ -52,8 +52,10 @@ class GroupCommitTest {
     enum Mode {
         /** 64 threads, {@code append(..).join()} on a future. */
         FUTURE,
-        /** 64 threads blocking in {@code appendAndWait}. */
+        /** 64 threads blocking in {@code submit(..).await()}. */
         BLOCKING,
+        /** The same, with the committer waking only the root of a wake tree (delegateWakeups). */
+        BLOCKING_WAKE_TREE,
         /** 64 logical appenders, no threads: each issues its next append from its durability callback. */
         CALLBACK_CHAIN
     }
@@ -64,7 +66,8 @@ class GroupCommitTest {
      * would run its own chain to the end before the other chains start, by design).
      */
     @ParameterizedTest(name = "mode={0} backgroundCommit={1}")
-    @CsvSource({"FUTURE,true", "FUTURE,false", "BLOCKING,true", "BLOCKING,false", "CALLBACK_CHAIN,true"})
+    @CsvSource({"FUTURE,true", "FUTURE,false", "BLOCKING,true", "BLOCKING,false",
+            "BLOCKING_WAKE_TREE,true", "CALLBACK_CHAIN,true"})
     void concurrentAppendersShareFsyncsAndEveryAckIsDurableInOrder(Mode mode, boolean backgroundCommit)
             throws Exception {
         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> runConcurrent(mode, backgroundCommit));
@@ -76,7 +79,7 @@ class GroupCommitTest {
         storage.setHook(hook);
         WalHistogramMetrics metrics = new WalHistogramMetrics();
         WalOptions opts = WalOptions.defaults().withSegmentBytes(256 * 1024).withMetrics(metrics)
-                .withBackgroundCommit(backgroundCommit);
+                .withBackgroundCommit(backgroundCommit).withDelegateWakeups(mode == Mode.BLOCKING_WAKE_TREE);
         Wal wal = Wal.create(storage, opts, META);
         long forcesBefore = hook.forces.get();
 

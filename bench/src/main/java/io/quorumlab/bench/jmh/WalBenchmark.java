@@ -55,7 +55,8 @@ import org.openjdk.jmh.runner.IterationType;
  *       each issuing its next 256 B append from the previous one's durability callback
  *       ({@link Wal#append(List, HardState, WalCallback)}), like a member loop's queued requests;</li>
  *   <li>{@code blockingAppenders64} / {@code blockingOneAppender}: 64 or 1 threads, each
- *       {@link Wal#submit} + {@code await()} (adaptive spin, then park);</li>
+ *       {@link Wal#submit} + {@code await()} (adaptive spin, then park); {@code blockingWakeTree64}
+ *       the same with {@link WalOptions#delegateWakeups()} (waiters wake each other);</li>
  *   <li>{@code futureAppenders64} / {@code futureOneAppender}: 64 or 1 threads, each
  *       {@link Wal#append(List, HardState)} + {@code join()} (the API measured in session 1);</li>
  *   <li>{@code saveOneRecord} / {@code save64Records}: {@link Wal#save} of 1 or 64 entries per call
@@ -65,11 +66,13 @@ import org.openjdk.jmh.runner.IterationType;
  * {@code batchRecords}). Each WAL trial prints fsyncs, records and bytes per fsync, fsync p50/p99
  * and the committer's completion time per batch ("wal-bench" lines).
  *
- * <p><b>Paired baseline.</b> After every measurement iteration of a WAL benchmark (appenders
- * paused), the same JVM runs a bare write+fdatasync loop in the same directory for
- * {@code -Dwal.bench.pairedMillis} (default 2000) writing exactly the WAL's mean bytes per fsync
- * of that iteration; "wal-pair" lines give both rates and their ratio, so WAL and baseline compare
- * at equal batch size and in nearly the same disk weather. Files live under
+ * <p><b>Paired baseline.</b> After every measurement iteration of a WAL benchmark (JMH's
+ * appenders stopped), the same JVM alternates, for {@code -Dwal.bench.pairedMillis} (default
+ * 2000), WAL slices of {@code -Dwal.bench.sliceMillis} (default 100) with the same appenders
+ * (the same chains, or as many threads of the benchmark's own running the same operation) and
+ * bare write+fdatasync slices in the same directory writing exactly the preceding WAL slice's
+ * mean bytes per fsync. "wal-pair" lines give both rates and their ratio: WAL and baseline compare
+ * at equal batch size and in the same disk weather. Files live under
  * {@code bench/target/jmh-wal} (a real disk, never tmpfs). Run:
  * {@code java -cp cli/target/quorumlab.jar org.openjdk.jmh.Main WalBenchmark}.
  */
@@ -345,11 +348,15 @@ public class WalBenchmark {
             Files.createDirectories(benchRoot());
             dir = Files.createTempDirectory(benchRoot(), "wal-");
             new SplittableRandom(2).nextBytes(data);
-            WalOptions opts = WalOptions.defaults().withMetrics(stats).withMaxWals(2);
+            WalOptions opts = tune(WalOptions.defaults().withMetrics(stats).withMaxWals(2));
             Files.createDirectories(dir.resolve("wal"));
             wal = Wal.create(new FileChannelStorage(dir.resolve("wal")), opts, WalMetadata.ofIds(1, 1));
             wal.save(List.of(), new HardState(1, 1, 0)); // term 1, as a freshly elected leader
             paired = new BareLoop(dir.resolve("paired-bare.dat"));
+        }
+
+        WalOptions tune(WalOptions opts) {
+            return opts;
         }
 
         /** Stops issuing appends and returns once none is in flight. */
@@ -373,10 +380,8 @@ public class WalBenchmark {
             }
         }
 
-        /** How the baseline is paired with this iteration (overridden for callback appenders). */
-        void pairedRun() throws IOException {
-            runPairedBare();
-        }
+        /** Runs the interleaved WAL/bare slices after a measurement iteration. */
+        abstract void pairedRun() throws IOException;
 
         /** Adds one WAL interval and one bare interval at the same bytes per fsync to the totals. */
         void addPair(String label, long walRecords, long walFsyncs, long walBytes, long walNanos, long walP50,
@@ -414,14 +419,58 @@ public class WalBenchmark {
             return calls;
         }
 
-        /** The bare loop at this iteration's mean WAL bytes per fsync, on the same directory. */
-        private void runPairedBare() throws IOException {
-            long bytesPerFsync = (stats.lastBytes / stats.lastFsyncs + 7) & -8;
-            Histogram h = new Histogram(HISTOGRAM_MAX_NANOS, 3);
+        /**
+         * Alternates WAL and bare slices of {@code -Dwal.bench.sliceMillis} (default 100) for
+         * {@code pairedMillis} in all, each bare slice writing the preceding WAL slice's mean bytes
+         * per fsync: both see the same disk weather. A WAL slice includes its ramp-up (appenders
+         * starting together) and its drain, so it is measured conservatively.
+         */
+        void interleaved(Runnable start, Runnable stop) throws IOException {
+            long slice = TimeUnit.MILLISECONDS.toNanos(Long.getLong("wal.bench.sliceMillis", 100));
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pairedMillis());
+            long walRecords = 0;
+            long walFsyncs = 0;
+            long walBytes = 0;
+            long walNanos = 0;
+            long bareCalls = 0;
+            long bareNanos = 0;
+            double bareRecordEquivalents = 0;
+            Histogram bareH = new Histogram(HISTOGRAM_MAX_NANOS, 3);
+            Histogram walH = new Histogram(HISTOGRAM_MAX_NANOS, 3);
             long[] elapsed = {0};
-            long calls = bareFor(bytesPerFsync, TimeUnit.MILLISECONDS.toNanos(pairedMillis()), h, elapsed);
-            addPair("iteration", stats.lastRecords, stats.lastFsyncs, stats.lastBytes, stats.lastNanos,
-                    stats.lastP50Nanos, stats.lastP99Nanos, calls, elapsed[0], h);
+            while (System.nanoTime() < end) {
+                stats.recorder.getIntervalHistogram();
+                long f0 = stats.fsyncs.get();
+                long r0 = stats.records.sum();
+                long b0 = stats.bytes.sum();
+                long t0 = System.nanoTime();
+                start.run();
+                LockSupport.parkNanos(slice);
+                stop.run();
+                long dt = System.nanoTime() - t0;
+                long df = stats.fsyncs.get() - f0;
+                long dr = stats.records.sum() - r0;
+                long db = stats.bytes.sum() - b0;
+                walH.add(stats.recorder.getIntervalHistogram());
+                if (df == 0) {
+                    continue;
+                }
+                long calls = bareFor((db / df + 7) & -8, slice, bareH, elapsed);
+                walRecords += dr;
+                walFsyncs += df;
+                walBytes += db;
+                walNanos += dt;
+                bareCalls += calls;
+                bareNanos += elapsed[0];
+                bareRecordEquivalents += calls * ((double) dr / df);
+            }
+            if (walFsyncs == 0) {
+                return;
+            }
+            // Records-equivalent bare calls: scale back to "calls" at the overall records per fsync.
+            long equivalentCalls = Math.round(bareRecordEquivalents / ((double) walRecords / walFsyncs));
+            addPair("interleaved " + pairedMillis() + " ms", walRecords, walFsyncs, walBytes, walNanos,
+                    walH.getValueAtPercentile(50), walH.getValueAtPercentile(99), equivalentCalls, bareNanos, bareH);
         }
 
         void close(BenchmarkParams bp) throws IOException {
@@ -442,12 +491,109 @@ public class WalBenchmark {
         }
     }
 
+    /** A blocking operation one appender thread repeats. */
+    interface AppendOp {
+        void run() throws IOException;
+    }
+
+    /**
+     * Appender threads of the benchmark's own (as many as JMH's {@code @Threads}) that run only
+     * during the WAL slices of the interleaved baseline, while JMH's threads wait between iterations.
+     */
+    static final class Workers {
+        final Thread[] threads;
+        final java.util.concurrent.atomic.AtomicInteger idle = new java.util.concurrent.atomic.AtomicInteger();
+        volatile boolean running;
+        volatile boolean shutdown;
+
+        Workers(int n, AppendOp op) {
+            threads = new Thread[n];
+            idle.set(n);
+            for (int i = 0; i < n; i++) {
+                threads[i] = new Thread(() -> {
+                    while (true) {
+                        while (!running && !shutdown) {
+                            LockSupport.park(this);
+                        }
+                        if (shutdown) {
+                            return;
+                        }
+                        try {
+                            while (running) {
+                                op.run();
+                            }
+                        } catch (IOException | RuntimeException e) {
+                            System.err.println("wal-bench worker failed: " + e);
+                        }
+                        idle.incrementAndGet();
+                        while (running && !shutdown) {
+                            LockSupport.park(this); // wait for stop() to finish before the next start()
+                        }
+                    }
+                }, "wal-bench-appender-" + i);
+                threads[i].setDaemon(true);
+                threads[i].start();
+            }
+        }
+
+        void start() {
+            idle.set(0);
+            running = true;
+            for (Thread t : threads) {
+                LockSupport.unpark(t);
+            }
+        }
+
+        void stop() {
+            running = false;
+            while (idle.get() < threads.length) {
+                LockSupport.parkNanos(100_000);
+            }
+        }
+
+        void shutdown() throws InterruptedException {
+            shutdown = true;
+            for (Thread t : threads) {
+                LockSupport.unpark(t);
+                t.join();
+            }
+        }
+    }
+
     /** Threads that block per record (futures or submit/await); JMH's threads are the appenders. */
     @State(Scope.Benchmark)
     public static class WalState extends WalFixture {
+        Workers workers;
+        String benchmark = "";
+        int threads = 1;
+
         @Setup(Level.Trial)
-        public void setup() throws IOException {
+        public void setup(BenchmarkParams bp) throws IOException {
+            benchmark = bp.getBenchmark().replaceAll(".*\\.", "");
+            threads = bp.getThreads();
             open();
+        }
+
+        /** The same operation the JMH method repeats, for the interleaved baseline's WAL slices. */
+        AppendOp op() {
+            if (benchmark.startsWith("blocking")) {
+                return this::blockingAppend;
+            }
+            if (benchmark.startsWith("future")) {
+                return this::futureAppend;
+            }
+            if (benchmark.equals("save64Records")) {
+                return () -> saveAndWait(64);
+            }
+            return () -> saveAndWait(1);
+        }
+
+        @Override
+        void pairedRun() throws IOException {
+            if (workers == null) {
+                workers = new Workers(threads, op());
+            }
+            interleaved(workers::start, workers::stop);
         }
 
         @Override
@@ -470,7 +616,10 @@ public class WalBenchmark {
         }
 
         @TearDown(Level.Trial)
-        public void tearDown(BenchmarkParams bp) throws IOException {
+        public void tearDown(BenchmarkParams bp) throws IOException, InterruptedException {
+            if (workers != null) {
+                workers.shutdown();
+            }
             close(bp);
         }
 
@@ -510,6 +659,15 @@ public class WalBenchmark {
         }
     }
 
+    /** Blocking threads, the committer waking only the root of each batch's wake tree. */
+    @State(Scope.Benchmark)
+    public static class WakeTreeState extends WalState {
+        @Override
+        WalOptions tune(WalOptions opts) {
+            return opts.withDelegateWakeups(true);
+        }
+    }
+
     /**
      * Logical appenders without threads: each chain's next append is issued from its previous
      * append's durability callback (on the WAL's group-commit thread). The JMH thread only waits
@@ -526,15 +684,16 @@ public class WalBenchmark {
         volatile long waitTarget = Long.MAX_VALUE;
         volatile Thread waiter;
         volatile boolean paused = true;
-        final AtomicLong inFlight = new AtomicLong();
+        /** Chains that saw "paused" and stopped; counted only when pausing, never per record. */
+        final AtomicLong stopped = new AtomicLong();
         long target;
 
         final class Chain implements WalCallback {
             @Override
             public void onComplete(Throwable failure) {
                 if (failure != null) {
-                    inFlight.decrementAndGet();
                     System.err.println("wal-bench append failed: " + failure);
+                    stopped.incrementAndGet();
                     return;
                 }
                 stats.records.increment();
@@ -547,14 +706,14 @@ public class WalBenchmark {
                         LockSupport.unpark(w);
                     }
                 }
-                if (!paused) {
+                if (paused) {
+                    stopped.incrementAndGet();
+                } else {
                     issue();
                 }
-                inFlight.decrementAndGet(); // after issue(): pause() never sees 0 while a chain re-issues
             }
 
             void issue() {
-                inFlight.incrementAndGet();
                 synchronized (appendOrder) {
                     long idx = nextIndex++;
                     wal.append(List.of(WalEntry.normal(1, idx, data)), null, this);
@@ -573,13 +732,14 @@ public class WalBenchmark {
         @Override
         void pause() {
             paused = true;
-            while (inFlight.get() > 0) {
+            while (stopped.get() < chains.size()) {
                 LockSupport.parkNanos(100_000);
             }
         }
 
         @Override
         void resume() {
+            stopped.set(0);
             paused = false;
             for (Chain c : chains) {
                 c.issue();
@@ -601,59 +761,9 @@ public class WalBenchmark {
             close(bp);
         }
 
-        /**
-         * Alternates WAL and bare slices of {@code -Dwal.bench.sliceMillis} (default 100) for
-         * {@code pairedMillis} in all, each bare slice writing the preceding WAL slice's mean bytes
-         * per fsync: both see the same disk weather. A WAL slice includes its ramp-up (64 appends
-         * issued at once) and its drain, so it is measured conservatively.
-         */
         @Override
         void pairedRun() throws IOException {
-            long slice = TimeUnit.MILLISECONDS.toNanos(Long.getLong("wal.bench.sliceMillis", 100));
-            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pairedMillis());
-            long walRecords = 0;
-            long walFsyncs = 0;
-            long walBytes = 0;
-            long walNanos = 0;
-            long bareCalls = 0;
-            long bareNanos = 0;
-            double bareRecordEquivalents = 0;
-            Histogram bareH = new Histogram(HISTOGRAM_MAX_NANOS, 3);
-            Histogram walH = new Histogram(HISTOGRAM_MAX_NANOS, 3);
-            long[] elapsed = {0};
-            while (System.nanoTime() < end) {
-                stats.recorder.getIntervalHistogram();
-                long f0 = stats.fsyncs.get();
-                long r0 = stats.records.sum();
-                long b0 = stats.bytes.sum();
-                long t0 = System.nanoTime();
-                resume();
-                LockSupport.parkNanos(slice);
-                pause();
-                long dt = System.nanoTime() - t0;
-                long df = stats.fsyncs.get() - f0;
-                long dr = stats.records.sum() - r0;
-                long db = stats.bytes.sum() - b0;
-                walH.add(stats.recorder.getIntervalHistogram());
-                if (df == 0) {
-                    continue;
-                }
-                long calls = bareFor((db / df + 7) & -8, slice, bareH, elapsed);
-                walRecords += dr;
-                walFsyncs += df;
-                walBytes += db;
-                walNanos += dt;
-                bareCalls += calls;
-                bareNanos += elapsed[0];
-                bareRecordEquivalents += calls * ((double) dr / df);
-            }
-            if (walFsyncs == 0) {
-                return;
-            }
-            // Records-equivalent bare calls: scale back to "calls" at the overall records per fsync.
-            long equivalentCalls = Math.round(bareRecordEquivalents / ((double) walRecords / walFsyncs));
-            addPair("interleaved " + pairedMillis() + " ms", walRecords, walFsyncs, walBytes, walNanos,
-                    walH.getValueAtPercentile(50), walH.getValueAtPercentile(99), equivalentCalls, bareNanos, bareH);
+            interleaved(this::resume, this::pause);
         }
 
         /** Blocks until {@code n} more records are durable than at the previous call. */
@@ -681,6 +791,12 @@ public class WalBenchmark {
     @Benchmark
     @Threads(64)
     public void blockingAppenders64(WalState s) throws IOException {
+        s.blockingAppend();
+    }
+
+    @Benchmark
+    @Threads(64)
+    public void blockingWakeTree64(WakeTreeState s) throws IOException {
         s.blockingAppend();
     }
 
