@@ -318,7 +318,7 @@ final class BenchCommand implements Runnable {
         double warmup;
         @Option(names = "--repeat", defaultValue = "1", description = "alternate the two clusters this many times; min/median/max are shown")
         int repeat;
-        @Option(names = "--workloads", split = ",", description = "cases to run, of: ${COMPLETION-CANDIDATES} (default put-1,put-100,range-l,range-s)",
+        @Option(names = "--workloads", split = ",", description = "cases to run, of: ${COMPLETION-CANDIDATES} (default put-1,put-100,put-1000,range-l-1,range-l,range-s-1,range-s)",
                 completionCandidates = CaseNames.class)
         List<String> workloads = new ArrayList<>(CompareRunner.DEFAULT_CASES);
         @Option(names = "--members", defaultValue = "3", description = "members per cluster")

@@ -46,6 +46,9 @@ public final class CompareRunner {
         Map<String, Case> m = new LinkedHashMap<>();
         m.put("put-1", new Case("put, 1 client", () -> LoadGenerator.workload(LoadGenerator.Op.PUT, 16, 256, 100_000), 1, 1));
         m.put("put-100", new Case("put, 100 clients / 10 conns", () -> LoadGenerator.workload(LoadGenerator.Op.PUT, 16, 256, 100_000), 100, 10));
+        m.put("put-1000", new Case("put, 1000 clients / 100 conns", () -> LoadGenerator.workload(LoadGenerator.Op.PUT, 16, 256, 100_000), 1000, 100));
+        m.put("range-l-1", new Case("range l, 1 client", () -> LoadGenerator.workload(LoadGenerator.Op.RANGE_LINEARIZABLE, 16, 256, 100_000), 1, 1));
+        m.put("range-s-1", new Case("range s, 1 client", () -> LoadGenerator.workload(LoadGenerator.Op.RANGE_SERIALIZABLE, 16, 256, 100_000), 1, 1));
         m.put("range-l", new Case("range l, 100 clients", () -> LoadGenerator.workload(LoadGenerator.Op.RANGE_LINEARIZABLE, 16, 256, 100_000), 100, 10));
         m.put("range-s", new Case("range s, 100 clients", () -> LoadGenerator.workload(LoadGenerator.Op.RANGE_SERIALIZABLE, 16, 256, 100_000), 100, 10));
         m.put("txn-put", new Case("txn-put 4 ops, 100 clients", () -> io.quorumlab.bench.load.KvWorkloads.txnPut(16, 256, 100_000, 4), 100, 10));
@@ -55,7 +58,8 @@ public final class CompareRunner {
         return m;
     }
 
-    public static final List<String> DEFAULT_CASES = List.of("put-1", "put-100", "range-l", "range-s");
+    /** Issue 5's acceptance set. */
+    public static final List<String> DEFAULT_CASES = List.of("put-1", "put-100", "put-1000", "range-l-1", "range-l", "range-s-1", "range-s");
 
     private CompareRunner() {}
 
