@@ -128,7 +128,7 @@ public final class Wal implements Closeable {
             this.bounded = bounded;
             this.failure = null;
             this.next = null;
-            this.state = PENDING;
+            STATE.set(this, PENDING); // plain write: the push CAS publishes the request
             return this;
         }
     }
@@ -920,12 +920,18 @@ public final class Wal implements Closeable {
         boolean delegate = opts.delegateWakeups();
         Request[] parked = null;
         int nParked = 0;
+        int bounded = 0;
+        for (Request b = head; b != null; b = b.next) {
+            if (b.bounded) {
+                bounded++;
+            }
+        }
+        if (bounded > 0) {
+            pendingBounded.addAndGet(-bounded); // one atomic per batch, before any callback appends again
+        }
         Request r = head;
         while (r != null) {
             Request next = r.next; // read first: a completed blocking request may be reused at once
-            if (r.bounded) {
-                pendingBounded.decrementAndGet();
-            }
             Throwable outcome = error != null ? error : r.failure;
             Thread waiter = r.waiter;
             if (waiter != null) {
