@@ -1,19 +1,31 @@
 package io.quorumlab.cli;
 
+import io.quorumlab.chaos.report.HtmlReport;
+import io.quorumlab.chaos.report.Sweep;
 import io.quorumlab.chaos.sim.ClusterSimulation;
+import io.quorumlab.chaos.sim.Scenario;
 import io.quorumlab.chaos.sim.SimResult;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.LongConsumer;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code quorumlab sim ...}: the deterministic simulator. */
 @Command(name = "sim", mixinStandardHelpOptions = true, description = "Run the deterministic cluster simulator.",
-        subcommands = {SimCommand.Run.class, SimCommand.ComparePlacement.class})
+        subcommands = {SimCommand.Run.class, SimCommand.ComparePlacement.class, SimCommand.SweepCommand.class})
 final class SimCommand implements Runnable {
     @Override
     public void run() {
-        new picocli.CommandLine(this).usage(System.out);
+        new CommandLine(this).usage(System.out);
     }
 
     static long minutes(double m) {
@@ -28,15 +40,70 @@ final class SimCommand implements Runnable {
     }
 
     static SimResult runWithProgress(ClusterSimulation s, ClusterSimulation.Params p, boolean progress) {
-        long t0 = System.nanoTime();
-        SimResult r = s.run(progress ? t -> {
-            double done = 100.0 * t / p.durationNanos();
-            double wall = (System.nanoTime() - t0) / 1e9;
-            System.err.printf(Locale.ROOT, "\r[%s] %5.1f%%  simulated %s  (%.1f simulated s per wall s)", p.name(), done,
-                    fmt(t), t / 1e9 / Math.max(wall, 1e-3));
-        } : null);
-        if (progress) System.err.println();
+        ProgressBar bar = progress ? new ProgressBar(p.name(), p.durationNanos()) : null;
+        SimResult r = s.run(bar);
+        if (bar != null) bar.done();
         return r;
+    }
+
+    /**
+     * Shows progress when asked to ({@code --progress}) or when the console is interactive (Java can
+     * only ask whether stdin and stdout are a terminal, not stderr alone) and the output is text.
+     */
+    static boolean showProgress(boolean forced, String output) {
+        return forced || (System.console() != null && !"json".equals(output));
+    }
+
+    /** A progress bar on stderr with the simulated-time rate and an estimate of the time left. */
+    static final class ProgressBar implements LongConsumer {
+        static final int WIDTH = 30;
+        private static final long REDRAW_NANOS = 250_000_000L;
+        private final String label;
+        private final long totalNanos;
+        private final long startWall = System.nanoTime();
+        private long lastDraw;
+        private final PrintWriter err;
+
+        ProgressBar(String label, long totalNanos) {
+            this(label, totalNanos, new PrintWriter(System.err, true));
+        }
+
+        ProgressBar(String label, long totalNanos, PrintWriter err) {
+            this.label = label;
+            this.totalNanos = totalNanos;
+            this.err = err;
+        }
+
+        @Override
+        public void accept(long simNanos) {
+            long now = System.nanoTime();
+            if (simNanos < totalNanos && now - lastDraw < REDRAW_NANOS) return;
+            lastDraw = now;
+            err.print("\r" + line(simNanos, (now - startWall) / 1e9));
+            err.flush();
+        }
+
+        /** One frame: {@code label [#####-----]  45.0%  d0 03:12:00 / 7d  312 sim-s/s  ETA 4m12s}. */
+        String line(long simNanos, double wallSeconds) {
+            double frac = Math.min(1, Math.max(0, (double) simNanos / totalNanos));
+            int fill = (int) Math.round(frac * WIDTH);
+            double rate = simNanos / 1e9 / Math.max(wallSeconds, 1e-3);
+            double eta = rate > 0 ? (totalNanos - simNanos) / 1e9 / rate : Double.POSITIVE_INFINITY;
+            return String.format(Locale.ROOT, "%s [%s%s] %5.1f%%  %s / %s  %.1f sim-s/s  ETA %s ", label, "#".repeat(fill),
+                    "-".repeat(WIDTH - fill), frac * 100, fmt(simNanos), fmt(totalNanos), rate, wall(eta));
+        }
+
+        void done() {
+            err.println();
+        }
+
+        static String wall(double seconds) {
+            if (Double.isInfinite(seconds) || Double.isNaN(seconds)) return "?";
+            long s = Math.round(seconds);
+            if (s < 60) return s + "s";
+            if (s < 3600) return (s / 60) + "m" + String.format(Locale.ROOT, "%02d", s % 60) + "s";
+            return (s / 3600) + "h" + String.format(Locale.ROOT, "%02d", (s / 60) % 60) + "m";
+        }
     }
 
     static String fmt(long nanos) {
@@ -44,11 +111,35 @@ final class SimCommand implements Runnable {
         return String.format(Locale.ROOT, "%dd%02dh%02dm%02ds", s / 86400, (s / 3600) % 24, (s / 60) % 60, s % 60);
     }
 
+    static void writeReport(Path file, String html) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) Files.createDirectories(parent);
+        Files.writeString(file, html, StandardCharsets.UTF_8);
+    }
+
+    static void checkOutput(CommandLine cmd, String output) {
+        if (!"text".equals(output) && !"json".equals(output)) {
+            throw new CommandLine.ParameterException(cmd, "--output must be text or json, not " + output);
+        }
+    }
+
+    static Scenario loadScenario(CommandLine cmd, Path file) {
+        try {
+            return Scenario.load(file);
+        } catch (IOException e) {
+            throw new CommandLine.ParameterException(cmd, "cannot read scenario " + file + ": " + e.getMessage());
+        } catch (IllegalArgumentException | ClassCastException e) {
+            throw new CommandLine.ParameterException(cmd, e.getMessage());
+        }
+    }
+
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = "Simulate a scenario file (chaos/scenarios/*.yaml) or one placement, and print what happened.")
     static final class Run implements Callable<Integer> {
-        @picocli.CommandLine.Parameters(arity = "0..1", description = "scenario YAML (cluster, workload, faults on a timeline)")
-        java.nio.file.Path scenario;
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Parameters(arity = "0..1", description = "scenario YAML (cluster, workload, faults on a timeline)")
+        Path scenario;
         @Option(names = "--placement", defaultValue = "stacked", description = "stacked | dedicated-nvme (without a scenario file)")
         String placement;
         @Option(names = "--minutes", description = "simulated minutes (default 30, or the scenario's duration)")
@@ -63,21 +154,39 @@ final class SimCommand implements Runnable {
         String disk;
         @Option(names = "--output", defaultValue = "text", description = "text | json")
         String output;
+        @Option(names = "--report", description = "also write a self-contained HTML report (charts over virtual time) to this file")
+        Path report;
+        @Option(names = "--progress", description = "show the progress bar even when the console is not interactive")
+        boolean progress;
 
         @Override
         public Integer call() throws Exception {
-            Long dur = duration != null ? Long.valueOf(io.quorumlab.chaos.sim.Scenario.duration(duration))
-                    : minutes != null ? Long.valueOf(minutes(minutes)) : null;
-            io.quorumlab.chaos.sim.Scenario sc = scenario != null ? io.quorumlab.chaos.sim.Scenario.load(scenario)
-                    : new io.quorumlab.chaos.sim.Scenario(params(placement, minutes(30), 1), java.util.List.of());
-            ClusterSimulation.Params p = sc.params();
-            if (dur != null) p = p.withDuration(dur);
-            if (seed != null) p = p.withSeed(seed);
-            if (disk != null) p = p.withEtcdDisk(disk);
-            ClusterSimulation s = new io.quorumlab.chaos.sim.Scenario(p, sc.faults()).build();
+            CommandLine cmd = spec.commandLine();
+            checkOutput(cmd, output);
+            ClusterSimulation s;
+            ClusterSimulation.Params p;
+            try {
+                Long dur = duration != null ? Long.valueOf(Scenario.duration(duration))
+                        : minutes != null ? Long.valueOf(minutes(minutes)) : null;
+                Scenario sc = scenario != null ? loadScenario(cmd, scenario)
+                        : new Scenario(params(placement, minutes(30), 1), List.of());
+                p = sc.params();
+                if (dur != null) p = p.withDuration(dur);
+                if (seed != null) p = p.withSeed(seed);
+                if (disk != null) p = p.withEtcdDisk(disk);
+                s = new Scenario(p, sc.faults()).build();
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cmd, e.getMessage());
+            }
             if (burstAt != null) s.burstAt(minutes(burstAt));
-            SimResult r = runWithProgress(s, p, !"json".equals(output));
-            System.out.print("json".equals(output) ? r.toJson() : text(r));
+            SimResult r = runWithProgress(s, p, showProgress(progress, output));
+            PrintWriter out = cmd.getOut();
+            out.print("json".equals(output) ? r.toJson() : text(r));
+            if (report != null) {
+                writeReport(report, HtmlReport.runs(r.scenario(), List.of(r)));
+                if (!"json".equals(output)) out.println("report: " + report);
+            }
+            out.flush();
             return 0;
         }
     }
@@ -86,8 +195,7 @@ final class SimCommand implements Runnable {
         return switch (placement) {
             case "stacked" -> ClusterSimulation.Params.stacked(duration, seed);
             case "dedicated-nvme", "dedicated", "external" -> ClusterSimulation.Params.dedicatedNvme(duration, seed);
-            default -> throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(new Run()),
-                    "unknown placement " + placement + " (stacked, dedicated-nvme)");
+            default -> throw new IllegalArgumentException("unknown placement " + placement + " (stacked, dedicated-nvme)");
         };
     }
 
@@ -101,6 +209,16 @@ final class SimCommand implements Runnable {
                 r.apiP50Ms(), r.apiP99Ms(), r.apiRequests(), r.etcdCalls(), r.etcdAttempts(), r.apiFailed()));
         sb.append(String.format(Locale.ROOT, "  leader changes %d  write freeze %.1f s (longest %.1f s)  proposals failed %d  bursts %d%n",
                 r.leaderElections(), r.writeFreezeSeconds(), r.longestFreezeSeconds(), r.proposalsFailed(), r.deploymentBursts()));
+        if (!r.faults().isEmpty()) {
+            sb.append(String.format(Locale.ROOT, "  faults (fault tolerance = voters that may still fail without losing quorum; "
+                    + "lowest %d, %.1f s without quorum)%n", r.minFaultTolerance(), r.quorumLostSeconds()));
+            for (SimResult.FaultRecord f : r.faults()) {
+                sb.append(String.format(Locale.ROOT, "    %s  %-38s voters %d up %d tolerance %d (lowest until next %d)  %s%n",
+                        ClusterSimulationClock.of(f.atNanos()), f.fault(), f.voters(), f.up(), f.faultTolerance(),
+                        f.minFaultToleranceUntilNext(), f.outcome()));
+            }
+            sb.append("  members at the end: ").append(String.join(", ", r.finalMembers())).append('\n');
+        }
         for (ClusterSimulation.LeaderChange c : r.leaderChanges()) {
             sb.append("    ").append(ClusterSimulationClock.of(c.atNanos())).append(" term ").append(c.term()).append(' ')
                     .append(c.previousLeader()).append(" -> ").append(c.leader()).append(": ").append(c.cause()).append('\n');
@@ -111,43 +229,123 @@ final class SimCommand implements Runnable {
     @Command(name = "compare-placement", mixinStandardHelpOptions = true,
             description = "Stacked vs dedicated NVMe etcd: same workload, same seed, side by side.")
     static final class ComparePlacement implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
         @Option(names = "--minutes", defaultValue = "20", description = "simulated minutes per placement")
         double minutes;
+        @Option(names = "--days", description = "simulated days per placement (overrides --minutes)")
+        Double days;
         @Option(names = "--seed", defaultValue = "1")
         long seed;
         @Option(names = "--burst-at", defaultValue = "2", description = "simulated minute of a deployment burst (negative: none)")
         double burstAt;
         @Option(names = "--output", defaultValue = "text", description = "text | json")
         String output;
+        @Option(names = "--report", description = "also write a self-contained HTML report (both runs on each chart) to this file")
+        Path report;
+        @Option(names = "--progress", description = "show the progress bar even when the console is not interactive")
+        boolean progress;
 
         @Override
-        public Integer call() {
+        public Integer call() throws IOException {
+            CommandLine cmd = spec.commandLine();
+            checkOutput(cmd, output);
+            if (days != null && !(days > 0)) throw new CommandLine.ParameterException(cmd, "--days must be positive");
+            if (!(minutes > 0)) throw new CommandLine.ParameterException(cmd, "--minutes must be positive");
+            long duration = days != null ? (long) (days * 86_400e9) : minutes(minutes);
             Double burst = burstAt < 0 ? null : burstAt;
-            boolean progress = !"json".equals(output);
-            SimResult stacked = simulate(ClusterSimulation.Params.stacked(minutes(minutes), seed), burst, progress);
-            SimResult dedicated = simulate(ClusterSimulation.Params.dedicatedNvme(minutes(minutes), seed), burst, progress);
+            boolean bar = showProgress(progress, output);
+            SimResult stacked = simulate(ClusterSimulation.Params.stacked(duration, seed), burst, bar);
+            SimResult dedicated = simulate(ClusterSimulation.Params.dedicatedNvme(duration, seed), burst, bar);
+            PrintWriter out = cmd.getOut();
+            if (report != null) writeReport(report, HtmlReport.runs("Stacked vs dedicated NVMe etcd, seed " + seed, List.of(stacked, dedicated)));
             if ("json".equals(output)) {
-                System.out.print("{\"stacked\": " + stacked.toJson().trim() + ",\n\"dedicatedNvme\": " + dedicated.toJson().trim() + "}\n");
+                out.print("{\"stacked\": " + stacked.toJson().trim() + ",\n\"dedicatedNvme\": " + dedicated.toJson().trim() + "}\n");
+                out.flush();
                 return 0;
             }
-            System.out.printf(Locale.ROOT, "%-34s %16s %16s%n", "same workload and seed " + seed, "stacked", "dedicated-nvme");
-            row("WAL fsync p50 (ms)", stacked.walFsyncP50Ms(), dedicated.walFsyncP50Ms());
-            row("WAL fsync p99 (ms)", stacked.walFsyncP99Ms(), dedicated.walFsyncP99Ms());
-            row("WAL fsync max (ms)", stacked.walFsyncMaxMs(), dedicated.walFsyncMaxMs());
-            row("API server p99 (ms)", stacked.apiP99Ms(), dedicated.apiP99Ms());
-            row("leader elections", stacked.leaderElections(), dedicated.leaderElections());
-            row("write freeze (s)", stacked.writeFreezeSeconds(), dedicated.writeFreezeSeconds());
-            row("API requests failed", stacked.apiFailed(), dedicated.apiFailed());
-            row("etcd attempts per call", (double) stacked.etcdAttempts() / Math.max(1, stacked.etcdCalls()),
-                    (double) dedicated.etcdAttempts() / Math.max(1, dedicated.etcdCalls()));
-            System.out.println();
-            System.out.print(text(stacked));
-            System.out.print(text(dedicated));
+            out.printf(Locale.ROOT, "%-34s %16s %16s%n", "same workload and seed " + seed, "stacked", "dedicated-nvme");
+            row(out, "WAL fsync p50 (ms)", stacked.walFsyncP50Ms(), dedicated.walFsyncP50Ms());
+            row(out, "WAL fsync p99 (ms)", stacked.walFsyncP99Ms(), dedicated.walFsyncP99Ms());
+            row(out, "WAL fsync p99, peak hour (ms)", stacked.walFsyncPeakHourP99Ms(), dedicated.walFsyncPeakHourP99Ms());
+            row(out, "WAL fsync max (ms)", stacked.walFsyncMaxMs(), dedicated.walFsyncMaxMs());
+            row(out, "API server p99 (ms)", stacked.apiP99Ms(), dedicated.apiP99Ms());
+            row(out, "leader elections", stacked.leaderElections(), dedicated.leaderElections());
+            row(out, "leader elections per week", stacked.electionsPerWeek(), dedicated.electionsPerWeek());
+            row(out, "write freeze (s)", stacked.writeFreezeSeconds(), dedicated.writeFreezeSeconds());
+            row(out, "write freeze per week (s)", stacked.freezeSecondsPerWeek(), dedicated.freezeSecondsPerWeek());
+            row(out, "proposals failed", stacked.proposalsFailed(), dedicated.proposalsFailed());
+            row(out, "API requests failed", stacked.apiFailed(), dedicated.apiFailed());
+            row(out, "etcd attempts per call", stacked.retryMultiplier(), dedicated.retryMultiplier());
+            out.println();
+            out.print(text(stacked));
+            out.print(text(dedicated));
+            if (report != null) out.println("report: " + report);
+            out.flush();
             return 0;
         }
 
-        private static void row(String name, double a, double b) {
-            System.out.printf(Locale.ROOT, "%-34s %16.2f %16.2f%n", name, a, b);
+        private static void row(PrintWriter out, String name, double a, double b) {
+            out.printf(Locale.ROOT, "%-34s %16.2f %16.2f%n", name, a, b);
+        }
+    }
+
+    @Command(name = "sweep", mixinStandardHelpOptions = true,
+            description = "Run a scenario once per value of one parameter (same seed) and set elections, write freezes and "
+                    + "API-server p99 against the value.")
+    static final class SweepCommand implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Parameters(arity = "1", description = "scenario YAML")
+        Path scenario;
+        @Option(names = "--param", required = true,
+                description = "disk.fsync.p99 (the etcd device's fsync p99) | load (API requests/s per API server)")
+        String param;
+        @Option(names = "--values", required = true, description = "comma-separated, e.g. 2ms,5ms,10ms,25ms,50ms or 100,250,500")
+        String values;
+        @Option(names = "--duration", description = "simulated time per value (default: the scenario's)")
+        String duration;
+        @Option(names = "--seed", description = "default: the scenario's seed")
+        Long seed;
+        @Option(names = "--output", defaultValue = "text", description = "text | json")
+        String output;
+        @Option(names = "--report", description = "also write a self-contained HTML report (bar charts and every run's time series)")
+        Path report;
+        @Option(names = "--progress", description = "show the progress bar even when the console is not interactive")
+        boolean progress;
+
+        @Override
+        public Integer call() throws IOException {
+            CommandLine cmd = spec.commandLine();
+            checkOutput(cmd, output);
+            Scenario sc = loadScenario(cmd, scenario);
+            List<String> vals;
+            ClusterSimulation.Params p = sc.params();
+            try {
+                vals = Sweep.values(param, values);
+                if (duration != null) p = p.withDuration(Scenario.duration(duration));
+                if (seed != null) p = p.withSeed(seed);
+                for (String v : vals) Sweep.apply(p, param, v);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cmd, e.getMessage());
+            }
+            boolean bar = showProgress(progress, output);
+            ProgressBar[] current = {null};
+            Sweep.Result r = Sweep.run(new Scenario(p, sc.faults()), param, vals, bar ? (i, v, params) -> {
+                if (current[0] != null) current[0].done();
+                current[0] = new ProgressBar(String.format(Locale.ROOT, "[%d/%d] %s=%s", i + 1, vals.size(), param, v),
+                        params.durationNanos());
+                return current[0];
+            } : null);
+            if (current[0] != null) current[0].done();
+            PrintWriter out = cmd.getOut();
+            out.print("json".equals(output) ? Sweep.json(r) : Sweep.text(r));
+            if (report != null) {
+                writeReport(report, HtmlReport.sweep(r));
+                if (!"json".equals(output)) out.println("report: " + report);
+            }
+            out.flush();
+            return 0;
         }
     }
 

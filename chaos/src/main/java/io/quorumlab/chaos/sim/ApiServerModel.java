@@ -42,6 +42,10 @@ final class ApiServerModel {
     private final java.util.function.DoubleSupplier burstFactor;
     private final SplittableRandom random;
     private final Histogram latency;
+    /** The same latencies for the current sampling interval (the cluster resets it). */
+    private final Histogram intervalLatency;
+    /** Called when the chosen etcd member refused the connection (the client library picks another endpoint). */
+    private final Runnable endpointFailed;
     private final long[] modRevision = new long[OBJECTS];
     private boolean stopped;
     /** Until this virtual time the API server is down with its node (stacked node failure). */
@@ -57,7 +61,8 @@ final class ApiServerModel {
     int inflightWrites;
 
     ApiServerModel(Sim sim, String node, Disk disk, Supplier<Member> etcd, long extraRttNanos, SimNetwork net,
-                   Workload load, java.util.function.DoubleSupplier burstFactor, Histogram latency) {
+                   Workload load, java.util.function.DoubleSupplier burstFactor, Histogram latency, Histogram intervalLatency,
+                   Runnable endpointFailed) {
         this.sim = sim;
         this.node = node;
         this.disk = disk;
@@ -68,6 +73,12 @@ final class ApiServerModel {
         this.burstFactor = burstFactor;
         this.random = sim.split();
         this.latency = latency;
+        this.intervalLatency = intervalLatency;
+        this.endpointFailed = endpointFailed;
+    }
+
+    String node() {
+        return node;
     }
 
     Disk nodeDisk() {
@@ -106,7 +117,7 @@ final class ApiServerModel {
         boolean callsEtcd = random.nextDouble() < etcdShare;
         if (!callsEtcd) {
             audit();
-            latency.recordValue(Math.min(200_000 + net.sampleLatency(), latency.getHighestTrackableValue()));
+            record(200_000 + net.sampleLatency());
             return;
         }
         int obj = random.nextInt(OBJECTS);
@@ -130,6 +141,7 @@ final class ApiServerModel {
             Member m = etcd.get();
             if (m == null || m.isStopped()) {
                 // Connection refused: the client library fails over after a dial timeout-ish delay.
+                endpointFailed.run();
                 sim.after(1_000_000_000L, () -> onResult(op, obj, start, n, new EtcdException(io.quorumlab.server.EtcdError.STOPPED)));
                 return;
             }
@@ -182,7 +194,7 @@ final class ApiServerModel {
 
     private void onResult(Op op, int obj, long start, int n, Throwable err) {
         if (err == null) {
-            latency.recordValue(Math.min(sim.now() - start, latency.getHighestTrackableValue()));
+            record(sim.now() - start);
             return;
         }
         boolean retryable = err instanceof EtcdException;
@@ -195,7 +207,13 @@ final class ApiServerModel {
             return;
         }
         failed++;
-        latency.recordValue(Math.min(sim.now() - start, latency.getHighestTrackableValue()));
+        record(sim.now() - start);
+    }
+
+    private void record(long nanos) {
+        long v = Math.min(nanos, latency.getHighestTrackableValue());
+        latency.recordValue(v);
+        intervalLatency.recordValue(Math.min(v, intervalLatency.getHighestTrackableValue()));
     }
 
     private void audit() {

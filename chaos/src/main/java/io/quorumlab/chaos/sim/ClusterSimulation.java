@@ -1,7 +1,12 @@
 package io.quorumlab.chaos.sim;
 
 import io.prometheus.client.CollectorRegistry;
+import io.quorumlab.chaos.report.TimeSeries;
 import io.quorumlab.raft.StateRole;
+import io.quorumlab.server.EtcdError;
+import io.quorumlab.server.EtcdException;
+import io.quorumlab.server.member.MemberApi;
+import io.quorumlab.server.member.MemberInfo;
 import io.quorumlab.server.member.Member;
 import io.quorumlab.server.member.MemberConfig;
 import io.quorumlab.server.member.MemberMetrics;
@@ -10,11 +15,17 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import java.util.function.LongConsumer;
 import org.HdrHistogram.Histogram;
 
@@ -35,10 +46,19 @@ public final class ClusterSimulation {
      */
     public record Params(String name, Placement placement, int members, String etcdDisk, String apiNodeDisk,
                          Workload workload, long durationNanos, long seed, long heartbeatMillis, long electionMillis,
-                         double entanglement, long externalExtraRttNanos, long linkLatencyNanos) {
+                         double entanglement, long externalExtraRttNanos, long linkLatencyNanos, double etcdFsyncP99Ms) {
         public Params {
             if (members < 1 || members > 7) throw new IllegalArgumentException("members must be 1..7");
             if (durationNanos <= 0) throw new IllegalArgumentException("duration must be positive");
+            if (etcdFsyncP99Ms < 0 || Double.isNaN(etcdFsyncP99Ms)) throw new IllegalArgumentException("fsync p99 must be positive");
+        }
+
+        /** With the etcd device's own profile (no fsync p99 override). */
+        public Params(String name, Placement placement, int members, String etcdDisk, String apiNodeDisk, Workload workload,
+                      long durationNanos, long seed, long heartbeatMillis, long electionMillis, double entanglement,
+                      long externalExtraRttNanos, long linkLatencyNanos) {
+            this(name, placement, members, etcdDisk, apiNodeDisk, workload, durationNanos, seed, heartbeatMillis, electionMillis,
+                    entanglement, externalExtraRttNanos, linkLatencyNanos, 0);
         }
 
         public static Params stacked(long durationNanos, long seed) {
@@ -53,29 +73,59 @@ public final class ClusterSimulation {
 
         public Params withDuration(long nanos) {
             return new Params(name, placement, members, etcdDisk, apiNodeDisk, workload, nanos, seed, heartbeatMillis,
-                    electionMillis, entanglement, externalExtraRttNanos, linkLatencyNanos);
+                    electionMillis, entanglement, externalExtraRttNanos, linkLatencyNanos, etcdFsyncP99Ms);
         }
 
         public Params withSeed(long s) {
             return new Params(name, placement, members, etcdDisk, apiNodeDisk, workload, durationNanos, s, heartbeatMillis,
-                    electionMillis, entanglement, externalExtraRttNanos, linkLatencyNanos);
+                    electionMillis, entanglement, externalExtraRttNanos, linkLatencyNanos, etcdFsyncP99Ms);
         }
 
         public Params withWorkload(Workload w) {
             return new Params(name, placement, members, etcdDisk, apiNodeDisk, w, durationNanos, seed, heartbeatMillis,
-                    electionMillis, entanglement, externalExtraRttNanos, linkLatencyNanos);
+                    electionMillis, entanglement, externalExtraRttNanos, linkLatencyNanos, etcdFsyncP99Ms);
         }
 
         public Params withEtcdDisk(String profile) {
             return new Params(name, placement, members, profile, apiNodeDisk, workload, durationNanos, seed, heartbeatMillis,
-                    electionMillis, entanglement, externalExtraRttNanos, linkLatencyNanos);
+                    electionMillis, entanglement, externalExtraRttNanos, linkLatencyNanos, etcdFsyncP99Ms);
+        }
+
+        /**
+         * Scales the etcd device's fsync distribution (median and p99 by the same factor) so that its
+         * p99 is {@code ms}; 0 keeps the profile's own.
+         */
+        public Params withEtcdFsyncP99Ms(double ms) {
+            return new Params(name, placement, members, etcdDisk, apiNodeDisk, workload, durationNanos, seed, heartbeatMillis,
+                    electionMillis, entanglement, externalExtraRttNanos, linkLatencyNanos, ms);
+        }
+
+        public Params withName(String n) {
+            return new Params(n, placement, members, etcdDisk, apiNodeDisk, workload, durationNanos, seed, heartbeatMillis,
+                    electionMillis, entanglement, externalExtraRttNanos, linkLatencyNanos, etcdFsyncP99Ms);
+        }
+
+        /** The etcd device's profile, with the fsync p99 override applied. */
+        public DiskProfile etcdProfile() {
+            DiskProfile base = DiskProfile.named(etcdDisk);
+            if (etcdFsyncP99Ms <= 0) return base;
+            double f = etcdFsyncP99Ms / base.fsyncP99Ms();
+            return new DiskProfile(base.name() + String.format(Locale.ROOT, " (fsync p99 %.3g ms)", etcdFsyncP99Ms),
+                    base.fsyncMedianMs() * f, etcdFsyncP99Ms, base.writeMBps());
         }
     }
 
-    /** One leader change as the members saw it, with what preceded it on the old leader. */
+    /** One leader change as the members saw it, with what preceded it on the old leader and what followed. */
     public record LeaderChange(long atNanos, long term, String leader, String previousLeader, String cause) {}
 
     private static final long SAMPLE_NANOS = 50_000_000L;
+    /** The time series' sampling interval (rows merge beyond {@link TimeSeries#MAX_POINTS}). */
+    static final long SERIES_INTERVAL_NANOS = 10_000_000_000L;
+    /** Scenario membership operations and leader transfers retry this often, once a second, before giving up. */
+    static final int OPERATION_ATTEMPTS = 120;
+    private static final long OPERATION_RETRY_NANOS = 1_000_000_000L;
+    /** A fault this recent on the old leader is named as the cause of a leader change. */
+    private static final long CAUSE_WINDOW_NANOS = 15_000_000_000L;
 
     private final Params p;
     private final Sim sim;
@@ -86,9 +136,38 @@ public final class ClusterSimulation {
     private final Map<String, Disk> disks = new LinkedHashMap<>();
     private final List<ApiServerModel> apiServers = new ArrayList<>();
     private final Histogram apiLatency = new Histogram(3_600_000_000_000L, 3);
+    private final Histogram apiInterval = new Histogram(3_600_000_000_000L, 3);
     private final Histogram fsyncAll = new Histogram(3_600_000_000_000L, 3);
     private final Histogram fsyncPeak = new Histogram(3_600_000_000_000L, 3);
-    private final List<LeaderChange> leaderChanges = new ArrayList<>();
+    private final Histogram fsyncInterval = new Histogram(3_600_000_000_000L, 3);
+    private final List<ChangeDraft> leaderChanges = new ArrayList<>();
+    /** Peer URL, start configuration and Raft id of every member that ever ran (initial and added). */
+    private final Map<String, String> peerUrls = new LinkedHashMap<>();
+    private final Map<String, MemberConfig> configs = new LinkedHashMap<>();
+    private final Map<Long, String> nameOfId = new TreeMap<>();
+    /** Members removed from the cluster by MemberRemove. */
+    private final Set<String> removed = new LinkedHashSet<>();
+    /** Members that faults may name, and from when: the initial ones (0) and those an addMember will add. */
+    private final Map<String, Long> known = new LinkedHashMap<>();
+    /** Links cut by faults, counted (two overlapping partitions of one link heal one at a time). */
+    private final Map<Long, Integer> cuts = new HashMap<>();
+    /** The etcd member each API server talks to now, and whether it may talk only to its own node's member. */
+    private String[] apiEndpoint;
+    private boolean[] apiLocalOnly;
+    /** The most recent fault that touched a member: its time and description (cause chains name it). */
+    private final Map<String, Long> noteAt = new HashMap<>();
+    private final Map<String, String> noteText = new HashMap<>();
+    private final List<FaultDraft> faultLog = new ArrayList<>();
+    private final TimeSeries series = new TimeSeries(SERIES_INTERVAL_NANOS, List.of(
+            new TimeSeries.Column("walFsyncP99Ms", "ms", TimeSeries.Merge.MAX),
+            new TimeSeries.Column("walFsyncMaxMs", "ms", TimeSeries.Merge.MAX),
+            new TimeSeries.Column("leaderTerm", "term", TimeSeries.Merge.MAX),
+            new TimeSeries.Column("apiServerP99Ms", "ms", TimeSeries.Merge.MAX),
+            new TimeSeries.Column("deviceQueueMs", "ms", TimeSeries.Merge.MAX),
+            new TimeSeries.Column("etcdRequests", "requests", TimeSeries.Merge.SUM),
+            new TimeSeries.Column("etcdAttempts", "attempts", TimeSeries.Merge.SUM),
+            new TimeSeries.Column("faultTolerance", "members", TimeSeries.Merge.MIN)));
+    private final double[] row = new double[8];
     private double burstFactor = 1;
     private SplittableRandom burstRandom;
     private long lastLeaderTerm;
@@ -99,6 +178,14 @@ public final class ClusterSimulation {
     private long longestFreezeNanos;
     private int bursts;
     private io.quorumlab.chaos.check.CheckedWorkload checked; // checked clients and watchers (chaos.check)
+    private int addedNodes;
+    /** Over the current series interval: the longest device queue ahead of an fsync, the lowest fault tolerance. */
+    private long intervalQueueNanos;
+    private int intervalMinTolerance = Integer.MAX_VALUE;
+    private long seriesRequests;
+    private long seriesAttempts;
+    private int minTolerance = Integer.MAX_VALUE;
+    private long quorumLostNanos;
 
     public ClusterSimulation(Params params) {
         this.p = params;
@@ -124,7 +211,7 @@ public final class ClusterSimulation {
 
     /** Builds the cluster and its clients; {@link #run(LongConsumer)} then advances time. */
     public void build() {
-        DiskProfile etcdProfile = DiskProfile.named(p.etcdDisk());
+        DiskProfile etcdProfile = p.etcdProfile();
         DiskProfile apiProfile = DiskProfile.named(p.apiNodeDisk());
         Map<String, String> cluster = new LinkedHashMap<>();
         for (int i = 1; i <= p.members(); i++) {
@@ -132,12 +219,19 @@ public final class ClusterSimulation {
             names.add(name);
             cluster.put(name, "http://10.0.0." + i + ":2380");
         }
+        peerUrls.putAll(cluster);
+        for (String n : names) known.put(n, 0L);
         for (String name : names) {
             Disk d = newDisk(name, etcdProfile);
             disks.put(name, d);
             runtimes.put(name, new SimRuntime(sim, name, d));
         }
-        for (String name : names) startMember(name, cluster);
+        for (String name : names) {
+            configs.put(name, memberConfig(name, cluster));
+            startMember(name);
+        }
+        apiEndpoint = new String[p.members()];
+        apiLocalOnly = new boolean[p.members()];
         for (int i = 0; i < p.members(); i++) {
             String etcdName = names.get(i);
             Disk apiDisk;
@@ -147,14 +241,17 @@ public final class ClusterSimulation {
                 apiNode = etcdName;
                 apiDisk = disks.get(etcdName); // same device as the etcd WAL
                 rtt = 0;
+                apiLocalOnly[i] = true; // kubeadm's stacked API server: --etcd-servers=https://127.0.0.1:2379
             } else {
                 apiNode = "cp" + (i + 1);
                 apiDisk = newDisk(apiNode, apiProfile);
                 disks.put(apiNode, apiDisk);
                 rtt = p.externalExtraRttNanos();
             }
-            ApiServerModel api = new ApiServerModel(sim, apiNode, apiDisk, () -> members.get(etcdName), rtt, net,
-                    p.workload(), () -> burstFactor, apiLatency);
+            apiEndpoint[i] = etcdName;
+            int index = i;
+            ApiServerModel api = new ApiServerModel(sim, apiNode, apiDisk, () -> etcdFor(index), rtt, net,
+                    p.workload(), () -> burstFactor, apiLatency, apiInterval, () -> endpointFailed(index));
             apiServers.add(api);
         }
         // Let the cluster elect its first leader before clients arrive (as a real control plane boots).
@@ -176,19 +273,58 @@ public final class ClusterSimulation {
         return new Disk(sim, node, profile, p.entanglement(), 5_000_000_000L, 1600L << 20);
     }
 
-    private void startMember(String name, Map<String, String> cluster) {
-        MemberConfig cfg = MemberConfig.defaults(name, Path.of("/sim", name), cluster)
+    private MemberConfig memberConfig(String name, Map<String, String> cluster) {
+        return MemberConfig.defaults(name, Path.of("/sim", name), cluster)
                 .withTimeouts(p.heartbeatMillis(), p.electionMillis())
                 .withSnapshotCount(10_000, 5000)
                 .withWalSegmentBytes(4L << 20);
+    }
+
+    /** Starts (or restarts, from what its runtime kept) a member with its configuration. */
+    private void startMember(String name) {
+        MemberConfig cfg = configs.get(name);
         SimRuntime rt = runtimes.get(name);
         try {
             Member m = new Member(cfg, rt, net.endpoint(cfg.memberId()), new MemberMetrics(new CollectorRegistry()));
             m.start();
             members.put(name, m);
+            nameOfId.put(cfg.memberId(), name);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The member API server {@code i} sends its next call to (clients of removed members move to live ones). */
+    private Member etcdFor(int i) {
+        String n = apiEndpoint[i];
+        if (removed.contains(n)) {
+            apiLocalOnly[i] = false; // the operator repointed --etcd-servers at the remaining members
+            n = nextEndpoint(i, n);
+            apiEndpoint[i] = n;
+        }
+        return members.get(n);
+    }
+
+    /** Connection refused: clientv3 tries the next endpoint it knows; a stacked API server knows only its own. */
+    private void endpointFailed(int i) {
+        if (!apiLocalOnly[i]) apiEndpoint[i] = nextEndpoint(i, apiEndpoint[i]);
+    }
+
+    /** The first running member after {@code current} in the live membership (wrapping around), else any live one. */
+    private String nextEndpoint(int i, String current) {
+        // Added members first: when stacked members are removed, their clients go to the new nodes
+        // (the operator sets --etcd-servers to them), not to the next stacked member to go.
+        List<String> live = new ArrayList<>();
+        for (String n : members.keySet()) if (!removed.contains(n) && !names.contains(n)) live.add(n);
+        for (String n : members.keySet()) if (!removed.contains(n) && names.contains(n)) live.add(n);
+        if (live.isEmpty()) return current;
+        int at = live.indexOf(current);
+        int from = at >= 0 ? at + 1 : i;
+        for (int k = 0; k < live.size(); k++) {
+            String n = live.get((from + k) % live.size());
+            if (!members.get(n).isStopped()) return n;
+        }
+        return live.get(Math.floorMod(from, live.size()));
     }
 
     /** Puts a scenario's fault on the timeline; unknown member or node names are an error now, not later. */
@@ -196,30 +332,167 @@ public final class ClusterSimulation {
         if (f instanceof Scenario.Burst b) {
             burstAt(b.atNanos());
         } else if (f instanceof Scenario.Kill k) {
-            requireMember(k.member());
-            sim.at(k.atNanos(), () -> crashMember(k.member(), k.downNanos()));
+            requireMember(k.member(), k.atNanos());
+            sim.at(k.atNanos(), () -> {
+                if (!present(k.member(), k.atNanos(), k.describe())) return;
+                crashMember(k.member(), k.downNanos(), CrashMode.LOSE_UNSYNCED);
+                logFault(k.atNanos(), k.describe(), "power lost; unsynced WAL bytes dropped");
+            });
+        } else if (f instanceof Scenario.Restart r) {
+            requireMember(r.member(), r.atNanos());
+            sim.at(r.atNanos(), () -> {
+                if (!present(r.member(), r.atNanos(), r.describe())) return;
+                crashMember(r.member(), r.downNanos(), CrashMode.KEEP_ALL);
+                logFault(r.atNanos(), r.describe(), "process stopped; every written byte kept");
+            });
         } else if (f instanceof Scenario.Isolate i) {
-            requireMember(i.member());
-            sim.at(i.atNanos(), () -> net.isolate(members.get(i.member()).memberId()));
-            sim.at(i.atNanos() + i.forNanos(), net::heal);
+            requireMember(i.member(), i.atNanos());
+            List<long[]> links = new ArrayList<>();
+            sim.at(i.atNanos(), () -> {
+                if (!present(i.member(), i.atNanos(), i.describe())) return;
+                long id = idOf(i.member());
+                for (long other : nameOfId.keySet()) {
+                    if (other == id) continue;
+                    links.add(new long[] {id, other});
+                    links.add(new long[] {other, id});
+                }
+                for (long[] l : links) cut(l[0], l[1]);
+                note(i.member(), i.describe());
+                logFault(i.atNanos(), i.describe(), "all links of " + i.member() + " cut");
+            });
+            sim.at(i.atNanos() + i.forNanos(), () -> {
+                if (links.isEmpty()) return;
+                for (long[] l : links) restore(l[0], l[1]);
+                logFault(sim.now(), "end of isolation of " + i.member(), "links restored");
+            });
+        } else if (f instanceof Scenario.Partition pt) {
+            requireMember(pt.member(), pt.atNanos());
+            requireMember(pt.to(), pt.atNanos());
+            boolean[] applied = {false};
+            sim.at(pt.atNanos(), () -> {
+                if (!present(pt.member(), pt.atNanos(), pt.describe()) || !present(pt.to(), pt.atNanos(), pt.describe())) return;
+                applied[0] = true;
+                cut(idOf(pt.member()), idOf(pt.to()));
+                if (!pt.oneWay()) cut(idOf(pt.to()), idOf(pt.member()));
+                note(pt.member(), pt.describe());
+                note(pt.to(), pt.describe());
+                logFault(pt.atNanos(), pt.describe(), pt.oneWay() ? "messages " + pt.member() + " -> " + pt.to() + " dropped"
+                        : "links between " + pt.member() + " and " + pt.to() + " cut");
+            });
+            sim.at(pt.atNanos() + pt.forNanos(), () -> {
+                if (!applied[0]) return;
+                restore(idOf(pt.member()), idOf(pt.to()));
+                if (!pt.oneWay()) restore(idOf(pt.to()), idOf(pt.member()));
+                logFault(sim.now(), "end of " + pt.describe(), "links restored");
+            });
         } else if (f instanceof Scenario.DiskStall d) {
-            Disk disk = requireDisk(d.node());
-            sim.at(d.atNanos(), () -> disk.stallUntil(d.atNanos() + d.forNanos()));
+            requireNode(d.node(), d.atNanos());
+            sim.at(d.atNanos(), () -> {
+                if (!disks.containsKey(d.node())) {
+                    logFault(d.atNanos(), d.describe(), "skipped: no node " + d.node() + " now");
+                    return;
+                }
+                disks.get(d.node()).stallUntil(d.atNanos() + d.forNanos());
+                logFault(d.atNanos(), d.describe(), "device stalled");
+            });
         } else if (f instanceof Scenario.DiskLatency d) {
-            Disk disk = requireDisk(d.node());
-            sim.at(d.atNanos(), () -> disk.setExtraLatency(d.addNanos()));
-            sim.at(d.atNanos() + d.forNanos(), () -> disk.setExtraLatency(0));
+            requireNode(d.node(), d.atNanos());
+            sim.at(d.atNanos(), () -> {
+                if (!disks.containsKey(d.node())) {
+                    logFault(d.atNanos(), d.describe(), "skipped: no node " + d.node() + " now");
+                    return;
+                }
+                disks.get(d.node()).setExtraLatency(d.addNanos());
+                logFault(d.atNanos(), d.describe(), "device slowed");
+            });
+            sim.at(d.atNanos() + d.forNanos(), () -> {
+                if (disks.containsKey(d.node())) disks.get(d.node()).setExtraLatency(0);
+            });
+        } else if (f instanceof Scenario.TransferLeader t) {
+            if (!t.target().equals(Scenario.TransferLeader.ANY)) requireMember(t.target(), t.atNanos());
+            sim.at(t.atNanos(), () -> transferLeader(t));
+        } else if (f instanceof Scenario.AddMember a) {
+            if (known.containsKey(a.member()) || disks.containsKey(a.member())) {
+                throw new IllegalArgumentException("member " + a.member() + " already exists");
+            }
+            known.put(a.member(), a.atNanos());
+            addedNodes++;
+            String url = "http://10.0.1." + addedNodes + ":2380";
+            sim.at(a.atNanos(), () -> addMember(a, url));
+        } else if (f instanceof Scenario.PromoteMember pm) {
+            requireMember(pm.member(), pm.atNanos());
+            sim.at(pm.atNanos(), () -> {
+                if (present(pm.member(), pm.atNanos(), pm.describe())) onLeader(pm.atNanos(), pm.describe(), OPERATION_ATTEMPTS, 1,
+                        leader -> leader.promoteMember(idOf(pm.member())), v -> "promoted to voter");
+            });
+        } else if (f instanceof Scenario.RemoveMember rm) {
+            requireMember(rm.member(), rm.atNanos());
+            sim.at(rm.atNanos(), () -> {
+                if (!present(rm.member(), rm.atNanos(), rm.describe())) return;
+                note(rm.member(), rm.describe());
+                onLeader(rm.atNanos(), rm.describe(), OPERATION_ATTEMPTS, 1, leader -> leader.removeMember(idOf(rm.member())),
+                        v -> removed(rm.member()));
+            });
+        } else {
+            throw new IllegalArgumentException("unsupported fault " + f);
         }
     }
 
-    private void requireMember(String name) {
-        if (!members.containsKey(name)) throw new IllegalArgumentException("no member " + name + " (members: " + members.keySet() + ")");
+    private void requireMember(String name, long at) {
+        Long from = known.get(name);
+        if (from == null) throw new IllegalArgumentException("no member " + name + " (members: " + known.keySet() + ")");
+        if (at < from) {
+            throw new IllegalArgumentException("member " + name + " is added at " + clock(from) + ", after the fault at " + clock(at));
+        }
     }
 
-    private Disk requireDisk(String node) {
-        Disk d = disks.get(node);
-        if (d == null) throw new IllegalArgumentException("no node " + node + " (nodes: " + disks.keySet() + ")");
-        return d;
+    private void requireNode(String node, long at) {
+        if (disks.containsKey(node)) return;
+        if (!known.containsKey(node)) {
+            Set<String> nodes = new LinkedHashSet<>(disks.keySet());
+            nodes.addAll(known.keySet());
+            throw new IllegalArgumentException("no node " + node + " (nodes: " + nodes + ")");
+        }
+        requireMember(node, at);
+    }
+
+    /** Whether the member named by a fault runs in the cluster now; if not (its addMember failed, it was removed) the fault is logged as skipped. */
+    private boolean present(String member, long at, String what) {
+        if (configs.containsKey(member) && !removed.contains(member)) return true;
+        logFault(at, what, "skipped: " + member + (removed.contains(member) ? " was removed" : " is not a member"));
+        return false;
+    }
+
+    private long idOf(String member) {
+        MemberConfig c = configs.get(member);
+        if (c == null) throw new IllegalStateException("member " + member + " has not been added (yet) at " + clock(sim.now()));
+        return c.memberId();
+    }
+
+    private void cut(long from, long to) {
+        long key = from * 1_000_003L + to;
+        if (cuts.merge(key, 1, Integer::sum) == 1) net.cut(from, to);
+    }
+
+    private void restore(long from, long to) {
+        long key = from * 1_000_003L + to;
+        Integer n = cuts.get(key);
+        if (n == null) return;
+        if (n == 1) {
+            cuts.remove(key);
+            net.restore(from, to);
+        } else {
+            cuts.put(key, n - 1);
+        }
+    }
+
+    private boolean linked(long a, long b) {
+        return !cuts.containsKey(a * 1_000_003L + b) && !cuts.containsKey(b * 1_000_003L + a);
+    }
+
+    private void note(String member, String text) {
+        noteAt.put(member, sim.now());
+        noteText.put(member, text + " at " + clock(sim.now()));
     }
 
     /** Starts a deployment burst now (scenarios use it to place one at a known time). */
@@ -229,18 +502,166 @@ public final class ClusterSimulation {
 
     /** Fault: power loss on a member's node; it restarts after {@code downNanos} from what was durable. */
     public void crashMember(String name, long downNanos) {
+        crashMember(name, downNanos, CrashMode.LOSE_UNSYNCED);
+    }
+
+    private void crashMember(String name, long downNanos, CrashMode mode) {
         Member m = members.get(name);
-        if (m == null) return;
-        if (p.placement() == Placement.STACKED) {
+        if (m == null || removed.contains(name)) return;
+        boolean powerLoss = mode != CrashMode.KEEP_ALL;
+        if (powerLoss && p.placement() == Placement.STACKED) {
             // A stacked node takes its API server down with its etcd member.
             int i = names.indexOf(name);
             if (i >= 0 && i < apiServers.size()) apiServers.get(i).downUntil(sim.now() + downNanos);
         }
+        note(name, (powerLoss ? "power loss on " : "restart of ") + name);
         m.crash();
-        runtimes.get(name).crash(CrashMode.LOSE_UNSYNCED);
-        Map<String, String> cluster = new LinkedHashMap<>();
-        for (int i = 1; i <= p.members(); i++) cluster.put(names.get(i - 1), "http://10.0.0." + i + ":2380");
-        sim.after(downNanos, () -> startMember(name, cluster));
+        runtimes.get(name).crash(mode);
+        sim.after(downNanos, () -> {
+            if (removed.contains(name) || !members.get(name).isStopped()) return;
+            startMember(name);
+            logFault(sim.now(), name + " back up", "restarted from its data dir");
+        });
+    }
+
+    /** etcdctl move-leader on the current leader, retried while there is none or the transfer times out. */
+    private void transferLeader(Scenario.TransferLeader t) {
+        onLeader(t.atNanos(), t.describe(), OPERATION_ATTEMPTS, 1, leader -> {
+            String target = t.target();
+            if (target.equals(Scenario.TransferLeader.ANY)) {
+                target = null;
+                for (MemberInfo mi : leader.members()) {
+                    String n = nameOfId.get(mi.id());
+                    if (n != null && !mi.learner() && mi.id() != leader.memberId() && !members.get(n).isStopped()) {
+                        target = n;
+                        break;
+                    }
+                }
+                if (target == null) return CompletableFuture.failedFuture(new EtcdException(EtcdError.BAD_LEADER_TRANSFEREE));
+            }
+            note(leader.name(), "leader transfer " + leader.name() + " -> " + target);
+            String to = target;
+            return leader.moveLeader(idOf(target)).thenApply(v -> to);
+        }, v -> "leadership moved to " + v);
+    }
+
+    /** MemberAdd on the leader; once it is applied the new member starts on its own node, joining the cluster. */
+    private void addMember(Scenario.AddMember a, String url) {
+        onLeader(a.atNanos(), a.describe(), OPERATION_ATTEMPTS, 1, leader -> leader.addMember(List.of(url), a.learner()), v -> {
+            MemberApi.MembershipChange mc = (MemberApi.MembershipChange) v;
+            Map<String, String> cluster = new TreeMap<>();
+            for (MemberInfo mi : mc.members()) {
+                String n = nameOfId.get(mi.id());
+                if (n != null) cluster.put(n, peerUrls.get(n));
+            }
+            cluster.put(a.member(), url);
+            peerUrls.put(a.member(), url);
+            MemberConfig cfg = memberConfig(a.member(), cluster).withNewCluster(false);
+            if (cfg.memberId() != mc.member().id()) {
+                throw new IllegalStateException("joiner " + a.member() + " derives id " + Long.toHexString(cfg.memberId())
+                        + ", MemberAdd gave " + Long.toHexString(mc.member().id()));
+            }
+            configs.put(a.member(), cfg);
+            Disk d = newDisk(a.member(), DiskProfile.named(a.disk()));
+            disks.put(a.member(), d);
+            runtimes.put(a.member(), new SimRuntime(sim, a.member(), d));
+            startMember(a.member());
+            return (a.learner() ? "learner" : "voter") + " added, started with --initial-cluster-state existing";
+        });
+    }
+
+    private String removed(String name) {
+        removed.add(name);
+        Member m = members.get(name);
+        if (!m.isStopped()) m.crash(); // the operator stops the removed member's process
+        List<String> moved = new ArrayList<>();
+        for (int i = 0; i < apiServers.size(); i++) {
+            if (!apiEndpoint[i].equals(name)) continue;
+            etcdFor(i);
+            moved.add(apiServers.get(i).node() + " -> " + apiEndpoint[i]);
+        }
+        return "removed" + (moved.isEmpty() ? "" : "; API servers now use " + String.join(", ", moved));
+    }
+
+    /**
+     * Runs {@code op} on the current leader; a transient refusal (no leader, timeout, learner not in sync,
+     * unhealthy cluster) is retried after a second, up to {@code attemptsLeft} times, as an operator's
+     * script would. The outcome goes to the fault log with the fault tolerance after it.
+     */
+    private void onLeader(long at, String what, int attemptsLeft, int attempt,
+                          Function<Member, CompletableFuture<?>> op, Function<Object, String> onDone) {
+        Member leader = leaderMember();
+        CompletableFuture<?> f = leader == null ? CompletableFuture.failedFuture(new EtcdException(EtcdError.NO_LEADER)) : op.apply(leader);
+        f.whenComplete((v, err) -> sim.at(sim.clock(), () -> {
+            if (err == null) {
+                String outcome = onDone.apply(v);
+                logFault(at, what, outcome + (attempt > 1 ? " (attempt " + attempt + ")" : ""));
+                return;
+            }
+            Throwable e = err;
+            while (e instanceof java.util.concurrent.CompletionException && e.getCause() != null) e = e.getCause();
+            if (transientError(e) && attemptsLeft > 1) {
+                sim.after(OPERATION_RETRY_NANOS, () -> onLeader(at, what, attemptsLeft - 1, attempt + 1, op, onDone));
+            } else {
+                logFault(at, what, "failed after " + attempt + " attempt(s): " + e.getMessage());
+            }
+        }));
+    }
+
+    private static boolean transientError(Throwable e) {
+        if (!(e instanceof EtcdException ee)) return false;
+        EtcdError x = ee.error();
+        return x == EtcdError.NO_LEADER || x == EtcdError.TIMEOUT || x == EtcdError.LEARNER_NOT_READY
+                || x == EtcdError.UNHEALTHY_CLUSTER || x == EtcdError.NOT_ENOUGH_STARTED_MEMBERS || x == EtcdError.NOT_LEADER
+                || x == EtcdError.LEADER_TRANSFER_TIMEOUT || x == EtcdError.STOPPED;
+    }
+
+    private Member leaderMember() {
+        String n = leaderName();
+        return n == null ? null : members.get(n);
+    }
+
+    private String leaderName() {
+        String leader = null;
+        long term = 0;
+        for (var e : members.entrySet()) {
+            Member m = e.getValue();
+            if (!m.isStopped() && m.role() == StateRole.LEADER && m.term() >= term) {
+                leader = e.getKey();
+                term = m.term();
+            }
+        }
+        return leader;
+    }
+
+    /**
+     * Fault tolerance from the simulated Raft state: the voters in the membership as the leader applied
+     * it (else the most advanced running member), those of them that run and can talk to it, and how
+     * many of those may fail before fewer than a majority remain (negative: quorum already lost).
+     * Returns {voters, up, tolerance}.
+     */
+    private int[] tolerance() {
+        Member ref = leaderMember();
+        if (ref == null) {
+            for (Member m : members.values()) {
+                if (!m.isStopped() && (ref == null || m.appliedIndex() > ref.appliedIndex())) ref = m;
+            }
+        }
+        if (ref == null) return new int[] {p.members(), 0, -(p.members() / 2 + 1)};
+        int voters = 0, up = 0;
+        for (MemberInfo mi : ref.members()) {
+            if (mi.learner()) continue;
+            voters++;
+            String n = nameOfId.get(mi.id());
+            Member m = n == null ? null : members.get(n);
+            if (m != null && !m.isStopped() && !removed.contains(n) && (mi.id() == ref.memberId() || linked(mi.id(), ref.memberId()))) up++;
+        }
+        return new int[] {voters, up, up - (voters / 2 + 1)};
+    }
+
+    private void logFault(long at, String what, String outcome) {
+        int[] t = tolerance();
+        faultLog.add(new FaultDraft(at, sim.now(), what, outcome, t[0], t[1], t[2]));
     }
 
     private void scheduleBursts(long dayStart) {
@@ -290,18 +711,11 @@ public final class ClusterSimulation {
 
     private void observe() {
         long now = sim.now();
-        String leader = null;
-        long term = 0;
-        for (var e : members.entrySet()) {
-            Member m = e.getValue();
-            if (!m.isStopped() && m.role() == StateRole.LEADER && m.term() >= term) {
-                leader = e.getKey();
-                term = m.term();
-            }
-        }
+        String leader = leaderName();
         if (leader != null) {
+            long term = members.get(leader).term();
             if (term > lastLeaderTerm) {
-                if (lastLeaderTerm > 0) leaderChanges.add(new LeaderChange(now, term, leader, lastLeader, causeOf(lastLeader, now)));
+                if (lastLeaderTerm > 0) leaderChange(now, term, leader);
                 lastLeaderTerm = term;
                 lastLeader = leader;
             }
@@ -317,6 +731,41 @@ public final class ClusterSimulation {
             endFreeze(now);
         }
         lastApplied = applied;
+        // The etcd devices' queues and the cluster's fault tolerance, for the time series.
+        for (var e : members.entrySet()) {
+            if (e.getValue().isStopped()) continue;
+            intervalQueueNanos = Math.max(intervalQueueNanos, runtimes.get(e.getKey()).disk().queueDelayNanos());
+        }
+        int tol = tolerance()[2];
+        intervalMinTolerance = Math.min(intervalMinTolerance, tol);
+        if (lastLeaderTerm > 0) {
+            minTolerance = Math.min(minTolerance, tol);
+            if (tol < 0) quorumLostNanos += SAMPLE_NANOS;
+            if (!faultLog.isEmpty()) faultLog.get(faultLog.size() - 1).seen(tol);
+        }
+    }
+
+    private void leaderChange(long now, long term, String leader) {
+        ChangeDraft c = new ChangeDraft(now, term, leader, lastLeader, causeOf(lastLeader, now) + " -> " + leader + " won term " + term);
+        leaderChanges.add(c);
+        // What the clients saw: their attempts per etcd request over the next 30 s.
+        long req0 = etcdRequests(), att0 = etcdAttempts();
+        sim.after(30_000_000_000L, () -> {
+            long req = etcdRequests() - req0, att = etcdAttempts() - att0;
+            if (req > 0) c.retries = (double) att / req;
+        });
+    }
+
+    private long etcdRequests() {
+        long n = 0;
+        for (ApiServerModel a : apiServers) n += a.etcdRequests;
+        return n;
+    }
+
+    private long etcdAttempts() {
+        long n = 0;
+        for (ApiServerModel a : apiServers) n += a.attempts;
+        return n;
     }
 
     /** Pauses shorter than this are ordinary batching and sampling noise, not a freeze. */
@@ -327,21 +776,30 @@ public final class ClusterSimulation {
         if (f >= MIN_FREEZE_NANOS) {
             freezeNanos += f;
             longestFreezeNanos = Math.max(longestFreezeNanos, f);
+            // The freeze around a leader change completes that change's cause chain.
+            if (!leaderChanges.isEmpty()) {
+                ChangeDraft c = leaderChanges.get(leaderChanges.size() - 1);
+                if (c.freezeNanos == 0 && freezeStart <= c.atNanos + 5_000_000_000L && now >= c.atNanos - 60_000_000_000L) {
+                    c.freezeNanos = f;
+                }
+            }
         }
         freezeStart = -1;
     }
 
     private String causeOf(String oldLeader, long at) {
         SimRuntime rt = runtimes.get(oldLeader);
-        StringBuilder sb = new StringBuilder();
-        if (rt != null && rt.lastSlowFsyncNanos() > 0 && at - rt.lastSlowFsyncAt() < 10_000_000_000L) {
+        long fsyncAt = rt != null && rt.lastSlowFsyncNanos() > 0 && at - rt.lastSlowFsyncAt() < 10_000_000_000L
+                ? rt.lastSlowFsyncAt() : -1;
+        Long faultAt = noteAt.get(oldLeader);
+        boolean fault = faultAt != null && at - faultAt < CAUSE_WINDOW_NANOS;
+        if (fault && faultAt >= fsyncAt) return noteText.get(oldLeader) + " (leader " + oldLeader + ")";
+        if (fsyncAt >= 0) {
             long d = rt.lastSlowFsyncNanos();
-            sb.append(String.format(Locale.ROOT, "fsync %.0f ms on leader %s at %s -> heartbeats %.1f s late -> new leader",
-                    d / 1e6, oldLeader, clock(rt.lastSlowFsyncAt()), Math.max(0, d / 1e9 - p.heartbeatMillis() / 1000.0)));
-        } else {
-            sb.append("no slow fsync on old leader ").append(oldLeader).append(" (network, restart or transfer)");
+            return String.format(Locale.ROOT, "fsync %.0f ms on leader %s at %s -> heartbeats %.1f s late",
+                    d / 1e6, oldLeader, clock(rt.lastSlowFsyncAt()), Math.max(0, d / 1e9 - p.heartbeatMillis() / 1000.0));
         }
-        return sb.toString();
+        return "no slow fsync or fault on old leader " + oldLeader + " (network or election timeout)";
     }
 
     static String clock(long nanos) {
@@ -351,29 +809,47 @@ public final class ClusterSimulation {
 
     /** Advances virtual time to the end of the run; {@code progress} gets the virtual time now and then. */
     public SimResult run(LongConsumer progress) {
-        long step = 60_000_000_000L;
+        long step = SERIES_INTERVAL_NANOS;
         for (long t = step; t < p.durationNanos() + step; t += step) {
             long until = Math.min(t, p.durationNanos());
             sim.runUntil(until);
-            collectFsyncs();
+            endInterval(until);
             if (progress != null) progress.accept(until);
         }
         observe();
         if (freezeStart >= 0) endFreeze(sim.now());
         apiServers.forEach(ApiServerModel::stop);
+        series.finish();
         return result();
     }
 
-    /** Folds new fsync samples into the totals (per-minute, so peak hours can be told apart). */
-    private void collectFsyncs() {
-        boolean peak = isPeakHour(sim.now() - 1);
-        for (var e : runtimes.entrySet()) {
-            Histogram h = e.getValue().fsyncHistogram();
-            Histogram copy = h.copy();
-            fsyncAll.add(copy);
-            if (peak) fsyncPeak.add(copy);
+    /** Folds the interval's fsync samples into the totals and records one row of the time series. */
+    private void endInterval(long now) {
+        boolean peak = isPeakHour(now - 1);
+        for (SimRuntime rt : runtimes.values()) {
+            Histogram h = rt.fsyncHistogram();
+            if (h.getTotalCount() == 0) continue;
+            fsyncAll.add(h);
+            fsyncInterval.add(h);
+            if (peak) fsyncPeak.add(h);
             h.reset();
         }
+        long req = etcdRequests(), att = etcdAttempts();
+        row[0] = ms(fsyncInterval, 99);
+        row[1] = fsyncInterval.getTotalCount() == 0 ? 0 : fsyncInterval.getMaxValue() / 1e6;
+        row[2] = lastLeaderTerm;
+        row[3] = ms(apiInterval, 99);
+        row[4] = intervalQueueNanos / 1e6;
+        row[5] = req - seriesRequests;
+        row[6] = att - seriesAttempts;
+        row[7] = intervalMinTolerance == Integer.MAX_VALUE ? tolerance()[2] : intervalMinTolerance;
+        series.record(now, row);
+        seriesRequests = req;
+        seriesAttempts = att;
+        fsyncInterval.reset();
+        apiInterval.reset();
+        intervalQueueNanos = 0;
+        intervalMinTolerance = Integer.MAX_VALUE;
     }
 
     private static boolean isPeakHour(long nanos) {
@@ -390,16 +866,27 @@ public final class ClusterSimulation {
             calls += a.etcdRequests;
         }
         long proposalsFailed = 0;
-        long leaderChangesSeen = 0;
-        for (Member m : members.values()) {
-            proposalsFailed += (long) value(m, "etcd_server_proposals_failed_total");
-            leaderChangesSeen = Math.max(leaderChangesSeen, (long) value(m, "etcd_server_leader_changes_seen_total"));
+        for (Member m : members.values()) proposalsFailed += (long) value(m, "etcd_server_proposals_failed_total");
+        List<LeaderChange> changes = new ArrayList<>();
+        for (ChangeDraft c : leaderChanges) changes.add(c.build());
+        List<SimResult.FaultRecord> faults = new ArrayList<>();
+        for (FaultDraft f : faultLog) faults.add(f.build());
+        List<String> finalMembers = new ArrayList<>();
+        Member ref = leaderMember();
+        if (ref != null) {
+            for (MemberInfo mi : ref.members()) {
+                String n = nameOfId.getOrDefault(mi.id(), Long.toHexString(mi.id()));
+                finalMembers.add(mi.learner() ? n + " (learner)" : n);
+            }
         }
+        int[] tol = tolerance();
         return new SimResult(p.name(), p.placement().name().toLowerCase(Locale.ROOT), p.seed(), p.durationNanos(), p.members(),
-                p.etcdDisk(), ms(fsyncAll, 50), ms(fsyncAll, 99), ms(fsyncAll, 99.9), fsyncAll.getMaxValue() / 1e6,
-                fsyncPeak.getTotalCount() == 0 ? 0 : ms(fsyncPeak, 99), fsyncAll.getTotalCount(), ms(apiLatency, 50),
-                ms(apiLatency, 99), requests, calls, attempts, failed, leaderChanges.size(), freezeNanos / 1e9,
-                longestFreezeNanos / 1e9, proposalsFailed, bursts, List.copyOf(leaderChanges), sim.executedEvents());
+                p.etcdProfile().name(), p.etcdFsyncP99Ms(), ms(fsyncAll, 50), ms(fsyncAll, 99), ms(fsyncAll, 99.9),
+                fsyncAll.getMaxValue() / 1e6, fsyncPeak.getTotalCount() == 0 ? 0 : ms(fsyncPeak, 99), fsyncAll.getTotalCount(),
+                ms(apiLatency, 50), ms(apiLatency, 99), requests, calls, attempts, failed, leaderChanges.size(), freezeNanos / 1e9,
+                longestFreezeNanos / 1e9, proposalsFailed, bursts, List.copyOf(changes), List.copyOf(faults),
+                minTolerance == Integer.MAX_VALUE ? tol[2] : minTolerance, tol[2], quorumLostNanos / 1e9,
+                List.copyOf(finalMembers), series.snapshot(), sim.executedEvents());
     }
 
     private static double value(Member m, String metric) {
@@ -413,5 +900,62 @@ public final class ClusterSimulation {
 
     private static double ms(Histogram h, double percentile) {
         return h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(percentile) / 1e6;
+    }
+
+    /** A leader change whose chain is completed by what follows it (the freeze, the clients' retries). */
+    private static final class ChangeDraft {
+        final long atNanos;
+        final long term;
+        final String leader;
+        final String previous;
+        final String cause;
+        long freezeNanos;
+        double retries;
+
+        ChangeDraft(long atNanos, long term, String leader, String previous, String cause) {
+            this.atNanos = atNanos;
+            this.term = term;
+            this.leader = leader;
+            this.previous = previous;
+            this.cause = cause;
+        }
+
+        LeaderChange build() {
+            StringBuilder sb = new StringBuilder(cause);
+            if (freezeNanos > 0) sb.append(String.format(Locale.ROOT, " -> %.1f s write freeze", freezeNanos / 1e9));
+            if (retries > 1.005) sb.append(String.format(Locale.ROOT, " -> API-server retries x%.2f", retries));
+            return new LeaderChange(atNanos, term, leader, previous, sb.toString());
+        }
+    }
+
+    /** One fault-log entry; the lowest fault tolerance sampled until the next entry is folded in as time runs. */
+    private static final class FaultDraft {
+        final long atNanos;
+        final long doneNanos;
+        final String fault;
+        final String outcome;
+        final int voters;
+        final int up;
+        final int tolerance;
+        int minTolerance;
+
+        FaultDraft(long atNanos, long doneNanos, String fault, String outcome, int voters, int up, int tolerance) {
+            this.atNanos = atNanos;
+            this.doneNanos = doneNanos;
+            this.fault = fault;
+            this.outcome = outcome;
+            this.voters = voters;
+            this.up = up;
+            this.tolerance = tolerance;
+            this.minTolerance = tolerance;
+        }
+
+        void seen(int t) {
+            minTolerance = Math.min(minTolerance, t);
+        }
+
+        SimResult.FaultRecord build() {
+            return new SimResult.FaultRecord(atNanos, doneNanos, fault, outcome, voters, up, tolerance, minTolerance);
+        }
     }
 }

@@ -29,23 +29,110 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  *   - {at: 10m, isolate: cp2, for: 20s}       # symmetric partition of one member
  *   - {at: 15m, diskStall: cp1, for: 3s}      # the device answers nothing
  *   - {at: 20m, diskLatency: cp1, add: 20ms, for: 2m}
+ *   - {at: 25m, restart: cp2, downFor: 10s}   # process restart: the page cache survives
+ *   - {at: 26m, partition: cp1, to: cp3, for: 30s}               # both directions between two members
+ *   - {at: 27m, partition: cp1, to: cp3, oneWay: true, for: 30s} # only cp1 -> cp3 is dropped
+ *   - {at: 28m, transferLeader: cp2}          # or "any": etcdctl move-leader from the current leader
+ *   - {at: 30m, addMember: etcd1, as: learner, disk: nvme}   # MemberAdd, then the member starts
+ *   - {at: 32m, promoteMember: etcd1}         # retried while the learner is not in sync
+ *   - {at: 35m, removeMember: cp1}            # MemberRemove; the process is stopped
  * </pre>
+ * A member added by {@code addMember} runs on a node of its own with its own device and starts with
+ * {@code --initial-cluster-state existing}; later faults may name it.
  */
 public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
     /** One fault at a virtual time. */
-    public sealed interface Fault permits Burst, Kill, Isolate, DiskStall, DiskLatency {
+    public sealed interface Fault permits Burst, Kill, Isolate, DiskStall, DiskLatency, Restart, Partition, TransferLeader,
+            AddMember, PromoteMember, RemoveMember {
         long atNanos();
+
+        /** How the fault reads in a report ({@code kill cp1 for 30s}). */
+        String describe();
     }
 
-    public record Burst(long atNanos) implements Fault {}
+    public record Burst(long atNanos) implements Fault {
+        public String describe() {
+            return "deployment burst";
+        }
+    }
 
-    public record Kill(long atNanos, String member, long downNanos) implements Fault {}
+    public record Kill(long atNanos, String member, long downNanos) implements Fault {
+        public String describe() {
+            return "kill " + member + " (power loss) for " + span(downNanos);
+        }
+    }
 
-    public record Isolate(long atNanos, String member, long forNanos) implements Fault {}
+    public record Isolate(long atNanos, String member, long forNanos) implements Fault {
+        public String describe() {
+            return "isolate " + member + " for " + span(forNanos);
+        }
+    }
 
-    public record DiskStall(long atNanos, String node, long forNanos) implements Fault {}
+    public record DiskStall(long atNanos, String node, long forNanos) implements Fault {
+        public String describe() {
+            return "disk stall on " + node + " for " + span(forNanos);
+        }
+    }
 
-    public record DiskLatency(long atNanos, String node, long addNanos, long forNanos) implements Fault {}
+    public record DiskLatency(long atNanos, String node, long addNanos, long forNanos) implements Fault {
+        public String describe() {
+            return "disk latency +" + span(addNanos) + " on " + node + " for " + span(forNanos);
+        }
+    }
+
+    /** A process restart (crash of the process, not the node): every written byte survives. */
+    public record Restart(long atNanos, String member, long downNanos) implements Fault {
+        public String describe() {
+            return "restart " + member + " (down " + span(downNanos) + ")";
+        }
+    }
+
+    /** Messages from {@code member} to {@code to} are dropped (and back, unless one-way). */
+    public record Partition(long atNanos, String member, String to, boolean oneWay, long forNanos) implements Fault {
+        public String describe() {
+            return (oneWay ? "one-way partition " + member + " -> " + to : "partition " + member + " <-> " + to) + " for "
+                    + span(forNanos);
+        }
+    }
+
+    /** etcdctl move-leader from the current leader to {@code target} ({@link #ANY}: another voter that is up). */
+    public record TransferLeader(long atNanos, String target) implements Fault {
+        public static final String ANY = "any";
+
+        public String describe() {
+            return "transfer leadership to " + target;
+        }
+    }
+
+    /** MemberAdd (learner or voter) on the leader, then the new member starts on its own node and device. */
+    public record AddMember(long atNanos, String member, boolean learner, String disk) implements Fault {
+        public String describe() {
+            return "add " + member + (learner ? " as learner" : " as voter") + " (" + disk + ")";
+        }
+    }
+
+    /** MemberPromote of a learner, retried (as operators do) while etcd answers that it is not in sync. */
+    public record PromoteMember(long atNanos, String member) implements Fault {
+        public String describe() {
+            return "promote " + member;
+        }
+    }
+
+    /** MemberRemove on the leader; the removed member's process is then stopped. */
+    public record RemoveMember(long atNanos, String member) implements Fault {
+        public String describe() {
+            return "remove " + member;
+        }
+    }
+
+    static String span(long nanos) {
+        if (nanos % 60_000_000_000L == 0 && nanos > 0) return nanos / 60_000_000_000L + "m";
+        if (nanos % 1_000_000_000L == 0) return nanos / 1_000_000_000L + "s";
+        return String.format(Locale.ROOT, "%.0fms", nanos / 1e6);
+    }
+
+    private static final List<String> KINDS = List.of("burst", "kill", "restart", "isolate", "partition", "diskStall",
+            "diskLatency", "transferLeader", "addMember", "promoteMember", "removeMember");
 
     public static Scenario load(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
@@ -60,7 +147,7 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
         Map<String, Object> root = (Map<String, Object>) m;
         String placement = str(root, "placement", "stacked");
         long duration = duration(str(root, "duration", "10m"));
-        long seed = ((Number) root.getOrDefault("seed", 1)).longValue();
+        long seed = integer(root, "seed", 1, source);
         ClusterSimulation.Params p = switch (placement) {
             case "stacked" -> ClusterSimulation.Params.stacked(duration, seed);
             case "external", "dedicated", "dedicated-nvme" -> ClusterSimulation.Params.dedicatedNvme(duration, seed);
@@ -71,7 +158,7 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
         if (root.get("workload") instanceof Map<?, ?> wm) w = workload(w, (Map<String, Object>) wm);
         p = p.withWorkload(w);
         String name = str(root, "name", source);
-        p = new ClusterSimulation.Params(name, p.placement(), ((Number) root.getOrDefault("members", 3)).intValue(),
+        p = new ClusterSimulation.Params(name, p.placement(), (int) integer(root, "members", 3, source),
                 p.etcdDisk(), p.apiNodeDisk(), p.workload(), p.durationNanos(), p.seed(), p.heartbeatMillis(),
                 p.electionMillis(), p.entanglement(), p.externalExtraRttNanos(), p.linkLatencyNanos());
         List<Fault> faults = new ArrayList<>();
@@ -85,15 +172,81 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
     }
 
     private static Fault fault(Map<String, Object> f, String source) {
-        long at = duration(str(f, "at", "0s"));
-        if (f.containsKey("burst")) return new Burst(at);
-        if (f.containsKey("kill")) return new Kill(at, str(f, "kill", ""), duration(str(f, "downFor", "30s")));
-        if (f.containsKey("isolate")) return new Isolate(at, str(f, "isolate", ""), duration(str(f, "for", "10s")));
-        if (f.containsKey("diskStall")) return new DiskStall(at, str(f, "diskStall", ""), duration(str(f, "for", "1s")));
-        if (f.containsKey("diskLatency")) {
-            return new DiskLatency(at, str(f, "diskLatency", ""), duration(str(f, "add", "10ms")), duration(str(f, "for", "1m")));
+        String kind = null;
+        for (String k : KINDS) {
+            if (!f.containsKey(k)) continue;
+            if (kind != null) throw new IllegalArgumentException(source + ": one fault per entry, not " + kind + " and " + k + " in " + f);
+            kind = k;
         }
-        throw new IllegalArgumentException(source + ": unknown fault " + f + " (burst, kill, isolate, diskStall, diskLatency)");
+        if (kind == null) throw new IllegalArgumentException(source + ": unknown fault " + f + " (" + String.join(", ", KINDS) + ")");
+        String where = source + ": fault " + f + ": ";
+        long at = nonNegative(where, "at", str(f, "at", "0s"));
+        switch (kind) {
+            case "burst":
+                return new Burst(at);
+            case "kill":
+                return new Kill(at, name(where, f, kind), positive(where, "downFor", str(f, "downFor", "30s")));
+            case "restart":
+                return new Restart(at, name(where, f, kind), nonNegative(where, "downFor", str(f, "downFor", "5s")));
+            case "isolate":
+                return new Isolate(at, name(where, f, kind), positive(where, "for", str(f, "for", "10s")));
+            case "partition": {
+                String to = f.get("to") == null ? null : f.get("to").toString();
+                if (to == null || !NAME.matcher(to).matches()) throw new IllegalArgumentException(where + "partition needs to: MEMBER");
+                String from = name(where, f, kind);
+                if (from.equals(to)) throw new IllegalArgumentException(where + "a partition needs two different members");
+                Object ow = f.getOrDefault("oneWay", false);
+                if (!(ow instanceof Boolean)) throw new IllegalArgumentException(where + "oneWay must be true or false, not " + ow);
+                return new Partition(at, from, to, (Boolean) ow, positive(where, "for", str(f, "for", "10s")));
+            }
+            case "diskStall":
+                return new DiskStall(at, name(where, f, kind), positive(where, "for", str(f, "for", "1s")));
+            case "diskLatency":
+                return new DiskLatency(at, name(where, f, kind), positive(where, "add", str(f, "add", "10ms")),
+                        positive(where, "for", str(f, "for", "1m")));
+            case "transferLeader":
+                return new TransferLeader(at, name(where, f, kind));
+            case "addMember": {
+                String as = str(f, "as", "learner");
+                if (!as.equals("learner") && !as.equals("voter")) {
+                    throw new IllegalArgumentException(where + "as must be learner or voter, not " + as);
+                }
+                String disk = str(f, "disk", "nvme");
+                DiskProfile.named(disk); // an unknown profile is refused now
+                String name = name(where, f, kind);
+                if (name.equals(TransferLeader.ANY)) throw new IllegalArgumentException(where + "\"any\" is not a member name");
+                return new AddMember(at, name, as.equals("learner"), disk);
+            }
+            case "promoteMember":
+                return new PromoteMember(at, name(where, f, kind));
+            case "removeMember":
+                return new RemoveMember(at, name(where, f, kind));
+            default:
+                throw new IllegalStateException(kind);
+        }
+    }
+
+    private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?");
+
+    private static String name(String where, Map<String, Object> f, String kind) {
+        Object v = f.get(kind);
+        String n = v == null ? "" : v.toString();
+        if (!NAME.matcher(n).matches()) {
+            throw new IllegalArgumentException(where + kind + " needs a member or node name (lower-case letters, digits, '-'), not \"" + n + "\"");
+        }
+        return n;
+    }
+
+    private static long positive(String where, String key, String value) {
+        long v = duration(value);
+        if (v <= 0) throw new IllegalArgumentException(where + key + " must be positive, not " + value);
+        return v;
+    }
+
+    private static long nonNegative(String where, String key, String value) {
+        long v = duration(value);
+        if (v < 0) throw new IllegalArgumentException(where + key + " must not be negative, not " + value);
+        return v;
     }
 
     private static Workload workload(Workload w, Map<String, Object> m) {
@@ -103,6 +256,13 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
                 num(m, "dailyAmplitude", w.dailyAmplitude()), num(m, "burstsPerDay", w.burstsPerDay()),
                 num(m, "burstMinutes", w.burstMinutes()), num(m, "burstMultiplier", w.burstMultiplier()),
                 (long) num(m, "burstImageBytes", w.burstImageBytes()), num(m, "burstImageMBps", w.burstImageMBps()));
+    }
+
+    private static long integer(Map<String, Object> m, String k, long dflt, String source) {
+        Object v = m.get(k);
+        if (v == null) return dflt;
+        if (v instanceof Integer || v instanceof Long) return ((Number) v).longValue();
+        throw new IllegalArgumentException(source + ": " + k + " must be an integer, not " + v);
     }
 
     private static double num(Map<String, Object> m, String k, double dflt) {

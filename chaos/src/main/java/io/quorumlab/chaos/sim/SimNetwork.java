@@ -45,6 +45,11 @@ public final class SimNetwork {
         cutLinks.add(link(from, to));
     }
 
+    /** Restores the link from {@code from} to {@code to} cut by {@link #cut} (other cuts stay). */
+    public void restore(long from, long to) {
+        cutLinks.remove(link(from, to));
+    }
+
     public void isolate(long id) {
         for (long other : endpoints.keySet()) {
             if (other != id) {

@@ -1,5 +1,6 @@
 package io.quorumlab.chaos.sim;
 
+import io.quorumlab.chaos.report.TimeSeries;
 import java.util.List;
 import java.util.Locale;
 
@@ -8,11 +9,22 @@ import java.util.Locale;
  * clients; rendering is deterministic so that the same seed gives byte-identical JSON.
  */
 public record SimResult(String scenario, String placement, long seed, long durationNanos, int members, String etcdDisk,
-                        double walFsyncP50Ms, double walFsyncP99Ms, double walFsyncP999Ms, double walFsyncMaxMs,
+                        double etcdFsyncP99RequestedMs, double walFsyncP50Ms, double walFsyncP99Ms, double walFsyncP999Ms, double walFsyncMaxMs,
                         double walFsyncPeakHourP99Ms, long walFsyncs, double apiP50Ms, double apiP99Ms,
                         long apiRequests, long etcdCalls, long etcdAttempts, long apiFailed, int leaderElections,
                         double writeFreezeSeconds, double longestFreezeSeconds, long proposalsFailed, int deploymentBursts,
-                        List<ClusterSimulation.LeaderChange> leaderChanges, long events) {
+                        List<ClusterSimulation.LeaderChange> leaderChanges, List<FaultRecord> faults,
+                        int minFaultTolerance, int finalFaultTolerance, double quorumLostSeconds, List<String> finalMembers,
+                        TimeSeries series, long events) {
+
+    /**
+     * One fault (or its end) as it took effect: at {@code atNanos} it was due, at {@code doneNanos} it
+     * was done (membership changes wait for the cluster); then the voters, those up (running and
+     * connected to the leader), how many more may fail before quorum is lost, and the lowest that
+     * number was, sampled every 50 ms, until the next entry.
+     */
+    public record FaultRecord(long atNanos, long doneNanos, String fault, String outcome, int voters, int up,
+                              int faultTolerance, int minFaultToleranceUntilNext) {}
 
     public double simulatedDays() {
         return durationNanos / 86_400e9;
@@ -40,6 +52,7 @@ public record SimResult(String scenario, String placement, long seed, long durat
         field(sb, "simulatedSeconds", durationNanos / 1e9);
         field(sb, "members", members);
         field(sb, "etcdDisk", etcdDisk);
+        if (etcdFsyncP99RequestedMs > 0) field(sb, "etcdFsyncP99RequestedMs", etcdFsyncP99RequestedMs);
         field(sb, "walFsyncP50Ms", walFsyncP50Ms);
         field(sb, "walFsyncP99Ms", walFsyncP99Ms);
         field(sb, "walFsyncP999Ms", walFsyncP999Ms);
@@ -60,7 +73,25 @@ public record SimResult(String scenario, String placement, long seed, long durat
         field(sb, "longestWriteFreezeSeconds", longestFreezeSeconds);
         field(sb, "proposalsFailed", proposalsFailed);
         field(sb, "deploymentBursts", deploymentBursts);
+        field(sb, "minFaultTolerance", minFaultTolerance);
+        field(sb, "finalFaultTolerance", finalFaultTolerance);
+        field(sb, "quorumLostSeconds", quorumLostSeconds);
         field(sb, "events", events);
+        sb.append("  \"finalMembers\": [");
+        for (int i = 0; i < finalMembers.size(); i++) sb.append(i == 0 ? "\"" : ", \"").append(escape(finalMembers.get(i))).append('"');
+        sb.append("],\n");
+        sb.append("  \"faults\": [");
+        for (int i = 0; i < faults.size(); i++) {
+            FaultRecord f = faults.get(i);
+            sb.append(i == 0 ? "\n" : ",\n");
+            sb.append("    {\"at\": \"").append(ClusterSimulation.clock(f.atNanos())).append("\", \"done\": \"")
+                    .append(ClusterSimulation.clock(f.doneNanos())).append("\", \"fault\": \"").append(escape(f.fault()))
+                    .append("\", \"outcome\": \"").append(escape(f.outcome())).append("\", \"voters\": ").append(f.voters())
+                    .append(", \"up\": ").append(f.up()).append(", \"faultTolerance\": ").append(f.faultTolerance())
+                    .append(", \"minFaultToleranceUntilNext\": ").append(f.minFaultToleranceUntilNext()).append('}');
+        }
+        sb.append(faults.isEmpty() ? "],\n" : "\n  ],\n");
+        sb.append("  \"series\": ").append(series.toJson("  ")).append(",\n");
         sb.append("  \"leaderChanges\": [");
         for (int i = 0; i < leaderChanges.size(); i++) {
             ClusterSimulation.LeaderChange c = leaderChanges.get(i);

@@ -27,6 +27,13 @@ public record Workload(double apiRequestsPerSecond, double etcdCallsPerApiReques
         return new Workload(250, 0.6, 0.35, 2500, 1500, 0.6, 3, 15, 3, 3L << 30, 80);
     }
 
+    /** The same workload at another base rate (the sweep's {@code load}). */
+    public Workload withApiRequestsPerSecond(double rate) {
+        if (!(rate > 0)) throw new IllegalArgumentException("apiRequestsPerSecond must be positive, not " + rate);
+        return new Workload(rate, etcdCallsPerApiRequest, writeFraction, auditBytesPerRequest, valueBytes, dailyAmplitude,
+                burstsPerDay, burstMinutes, burstMultiplier, burstImageBytes, burstImageMBps);
+    }
+
     /** The daily curve at virtual time {@code nowNanos} (1.0 on average). */
     double daily(long nowNanos) {
         double hours = (nowNanos % DAY) / (double) HOUR;

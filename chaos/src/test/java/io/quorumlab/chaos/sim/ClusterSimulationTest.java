@@ -3,6 +3,9 @@ package io.quorumlab.chaos.sim;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.quorumlab.chaos.report.HtmlReport;
+import io.quorumlab.chaos.report.HtmlReportTest;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,10 +26,16 @@ class ClusterSimulationTest {
     @Test
     void sameSeedGivesByteIdenticalJson() {
         ClusterSimulation.Params p = ClusterSimulation.Params.stacked(2 * MINUTE, 42);
-        String a = run(p, 0.5).toJson();
-        String b = run(p, 0.5).toJson();
-        assertEquals(a, b, "replay: quorumlab sim run --placement stacked --minutes 2 --seed 42 --burst-at 0.5 --output json");
+        SimResult first = run(p, 0.5), second = run(p, 0.5);
+        String a = first.toJson(), b = second.toJson();
+        String replay = "replay: quorumlab sim run --placement stacked --minutes 2 --seed 42 --burst-at 0.5 --output json";
+        assertEquals(a, b, replay);
         assertTrue(a.contains("\"walFsyncs\""), a);
+        assertTrue(a.contains("\"series\": {") && a.contains("\"walFsyncP99Ms\": ["), a);
+        // The HTML report is as deterministic as the JSON, and well-formed with every chart in it.
+        String html = HtmlReport.runs("t", List.of(first));
+        assertEquals(html, HtmlReport.runs("t", List.of(second)), replay + " --report r.html");
+        HtmlReportTest.assertWellFormedWithAllCharts(html, 1);
         String c = run(p.withSeed(43), 0.5).toJson();
         assertTrue(!a.equals(c), "a different seed must give a different run");
     }

@@ -20,7 +20,8 @@ class ScenarioFileTest {
         try (Stream<Path> s = Files.list(DIR)) {
             files = s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
         }
-        assertTrue(files.size() >= 5, "bundled scenarios: " + files);
+        assertTrue(files.size() >= 6, "bundled scenarios: " + files);
+        assertTrue(files.contains(DIR.resolve("migrate-stacked-to-external.yaml")), files.toString());
         for (Path f : files) {
             Scenario sc = Scenario.load(f);
             assertTrue(sc.params().durationNanos() > 0, f.toString());
@@ -39,6 +40,67 @@ class ScenarioFileTest {
         assertTrue(e.getMessage().contains("no member nobody"), e.getMessage());
         assertEquals(90_000_000_000L, Scenario.duration("90s"));
         assertEquals(1_500_000_000L, Scenario.duration("1500ms"));
+    }
+
+    @Test
+    void newFaultsParse() {
+        Scenario sc = Scenario.parse("""
+                placement: stacked
+                faults:
+                  - {at: 1m, restart: cp2, downFor: 10s}
+                  - {at: 2m, partition: cp1, to: cp3, for: 30s}
+                  - {at: 3m, partition: cp1, to: cp3, oneWay: true, for: 5s}
+                  - {at: 4m, transferLeader: any}
+                  - {at: 5m, transferLeader: cp2}
+                  - {at: 6m, addMember: etcd1, disk: ssd}
+                  - {at: 7m, addMember: etcd2, as: voter}
+                  - {at: 8m, promoteMember: etcd1}
+                  - {at: 9m, removeMember: cp1}
+                """, "t");
+        assertEquals(List.of(new Scenario.Restart(60_000_000_000L, "cp2", 10_000_000_000L),
+                new Scenario.Partition(120_000_000_000L, "cp1", "cp3", false, 30_000_000_000L),
+                new Scenario.Partition(180_000_000_000L, "cp1", "cp3", true, 5_000_000_000L),
+                new Scenario.TransferLeader(240_000_000_000L, "any"),
+                new Scenario.TransferLeader(300_000_000_000L, "cp2"),
+                new Scenario.AddMember(360_000_000_000L, "etcd1", true, "ssd"),
+                new Scenario.AddMember(420_000_000_000L, "etcd2", false, "nvme"),
+                new Scenario.PromoteMember(480_000_000_000L, "etcd1"),
+                new Scenario.RemoveMember(540_000_000_000L, "cp1")), sc.faults());
+        // Later faults may name members that earlier ones add.
+        sc.build();
+    }
+
+    @Test
+    void badNewFaultsAreRefusedWithAReason() {
+        refused("faults: [{at: 1m, transferLeader: ''}]", "transferLeader needs a member");
+        refused("faults: [{at: 1m, addMember: etcd1, as: observer}]", "as must be learner or voter");
+        refused("faults: [{at: 1m, addMember: etcd1, disk: floppy}]", "unknown disk profile");
+        refused("faults: [{at: 1m, partition: cp1}]", "partition needs to: MEMBER");
+        refused("faults: [{at: 1m, partition: cp1, to: cp1}]", "two different members");
+        refused("faults: [{at: 1m, partition: cp1, to: cp2, oneWay: maybe}]", "oneWay must be true or false");
+        refused("faults: [{at: 1m, restart: cp1, downFor: -5s}]", "downFor must not be negative");
+        refused("faults: [{at: 1m, isolate: cp1, for: 0s}]", "for must be positive");
+        refused("faults: [{at: 1m, kill: 'CP 1'}]", "needs a member or node name");
+        refused("faults: [{at: 1m, kill: cp1, removeMember: cp2}]", "one fault per entry");
+        refused("faults: [{at: 1m, restart: cp1, downFor: soon}]", "bad duration");
+        builtRefused("faults: [{at: 1m, promoteMember: etcd9}]", "no member etcd9");
+        builtRefused("faults: [{at: 1m, addMember: cp1}]", "member cp1 already exists");
+        builtRefused("faults: [{at: 1m, removeMember: etcd1}, {at: 2m, addMember: etcd1}]", "no member etcd1");
+        builtRefused("faults: [{at: 1m, transferLeader: cp7}]", "no member cp7");
+        builtRefused("faults: [{at: 2m, addMember: etcd1}, {at: 1m, kill: etcd1}]", "member etcd1 is added at d0 00:02:00");
+        refused("seed: seven", "seed must be an integer");
+        builtRefused("faults: [{at: 1m, partition: cp1, to: cp9}]", "no member cp9");
+    }
+
+    private static void refused(String yaml, String reason) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Scenario.parse(yaml, "t"), yaml);
+        assertTrue(e.getMessage().contains(reason), yaml + " -> " + e.getMessage());
+    }
+
+    private static void builtRefused(String yaml, String reason) {
+        Scenario sc = Scenario.parse(yaml, "t");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, sc::build, yaml);
+        assertTrue(e.getMessage().contains(reason), yaml + " -> " + e.getMessage());
     }
 
     @Test

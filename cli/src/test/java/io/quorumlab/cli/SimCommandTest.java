@@ -1,0 +1,78 @@
+package io.quorumlab.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code quorumlab sim ...} in-process: reports are written, bad input is a usage error, the bar reads right. */
+class SimCommandTest {
+    record Outcome(int code, String out, String err) {}
+
+    static Outcome run(String... args) {
+        CommandLine cmd = Main.commandLine();
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        cmd.setOut(new PrintWriter(out));
+        cmd.setErr(new PrintWriter(err));
+        int code = cmd.execute(args);
+        return new Outcome(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void runWritesTheHtmlReportAndJson(@TempDir Path dir) throws Exception {
+        Path scenario = dir.resolve("s.yaml");
+        Files.writeString(scenario, """
+                name: cli-test
+                placement: external
+                duration: 20s
+                seed: 9
+                workload: {apiRequestsPerSecond: 30, burstsPerDay: 0}
+                faults:
+                  - {at: 8s, restart: etcd2, downFor: 1s}
+                """);
+        Path report = dir.resolve("out").resolve("report.html");
+        Outcome o = run("sim", "run", scenario.toString(), "--output", "json", "--report", report.toString());
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().startsWith("{") && o.out().contains("\"series\"") && o.out().contains("restart etcd2"), o.out());
+        String html = Files.readString(report);
+        assertTrue(html.startsWith("<!DOCTYPE html>") && html.contains("<svg") && html.contains("cli-test"), html);
+    }
+
+    @Test
+    void badInputIsAUsageErrorWithTheReason(@TempDir Path dir) throws Exception {
+        Path scenario = dir.resolve("bad.yaml");
+        Files.writeString(scenario, "faults: [{at: 1m, transferLeader: nobody}]\n");
+        Outcome o = run("sim", "run", scenario.toString());
+        assertEquals(2, o.code());
+        assertTrue(o.err().contains("no member nobody"), o.err());
+        Path ok = dir.resolve("ok.yaml");
+        Files.writeString(ok, "placement: stacked\nduration: 10s\n");
+        o = run("sim", "sweep", ok.toString(), "--param", "disk.speed", "--values", "1,2");
+        assertEquals(2, o.code());
+        assertTrue(o.err().contains("unknown sweep parameter \"disk.speed\""), o.err());
+        o = run("sim", "sweep", ok.toString(), "--param", "disk.fsync.p99", "--values", "2ms,quick");
+        assertEquals(2, o.code());
+        assertTrue(o.err().contains("bad duration"), o.err());
+        o = run("sim", "run", ok.toString(), "--output", "yaml");
+        assertEquals(2, o.code());
+        assertTrue(o.err().contains("--output must be text or json"), o.err());
+    }
+
+    @Test
+    void progressBarShowsShareRateAndEta() {
+        SimCommand.ProgressBar bar = new SimCommand.ProgressBar("x", 7 * 86_400_000_000_000L, new PrintWriter(new StringWriter()));
+        String line = bar.line(7 * 86_400_000_000_000L / 4, 100);
+        assertTrue(line.contains("[########--"), line);
+        assertTrue(line.contains(" 25.0%"), line);
+        assertTrue(line.contains("1512.0 sim-s/s"), line);
+        assertTrue(line.contains("ETA 5m00s"), line);
+        assertEquals("?", SimCommand.ProgressBar.wall(Double.POSITIVE_INFINITY));
+        assertEquals("1h01m", SimCommand.ProgressBar.wall(3660));
+    }
+}
