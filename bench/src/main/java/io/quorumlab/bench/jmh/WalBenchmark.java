@@ -502,32 +502,30 @@ public class WalBenchmark {
      */
     static final class Workers {
         final Thread[] threads;
-        final java.util.concurrent.atomic.AtomicInteger idle = new java.util.concurrent.atomic.AtomicInteger();
+        /** Workers inside their append loop; stop() waits for 0. */
+        final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
         volatile boolean running;
         volatile boolean shutdown;
 
         Workers(int n, AppendOp op) {
             threads = new Thread[n];
-            idle.set(n);
             for (int i = 0; i < n; i++) {
                 threads[i] = new Thread(() -> {
-                    while (true) {
-                        while (!running && !shutdown) {
+                    while (!shutdown) {
+                        if (!running) {
                             LockSupport.park(this);
+                            continue;
                         }
-                        if (shutdown) {
-                            return;
-                        }
+                        // Announce first, then re-check: stop() either sees us active or we see it stopped.
+                        active.incrementAndGet();
                         try {
                             while (running) {
                                 op.run();
                             }
                         } catch (IOException | RuntimeException e) {
                             System.err.println("wal-bench worker failed: " + e);
-                        }
-                        idle.incrementAndGet();
-                        while (running && !shutdown) {
-                            LockSupport.park(this); // wait for stop() to finish before the next start()
+                        } finally {
+                            active.decrementAndGet();
                         }
                     }
                 }, "wal-bench-appender-" + i);
@@ -537,7 +535,6 @@ public class WalBenchmark {
         }
 
         void start() {
-            idle.set(0);
             running = true;
             for (Thread t : threads) {
                 LockSupport.unpark(t);
@@ -546,13 +543,14 @@ public class WalBenchmark {
 
         void stop() {
             running = false;
-            while (idle.get() < threads.length) {
+            while (active.get() > 0) {
                 LockSupport.parkNanos(100_000);
             }
         }
 
         void shutdown() throws InterruptedException {
             shutdown = true;
+            running = false;
             for (Thread t : threads) {
                 LockSupport.unpark(t);
                 t.join();
