@@ -15,6 +15,8 @@ final class SimLoop {
     private final String name;
     private final ArrayDeque<Runnable> pending = new ArrayDeque<>();
     private final int maxPending;
+    /** {@link #runOne} as one object, not a new method reference per scheduling. */
+    private final Runnable runOneTask = this::runOne;
     private boolean scheduled;
     private boolean running;
     private boolean dead;
@@ -41,7 +43,7 @@ final class SimLoop {
     private void ensureScheduled() {
         if (scheduled || running || pending.isEmpty() || dead) return;
         scheduled = true;
-        sim.at(Math.max(sim.now(), busyUntil), this::runOne);
+        sim.at(Math.max(sim.now(), busyUntil), runOneTask);
     }
 
     private void runOne() {

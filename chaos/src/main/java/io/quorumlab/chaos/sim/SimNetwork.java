@@ -21,7 +21,12 @@ public final class SimNetwork {
     private double loss;
     private final Map<Long, Endpoint> endpoints = new TreeMap<>();
     private final Set<Long> cutLinks = new HashSet<>();
-    private final Map<Long, Long> lastArrival = new TreeMap<>();
+    /** Per link (key {@link #link}), the arrival time of its latest message: links are FIFO. A linear
+     *  table: a simulation has a few dozen links at most (pairs of member ids ever used, members
+     *  added by migrations included); it outlives endpoints, as a link's clock must. */
+    private long[] linkKeys = new long[8];
+    private long[] linkArrivals = new long[8];
+    private int links;
     private long sent;
     private long dropped;
 
@@ -38,6 +43,29 @@ public final class SimNetwork {
 
     private static long link(long from, long to) {
         return from * 1_000_003L + to;
+    }
+
+    private int linkSlot(long key) {
+        for (int i = 0; i < links; i++) if (linkKeys[i] == key) return i;
+        if (links == linkKeys.length) {
+            linkKeys = java.util.Arrays.copyOf(linkKeys, links * 2);
+            linkArrivals = java.util.Arrays.copyOf(linkArrivals, links * 2);
+        }
+        linkKeys[links] = key;
+        linkArrivals[links] = 0;
+        return links++;
+    }
+
+    private boolean lost(long from, long to) {
+        return (!cutLinks.isEmpty() && cutLinks.contains(link(from, to))) || (loss > 0 && random.nextDouble() < loss);
+    }
+
+    /** The arrival time of a message sent now on the link: latency sampled, never before the previous one. */
+    private long arrival(long from, long to) {
+        int slot = linkSlot(link(from, to));
+        long arrival = Math.max(sim.clock() + sampleLatency(), linkArrivals[slot]);
+        linkArrivals[slot] = arrival;
+        return arrival;
     }
 
     /** Cuts the link from {@code from} to {@code to} (one way). */
@@ -87,15 +115,11 @@ public final class SimNetwork {
 
     private void deliver(long from, long to, Message m) {
         sent++;
-        if (cutLinks.contains(link(from, to)) || (loss > 0 && random.nextDouble() < loss)) {
+        if (lost(from, to)) {
             dropped++;
             return;
         }
-        long departure = sim.clock();
-        long key = link(from, to);
-        long arrival = Math.max(departure + sampleLatency(), lastArrival.getOrDefault(key, 0L));
-        lastArrival.put(key, arrival);
-        sim.at(arrival, () -> {
+        sim.at(arrival(from, to), () -> {
             Endpoint dst = endpoints.get(to);
             if (dst != null && dst.inbound != null && !dst.closed) dst.inbound.accept(m);
         });
@@ -103,14 +127,11 @@ public final class SimNetwork {
 
     private void deliverControl(long from, long to, byte[] payload) {
         sent++;
-        if (cutLinks.contains(link(from, to)) || (loss > 0 && random.nextDouble() < loss)) {
+        if (lost(from, to)) {
             dropped++;
             return;
         }
-        long key = link(from, to);
-        long arrival = Math.max(sim.clock() + sampleLatency(), lastArrival.getOrDefault(key, 0L));
-        lastArrival.put(key, arrival);
-        sim.at(arrival, () -> {
+        sim.at(arrival(from, to), () -> {
             Endpoint dst = endpoints.get(to);
             if (dst != null && dst.control != null && !dst.closed) dst.control.accept(from, payload);
         });

@@ -102,12 +102,31 @@ public final class SimRuntime implements Runtime {
 
     @Override
     public Cancellable schedule(long delayNanos, Runnable task) {
-        boolean[] cancelled = {false};
-        SimLoop loop = memberLoop;
-        sim.at(sim.clock() + delayNanos, () -> {
-            if (!cancelled[0]) loop.submit(task);
-        });
-        return () -> cancelled[0] = true;
+        Timer t = new Timer(memberLoop, task);
+        sim.at(sim.clock() + delayNanos, t);
+        return t;
+    }
+
+    /** A timer: when it fires, its task joins the loop it was scheduled from, unless cancelled. */
+    private static final class Timer implements Runnable, Cancellable {
+        private final SimLoop loop;
+        private final Runnable task;
+        private boolean cancelled;
+
+        Timer(SimLoop loop, Runnable task) {
+            this.loop = loop;
+            this.task = task;
+        }
+
+        @Override
+        public void run() {
+            if (!cancelled) loop.submit(task);
+        }
+
+        @Override
+        public void cancel() {
+            cancelled = true;
+        }
     }
 
     @Override

@@ -1,0 +1,114 @@
+package io.quorumlab.chaos.sim;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.Locale;
+
+/**
+ * Profiling harness for the simulator's own speed (not a test, never run in CI): runs the stacked
+ * placement for a fixed virtual duration and seed and prints events executed, simulated seconds per
+ * wall second and per CPU second of the simulating thread (the steadier number on a shared machine),
+ * bytes allocated per event, and the heap the run holds at its end.
+ *
+ * <pre>java -cp cli/target/quorumlab.jar io.quorumlab.chaos.sim.SimSpeed [minutes=10] [seed=1] [warmupMinutes=2] [load=flat] [compactMinutes=0]</pre>
+ *
+ * {@code load=flat} flattens the daily curve so that the measured minutes carry the week's average
+ * rate (about 160 etcd writes/s with the default workload); {@code load=daily} keeps the curve, whose
+ * first minutes after midnight are its trough (about 0.48x). A warm-up run of {@code warmupMinutes}
+ * (its own cluster, same seed) lets the JIT compile first; it is not counted. {@code json-hash}
+ * identifies the run's result: a change that keeps it keeps the seed's numbers. {@code compactMinutes > 0}
+ * is a what-if, not the model: every that many simulated minutes the leader is asked to compact to the
+ * revision current one interval earlier, as kube-apiserver does every 5 minutes (the simulated API
+ * server does not compact yet, so without it the MVCC history, and the heap, grow with every write). Add
+ * {@code -XX:StartFlightRecording=filename=sim.jfr} to profile.
+ */
+public final class SimSpeed {
+    private SimSpeed() {}
+
+    public static void main(String[] args) {
+        double minutes = args.length > 0 ? Double.parseDouble(args[0]) : 10;
+        long seed = args.length > 1 ? Long.parseLong(args[1]) : 1;
+        double warmup = args.length > 2 ? Double.parseDouble(args[2]) : 2;
+        String load = args.length > 3 ? args[3] : "flat";
+        if (!load.equals("flat") && !load.equals("daily")) throw new IllegalArgumentException("load must be flat or daily");
+        double compact = args.length > 4 ? Double.parseDouble(args[4]) : 0;
+        if (warmup > 0) measure(warmup, seed, load, compact, "warm-up");
+        measure(minutes, seed, load, compact, "measured");
+    }
+
+    static ClusterSimulation.Params params(double minutes, long seed, String load) {
+        ClusterSimulation.Params p = ClusterSimulation.Params.stacked((long) (minutes * 60e9), seed);
+        if (load.equals("flat")) {
+            Workload w = p.workload();
+            p = p.withWorkload(new Workload(w.apiRequestsPerSecond(), w.etcdCallsPerApiRequest(), w.writeFraction(),
+                    w.auditBytesPerRequest(), w.valueBytes(), 0.0, w.burstsPerDay(), w.burstMinutes(), w.burstMultiplier(),
+                    w.burstImageBytes(), w.burstImageMBps()));
+        }
+        return p;
+    }
+
+    /** kube-apiserver's compaction loop, as a what-if: compact to the revision seen one interval ago. */
+    private static void compactEvery(ClusterSimulation c, long intervalNanos, long previousRevision) {
+        c.sim().after(intervalNanos, () -> {
+            long seen = previousRevision;
+            for (io.quorumlab.server.member.Member m : c.members().values()) {
+                if (m.isStopped() || m.role() != io.quorumlab.raft.StateRole.LEADER) continue;
+                if (previousRevision > 0) {
+                    m.propose(new io.quorumlab.mvcc.api.CompactionRequest(previousRevision, false)).exceptionally(t -> null);
+                }
+                seen = m.store().currentRevision();
+                break;
+            }
+            compactEvery(c, intervalNanos, seen);
+        });
+    }
+
+    private static void measure(double minutes, long seed, String load, double compactMinutes, String label) {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        ClusterSimulation.Params p = params(minutes, seed, load);
+        ClusterSimulation c = new ClusterSimulation(p);
+        long wall0 = System.nanoTime();
+        long cpu0 = threads.getCurrentThreadCpuTime();
+        long proc0 = processCpuNanos();
+        long alloc0 = allocatedBytes();
+        long gc0 = gcMillis();
+        c.build();
+        if (compactMinutes > 0) compactEvery(c, (long) (compactMinutes * 60e9), 0);
+        SimResult r = c.run(null);
+        long wall = System.nanoTime() - wall0;
+        long cpu = threads.getCurrentThreadCpuTime() - cpu0;
+        long proc = processCpuNanos() - proc0;
+        long alloc = allocatedBytes() - alloc0;
+        long gc = gcMillis() - gc0;
+        long events = c.sim().executedEvents();
+        double simSeconds = p.durationNanos() / 1e9;
+        System.gc();
+        long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+        System.out.printf(Locale.ROOT,
+                "%s: stacked seed=%d load=%s compact=%s simulated=%.0f s, %.0f etcd calls/s, %.0f writes/s nominal | events=%d"
+                        + " (%.0f/simulated s) | wall=%.2f s, thread cpu=%.2f s (process %.2f s, gc %.2f s)"
+                        + " | %.1f simulated s per wall s, %.1f per CPU s | %.0f ns CPU and %.0f B allocated per event"
+                        + " | heap after run %.0f MB | leaderChanges=%d json-hash=%08x%n",
+                label, seed, load, compactMinutes > 0 ? compactMinutes + "min" : "off", simSeconds, r.etcdCalls() / simSeconds,
+                p.workload().etcdWritesPerSecond(p.members()) * (load.equals("flat") ? 1 : p.workload().daily(0)), events,
+                events / simSeconds, wall / 1e9, cpu / 1e9, proc / 1e9, gc / 1e3, simSeconds / (wall / 1e9),
+                simSeconds / (cpu / 1e9), (double) cpu / events, (double) alloc / events, heap / 1e6, r.leaderElections(),
+                r.toJson().hashCode());
+    }
+
+    private static long processCpuNanos() {
+        var os = ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean s ? s.getProcessCpuTime() : 0;
+    }
+
+    private static long allocatedBytes() {
+        var t = ManagementFactory.getThreadMXBean();
+        return t instanceof com.sun.management.ThreadMXBean s ? s.getThreadAllocatedBytes(Thread.currentThread().getId()) : 0;
+    }
+
+    private static long gcMillis() {
+        long t = 0;
+        for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) t += Math.max(0, gc.getCollectionTime());
+        return t;
+    }
+}
