@@ -90,9 +90,13 @@ public final class RawNode {
     }
 
     public boolean hasReady() {
-        if (!raft.softState().equals(prevSoftState)) return true;
-        HardState hs = raft.hardState();
-        if (!hs.isEmpty() && !hs.equals(prevHardState)) return true;
+        // Field by field: the member loop asks after every step, so no state records are built here.
+        if (raft.lead != prevSoftState.lead() || raft.state != prevSoftState.role()) return true;
+        long term = raft.term, vote = raft.vote, commit = raft.raftLog.committed;
+        boolean hardEmpty = term == 0 && vote == 0 && commit == 0;
+        if (!hardEmpty && (term != prevHardState.term() || vote != prevHardState.vote() || commit != prevHardState.commit())) {
+            return true;
+        }
         if (raft.raftLog.pendingSnapshot() != null) return true;
         if (raft.raftLog.hasUnstable() || !raft.msgs.isEmpty() || !raft.readStates.isEmpty()) return true;
         return raft.raftLog.hasNextCommittedEntries();
