@@ -4,6 +4,7 @@ import java.util.AbstractMap;
 import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
@@ -15,11 +16,20 @@ public final class InMemoryBackend extends BufferedBackend {
     /** The durable part; survives {@link #crash()}. */
     public static final class Disk {
         final Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> tables = new EnumMap<>(Bucket.class);
+        /**
+         * The same entries by hash, for point reads: a skip-list lookup walks O(log n) scattered
+         * nodes, and MVCC reads every revision it returns by exact key. Written together with
+         * {@link #tables} at commit (by the apply thread only).
+         */
+        final Map<Bucket, ConcurrentHashMap<ByteKey, byte[]>> points = new EnumMap<>(Bucket.class);
         /** Committed bytes (estimate), maintained at commit; written by the apply thread only. */
         volatile long bytes;
 
         public Disk() {
-            for (Bucket b : Bucket.values()) tables.put(b, new ConcurrentSkipListMap<>());
+            for (Bucket b : Bucket.values()) {
+                tables.put(b, new ConcurrentSkipListMap<>());
+                points.put(b, new ConcurrentHashMap<>());
+            }
         }
     }
 
@@ -40,7 +50,7 @@ public final class InMemoryBackend extends BufferedBackend {
     @Override
     protected CommittedView openCommitted() {
         return new CommittedView() {
-            @Override public byte[] get(Bucket b, byte[] key) { return disk.tables.get(b).get(new ByteKey(key)); }
+            @Override public byte[] get(Bucket b, byte[] key) { return disk.points.get(b).get(new ByteKey(key)); }
 
             @Override public Iterator<Map.Entry<byte[], byte[]>> iterate(Bucket b, byte[] from) {
                 Iterator<Map.Entry<ByteKey, byte[]>> it = disk.tables.get(b).tailMap(new ByteKey(from), true).entrySet().iterator();
@@ -97,12 +107,22 @@ public final class InMemoryBackend extends BufferedBackend {
         for (Object[] w : batch) {
             if (w[0] == null) { // a restore's "clear everything"
                 disk.tables.values().forEach(Map::clear);
+                disk.points.values().forEach(Map::clear);
                 disk.bytes = 0;
                 continue;
             }
             ConcurrentSkipListMap<ByteKey, byte[]> t = disk.tables.get((Bucket) w[0]);
+            ConcurrentHashMap<ByteKey, byte[]> pt = disk.points.get((Bucket) w[0]);
             byte[] key = (byte[]) w[1];
-            byte[] old = w[2] == null ? t.remove(new ByteKey(key)) : t.put(new ByteKey(key), (byte[]) w[2]);
+            ByteKey k = new ByteKey(key);
+            byte[] old;
+            if (w[2] == null) {
+                old = t.remove(k);
+                pt.remove(k);
+            } else {
+                old = t.put(k, (byte[]) w[2]);
+                pt.put(k, (byte[]) w[2]);
+            }
             if (old != null) disk.bytes -= entryBytes(key, old);
             if (w[2] != null) disk.bytes += entryBytes(key, (byte[]) w[2]);
         }
