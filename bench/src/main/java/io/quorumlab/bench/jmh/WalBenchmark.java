@@ -359,6 +359,41 @@ public class WalBenchmark {
             return opts;
         }
 
+        void futureAppend() {
+            CompletableFuture<Void> done;
+            synchronized (appendOrder) {
+                long idx = nextIndex++;
+                done = wal.append(List.of(WalEntry.normal(1, idx, data)), null);
+            }
+            done.join();
+            stats.records.increment();
+        }
+
+        void blockingAppend() throws IOException {
+            Wal.PendingAppend p;
+            synchronized (appendOrder) {
+                long idx = nextIndex++;
+                p = wal.submit(List.of(WalEntry.normal(1, idx, data)), null);
+            }
+            p.await();
+            stats.records.increment();
+        }
+
+        long saveAndWait(int n) throws IOException {
+            List<WalEntry> entries = new ArrayList<>(n);
+            long first;
+            synchronized (appendOrder) {
+                first = nextIndex;
+                nextIndex += n;
+            }
+            for (int i = 0; i < n; i++) {
+                entries.add(WalEntry.normal(1, first + i, data));
+            }
+            wal.save(entries, null);
+            stats.records.add(n);
+            return first;
+        }
+
         /** Stops issuing appends and returns once none is in flight. */
         abstract void pause();
 
@@ -561,37 +596,18 @@ public class WalBenchmark {
     /** Threads that block per record (futures or submit/await); JMH's threads are the appenders. */
     @State(Scope.Benchmark)
     public static class WalState extends WalFixture {
-        Workers workers;
-        String benchmark = "";
-        int threads = 1;
-
         @Setup(Level.Trial)
-        public void setup(BenchmarkParams bp) throws IOException {
-            benchmark = bp.getBenchmark().replaceAll(".*\\.", "");
-            threads = bp.getThreads();
+        public void setup() throws IOException {
             open();
         }
 
-        /** The same operation the JMH method repeats, for the interleaved baseline's WAL slices. */
-        AppendOp op() {
-            if (benchmark.startsWith("blocking")) {
-                return this::blockingAppend;
-            }
-            if (benchmark.startsWith("future")) {
-                return this::futureAppend;
-            }
-            if (benchmark.equals("save64Records")) {
-                return () -> saveAndWait(64);
-            }
-            return () -> saveAndWait(1);
-        }
-
+        /**
+         * No baseline here: while one thread runs a Scope.Benchmark iteration fixture, JMH's other
+         * threads busy-wait, which would starve WAL slices of CPU. {@link DrivenState} runs the
+         * same appenders on threads of its own, with one JMH thread, and pairs them.
+         */
         @Override
-        void pairedRun() throws IOException {
-            if (workers == null) {
-                workers = new Workers(threads, op());
-            }
-            interleaved(workers::start, workers::stop);
+        void pairedRun() {
         }
 
         @Override
@@ -614,46 +630,8 @@ public class WalBenchmark {
         }
 
         @TearDown(Level.Trial)
-        public void tearDown(BenchmarkParams bp) throws IOException, InterruptedException {
-            if (workers != null) {
-                workers.shutdown();
-            }
+        public void tearDown(BenchmarkParams bp) throws IOException {
             close(bp);
-        }
-
-        void futureAppend() {
-            CompletableFuture<Void> done;
-            synchronized (appendOrder) {
-                long idx = nextIndex++;
-                done = wal.append(List.of(WalEntry.normal(1, idx, data)), null);
-            }
-            done.join();
-            stats.records.increment();
-        }
-
-        void blockingAppend() throws IOException {
-            Wal.PendingAppend p;
-            synchronized (appendOrder) {
-                long idx = nextIndex++;
-                p = wal.submit(List.of(WalEntry.normal(1, idx, data)), null);
-            }
-            p.await();
-            stats.records.increment();
-        }
-
-        long saveAndWait(int n) throws IOException {
-            List<WalEntry> entries = new ArrayList<>(n);
-            long first;
-            synchronized (appendOrder) {
-                first = nextIndex;
-                nextIndex += n;
-            }
-            for (int i = 0; i < n; i++) {
-                entries.add(WalEntry.normal(1, first + i, data));
-            }
-            wal.save(entries, null);
-            stats.records.add(n);
-            return first;
         }
     }
 
@@ -663,6 +641,110 @@ public class WalBenchmark {
         @Override
         WalOptions tune(WalOptions opts) {
             return opts.withDelegateWakeups(true);
+        }
+    }
+
+    /**
+     * {@code threads} appender threads of the benchmark's own, each repeating one blocking
+     * operation ({@code kind}: blocking submit/await, the same with the wake tree, future join, or
+     * a save of 64); the single JMH thread only waits for the count of durable records. Unlike the
+     * {@code @Threads(64)} methods this can pair its iterations with the interleaved baseline.
+     */
+    @State(Scope.Benchmark)
+    public static class DrivenState extends WalFixture {
+        @Param({"blocking", "wakeTree", "future", "save64"})
+        String kind;
+        @Param({"64"})
+        int threads;
+
+        final AtomicLong durable = new AtomicLong();
+        volatile long waitTarget = Long.MAX_VALUE;
+        volatile Thread waiter;
+        long target;
+        Workers workers;
+
+        @Override
+        WalOptions tune(WalOptions opts) {
+            return opts.withDelegateWakeups(kind.equals("wakeTree"));
+        }
+
+        @Setup(Level.Trial)
+        public void setup() throws IOException {
+            open();
+            AppendOp op;
+            if (kind.equals("future")) {
+                op = () -> {
+                    futureAppend();
+                    counted(1);
+                };
+            } else if (kind.equals("save64")) {
+                op = () -> {
+                    saveAndWait(64);
+                    counted(64);
+                };
+            } else {
+                op = () -> {
+                    blockingAppend();
+                    counted(1);
+                };
+            }
+            workers = new Workers(threads, op);
+        }
+
+        private void counted(int n) {
+            long d = durable.addAndGet(n);
+            if (d >= waitTarget) {
+                Thread w = waiter;
+                if (w != null) {
+                    LockSupport.unpark(w);
+                }
+            }
+        }
+
+        @Override
+        void pause() {
+            workers.stop();
+        }
+
+        @Override
+        void resume() {
+            workers.start();
+        }
+
+        @Override
+        void pairedRun() throws IOException {
+            interleaved(workers::start, workers::stop);
+        }
+
+        @Setup(Level.Iteration)
+        public void iterationSetup() {
+            iterationStart();
+        }
+
+        @TearDown(Level.Iteration)
+        public void iterationTearDown(IterationParams ip) throws IOException {
+            iterationEnd(ip);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown(BenchmarkParams bp) throws IOException, InterruptedException {
+            workers.shutdown();
+            close(bp);
+        }
+
+        void awaitDurable(int n) {
+            long now = durable.get();
+            if (target < now) {
+                target = now; // records completed between iterations are not this iteration's
+            }
+            target += n;
+            waiter = Thread.currentThread();
+            waitTarget = target;
+            while (durable.get() < target) {
+                LockSupport.park(this);
+            }
+            waitTarget = Long.MAX_VALUE;
+            waiter = null;
         }
     }
 
@@ -784,6 +866,13 @@ public class WalBenchmark {
     public long asyncAppenders(AsyncState s) {
         s.awaitDurable(ASYNC_OPS);
         return s.durable;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(ASYNC_OPS)
+    public long threadAppenders(DrivenState s) {
+        s.awaitDurable(ASYNC_OPS);
+        return s.durable.get();
     }
 
     @Benchmark
