@@ -45,6 +45,25 @@ class SimCommandTest {
     }
 
     @Test
+    void sweepPrintsATableAndWritesItsReport(@TempDir Path dir) throws Exception {
+        Path scenario = dir.resolve("s.yaml");
+        Files.writeString(scenario, """
+                name: cli-sweep
+                placement: external
+                duration: 15s
+                seed: 9
+                workload: {apiRequestsPerSecond: 30, burstsPerDay: 0}
+                """);
+        Path report = dir.resolve("sweep.html");
+        Outcome o = run("sim", "sweep", scenario.toString(), "--param", "load", "--values", "20,40", "--report", report.toString());
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("sweep of load over cli-sweep") && o.out().contains("leader elections per week"), o.out());
+        assertEquals(2, o.out().lines().filter(l -> l.startsWith("20 ") || l.startsWith("40 ")).count(), o.out());
+        String html = Files.readString(report);
+        assertTrue(html.contains("data-series=\"sweep-elections\"") && html.contains("cli-sweep load=40"), html);
+    }
+
+    @Test
     void badInputIsAUsageErrorWithTheReason(@TempDir Path dir) throws Exception {
         Path scenario = dir.resolve("bad.yaml");
         Files.writeString(scenario, "faults: [{at: 1m, transferLeader: nobody}]\n");

@@ -134,7 +134,7 @@ public final class HtmlReport {
         row(sb, "members at start", runs, r -> Integer.toString(r.members()));
         row(sb, "etcd disk", runs, r -> r.etcdDisk());
         row(sb, "seed", runs, r -> Long.toString(r.seed()));
-        row(sb, "simulated", runs, r -> fmt(r.durationNanos() / 3.6e12) + " h");
+        row(sb, "simulated", runs, r -> span(r.durationNanos() / 1e9));
         row(sb, "WAL fsync p50 / p99 / p99.9 (ms)", runs,
                 r -> fmt(r.walFsyncP50Ms()) + " / " + fmt(r.walFsyncP99Ms()) + " / " + fmt(r.walFsyncP999Ms()));
         row(sb, "WAL fsync max (ms)", runs, r -> fmt(r.walFsyncMaxMs()));

@@ -94,8 +94,8 @@ public final class Sweep {
     public static String text(Result r) {
         StringBuilder sb = new StringBuilder();
         SimResult first = r.runs().get(0);
-        sb.append(String.format(Locale.ROOT, "sweep of %s over %s (%s, seed %d, %.2f simulated days per value)%n", r.param(),
-                r.scenario(), first.placement(), first.seed(), first.simulatedDays()));
+        sb.append(String.format(Locale.ROOT, "sweep of %s over %s (%s, seed %d, %s simulated per value)%n", r.param(),
+                r.scenario(), first.placement(), first.seed(), HtmlReport.span(first.durationNanos() / 1e9)));
         boolean fsync = r.param().equals("disk.fsync.p99");
         sb.append(String.format(Locale.ROOT, "%-10s %14s %14s %10s %14s %14s %12s %10s%n", "value",
                 fsync ? "fsync p99 req" : "API req/s", "WAL fsync p99", "elections", "elections/wk", "freeze s/wk",

@@ -423,7 +423,7 @@ public final class ClusterSimulation {
             requireMember(pm.member(), pm.atNanos());
             sim.at(pm.atNanos(), () -> {
                 if (present(pm.member(), pm.atNanos(), pm.describe())) onLeader(pm.atNanos(), pm.describe(), OPERATION_ATTEMPTS, 1,
-                        leader -> leader.promoteMember(idOf(pm.member())), v -> "promoted to voter");
+                        leader -> leader.promoteMember(idOf(pm.member())), v -> "promoted to voter; " + catchUp(pm.member()));
             });
         } else if (f instanceof Scenario.RemoveMember rm) {
             requireMember(rm.member(), rm.atNanos());
@@ -568,6 +568,20 @@ public final class ClusterSimulation {
             startMember(a.member());
             return (a.learner() ? "learner" : "voter") + " added, started with --initial-cluster-state existing";
         });
+    }
+
+    /**
+     * How a joined member got its state, from its own counters: entries it applied one by one versus
+     * its applied index (the difference came in a snapshot, because the leader had compacted its log).
+     */
+    private String catchUp(String name) {
+        Member m = members.get(name);
+        long applied = m.appliedIndex();
+        long entries = (long) value(m, "etcd_server_proposals_applied_total");
+        long fromSnapshot = applied - entries;
+        return fromSnapshot > 0
+                ? "caught up by a snapshot at index " + fromSnapshot + " and " + entries + " log entries"
+                : "caught up from the log (" + entries + " entries)";
     }
 
     private String removed(String name) {
@@ -736,9 +750,10 @@ public final class ClusterSimulation {
             if (e.getValue().isStopped()) continue;
             intervalQueueNanos = Math.max(intervalQueueNanos, runtimes.get(e.getKey()).disk().queueDelayNanos());
         }
-        int tol = tolerance()[2];
-        intervalMinTolerance = Math.min(intervalMinTolerance, tol);
+        // Before the first election there is no membership to count yet (the members are booting).
         if (lastLeaderTerm > 0) {
+            int tol = tolerance()[2];
+            intervalMinTolerance = Math.min(intervalMinTolerance, tol);
             minTolerance = Math.min(minTolerance, tol);
             if (tol < 0) quorumLostNanos += SAMPLE_NANOS;
             if (!faultLog.isEmpty()) faultLog.get(faultLog.size() - 1).seen(tol);

@@ -29,6 +29,7 @@ class MembershipScenarioTest {
             assertTrue(f.faultTolerance() >= 0, "quorum after " + f.fault() + replay);
             assertTrue(f.minFaultToleranceUntilNext() >= 0, "quorum after " + f.fault() + " until the next step" + replay);
             voters.add(f.voters());
+            if (f.fault().startsWith("promote")) assertTrue(f.outcome().contains("caught up"), f + replay);
         }
         // Learners do not count: 3 -> promote -> 4 ... 6, then one removal at a time down to 3.
         assertEquals(List.of(3, 4, 4, 5, 5, 6, 6, 5, 4, 3), voters, replay);
