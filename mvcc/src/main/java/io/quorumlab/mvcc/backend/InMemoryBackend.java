@@ -21,7 +21,7 @@ public final class InMemoryBackend extends BufferedBackend {
          * nodes, and MVCC reads every revision it returns by exact key. Written together with
          * {@link #tables} at commit (by the apply thread only).
          */
-        final Map<Bucket, ConcurrentHashMap<ByteKey, byte[]>> points = new EnumMap<>(Bucket.class);
+        final Map<Bucket, ConcurrentHashMap<PointKey, byte[]>> points = new EnumMap<>(Bucket.class);
         /** Committed bytes (estimate), maintained at commit; written by the apply thread only. */
         volatile long bytes;
 
@@ -30,6 +30,29 @@ public final class InMemoryBackend extends BufferedBackend {
                 tables.put(b, new ConcurrentSkipListMap<>());
                 points.put(b, new ConcurrentHashMap<>());
             }
+        }
+    }
+
+    /**
+     * A key of the point-read index. Not {@link ByteKey}: its {@code Arrays.hashCode} depends on
+     * 31*b[i] + b[i+1] only, so big-endian revision keys collide by the eight and the map's bins turn
+     * into trees. FNV-1a over the bytes, folded to 32 bits, spreads them.
+     */
+    static final class PointKey {
+        final byte[] bytes;
+        private final int hash;
+
+        PointKey(byte[] bytes) {
+            this.bytes = bytes;
+            long h = 0xcbf29ce484222325L;
+            for (byte b : bytes) h = (h ^ (b & 0xff)) * 0x100000001b3L;
+            this.hash = (int) (h ^ (h >>> 32));
+        }
+
+        @Override public int hashCode() { return hash; }
+
+        @Override public boolean equals(Object o) {
+            return o instanceof PointKey k && k.hash == hash && java.util.Arrays.equals(bytes, k.bytes);
         }
     }
 
@@ -50,7 +73,7 @@ public final class InMemoryBackend extends BufferedBackend {
     @Override
     protected CommittedView openCommitted() {
         return new CommittedView() {
-            @Override public byte[] get(Bucket b, byte[] key) { return disk.points.get(b).get(new ByteKey(key)); }
+            @Override public byte[] get(Bucket b, byte[] key) { return disk.points.get(b).get(new PointKey(key)); }
 
             @Override public Iterator<Map.Entry<byte[], byte[]>> iterate(Bucket b, byte[] from) {
                 Iterator<Map.Entry<ByteKey, byte[]>> it = disk.tables.get(b).tailMap(new ByteKey(from), true).entrySet().iterator();
@@ -112,16 +135,16 @@ public final class InMemoryBackend extends BufferedBackend {
                 continue;
             }
             ConcurrentSkipListMap<ByteKey, byte[]> t = disk.tables.get((Bucket) w[0]);
-            ConcurrentHashMap<ByteKey, byte[]> pt = disk.points.get((Bucket) w[0]);
+            ConcurrentHashMap<PointKey, byte[]> pt = disk.points.get((Bucket) w[0]);
             byte[] key = (byte[]) w[1];
             ByteKey k = new ByteKey(key);
             byte[] old;
             if (w[2] == null) {
                 old = t.remove(k);
-                pt.remove(k);
+                pt.remove(new PointKey(key));
             } else {
                 old = t.put(k, (byte[]) w[2]);
-                pt.put(k, (byte[]) w[2]);
+                pt.put(new PointKey(key), (byte[]) w[2]);
             }
             if (old != null) disk.bytes -= entryBytes(key, old);
             if (w[2] != null) disk.bytes += entryBytes(key, (byte[]) w[2]);
