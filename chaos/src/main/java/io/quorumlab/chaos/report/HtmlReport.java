@@ -188,9 +188,15 @@ public final class HtmlReport {
         if (c.log()) {
             lo = Math.pow(10, Math.floor(Math.log10(Math.max(lo, 1e-3))));
             hi = Math.pow(10, Math.ceil(Math.log10(Math.max(hi, lo * 10))));
-        } else {
+        }
+        double step = 0;
+        if (!c.log()) {
             lo = Math.min(0, Math.floor(lo));
-            hi = hi <= lo ? lo + 1 : hi + (hi - lo) * 0.1;
+            step = niceStep(Math.max(hi - lo, 1) / 4);
+            boolean integral = true;
+            for (double[] y : ys) for (double v : y) integral &= v == Math.rint(v);
+            if (integral) step = Math.max(step, 1); // terms and member counts get whole-number ticks
+            hi = lo + Math.max(1, Math.ceil((hi - lo) / step - 1e-9)) * step;
         }
         double ylo = lo, yhi = hi, tmax = maxT;
         int pw = WIDTH - LEFT - RIGHT, ph = HEIGHT - TOP - BOTTOM;
@@ -211,7 +217,7 @@ public final class HtmlReport {
         if (c.log()) {
             for (double v = ylo; v <= yhi * 1.0001; v *= 10) ticks.add(v);
         } else {
-            for (int i = 0; i <= 4; i++) ticks.add(ylo + (yhi - ylo) * i / 4);
+            for (double v = ylo; v <= yhi + step * 1e-6; v += step) ticks.add(v);
         }
         for (double v : ticks) {
             double yy = y.applyAsDouble(v);
@@ -253,6 +259,13 @@ public final class HtmlReport {
                     .append("</text>\n");
         }
         sb.append("</svg>\n");
+    }
+
+    /** 1, 2 or 5 times a power of ten, at least {@code x} (readable axis steps). */
+    static double niceStep(double x) {
+        double p = Math.pow(10, Math.floor(Math.log10(x)));
+        double f = x / p;
+        return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
     }
 
     /** A bar chart of one number per swept value. */

@@ -58,6 +58,15 @@ public class HtmlReportTest {
     }
 
     @Test
+    void axisStepsAreRound() {
+        assertEquals(1, HtmlReport.niceStep(0.7), 1e-12);
+        assertEquals(2, HtmlReport.niceStep(1.3), 1e-12);
+        assertEquals(5, HtmlReport.niceStep(4.2), 1e-12);
+        assertEquals(10, HtmlReport.niceStep(7), 1e-12);
+        assertEquals(0.05, HtmlReport.niceStep(0.031), 1e-12);
+    }
+
+    @Test
     void faultLogAndLeaderChangesAreInTheReportEscaped() {
         // Two short runs side by side (as compare-placement does): a restart of one member, and a clean run.
         Scenario a = Scenario.parse("""
