@@ -1,5 +1,6 @@
 package io.quorumlab.cli;
 
+import io.quorumlab.chaos.check.CheckReport;
 import io.quorumlab.chaos.report.HtmlReport;
 import io.quorumlab.chaos.report.Sweep;
 import io.quorumlab.chaos.sim.ClusterSimulation;
@@ -28,15 +29,33 @@ final class SimCommand implements Runnable {
         new CommandLine(this).usage(System.out);
     }
 
+    /** Exit code when the linearizability or watch checker found a violation in the run. */
+    static final int CHECK_FAILED = 1;
+
     static long minutes(double m) {
         return (long) (m * 60e9);
     }
 
     static SimResult simulate(ClusterSimulation.Params p, Double burstAtMinute, boolean progress) {
+        return simulateChecked(p, burstAtMinute, progress).result();
+    }
+
+    /** A run and the linearizability and watch checkers' verdict on it. */
+    record Checked(SimResult result, CheckReport check) {}
+
+    static Checked simulateChecked(ClusterSimulation.Params p, Double burstAtMinute, boolean progress) {
         ClusterSimulation s = new ClusterSimulation(p);
         s.build();
         if (burstAtMinute != null) s.burstAt(minutes(burstAtMinute));
-        return runWithProgress(s, p, progress);
+        SimResult r = runWithProgress(s, p, progress);
+        return new Checked(r, s.checkReport());
+    }
+
+    /** The checkers' verdict: on stdout with the text output, on stderr next to JSON (which stays one document). */
+    static void printCheck(CommandLine cmd, String output, String name, CheckReport c) {
+        PrintWriter w = "json".equals(output) ? cmd.getErr() : cmd.getOut();
+        w.println("  checks" + (name.isEmpty() ? "" : " (" + name + ")") + ": " + c.toString().replace("\n", "\n  "));
+        w.flush();
     }
 
     static SimResult runWithProgress(ClusterSimulation s, ClusterSimulation.Params p, boolean progress) {
@@ -134,7 +153,8 @@ final class SimCommand implements Runnable {
     }
 
     @Command(name = "run", mixinStandardHelpOptions = true,
-            description = "Simulate a scenario file (chaos/scenarios/*.yaml) or one placement, and print what happened.")
+            description = {"Simulate a scenario file (chaos/scenarios/*.yaml) or one placement, and print what happened.",
+                    "Exit code 1 if the linearizability or watch checker found a violation."})
     static final class Run implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
@@ -180,14 +200,17 @@ final class SimCommand implements Runnable {
             }
             if (burstAt != null) s.burstAt(minutes(burstAt));
             SimResult r = runWithProgress(s, p, showProgress(progress, output));
+            CheckReport check = s.checkReport();
             PrintWriter out = cmd.getOut();
             out.print("json".equals(output) ? r.toJson() : text(r));
+            out.flush();
+            printCheck(cmd, output, "", check);
             if (report != null) {
                 writeReport(report, HtmlReport.runs(r.scenario(), List.of(r)));
                 if (!"json".equals(output)) out.println("report: " + report);
             }
             out.flush();
-            return 0;
+            return check.ok() ? 0 : CHECK_FAILED;
         }
     }
 
@@ -227,7 +250,8 @@ final class SimCommand implements Runnable {
     }
 
     @Command(name = "compare-placement", mixinStandardHelpOptions = true,
-            description = "Stacked vs dedicated NVMe etcd: same workload, same seed, side by side.")
+            description = {"Stacked vs dedicated NVMe etcd: same workload, same seed, side by side.",
+                    "Exit code 1 if the linearizability or watch checker found a violation in either run."})
     static final class ComparePlacement implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
@@ -255,14 +279,18 @@ final class SimCommand implements Runnable {
             long duration = days != null ? (long) (days * 86_400e9) : minutes(minutes);
             Double burst = burstAt < 0 ? null : burstAt;
             boolean bar = showProgress(progress, output);
-            SimResult stacked = simulate(ClusterSimulation.Params.stacked(duration, seed), burst, bar);
-            SimResult dedicated = simulate(ClusterSimulation.Params.dedicatedNvme(duration, seed), burst, bar);
+            Checked stackedRun = simulateChecked(ClusterSimulation.Params.stacked(duration, seed), burst, bar);
+            Checked dedicatedRun = simulateChecked(ClusterSimulation.Params.dedicatedNvme(duration, seed), burst, bar);
+            SimResult stacked = stackedRun.result(), dedicated = dedicatedRun.result();
+            int code = stackedRun.check().ok() && dedicatedRun.check().ok() ? 0 : CHECK_FAILED;
             PrintWriter out = cmd.getOut();
             if (report != null) writeReport(report, HtmlReport.runs("Stacked vs dedicated NVMe etcd, seed " + seed, List.of(stacked, dedicated)));
             if ("json".equals(output)) {
                 out.print("{\"stacked\": " + stacked.toJson().trim() + ",\n\"dedicatedNvme\": " + dedicated.toJson().trim() + "}\n");
                 out.flush();
-                return 0;
+                printCheck(cmd, output, "stacked", stackedRun.check());
+                printCheck(cmd, output, "dedicated-nvme", dedicatedRun.check());
+                return code;
             }
             out.printf(Locale.ROOT, "%-34s %16s %16s%n", "same workload and seed " + seed, "stacked", "dedicated-nvme");
             row(out, "WAL fsync p50 (ms)", stacked.walFsyncP50Ms(), dedicated.walFsyncP50Ms());
@@ -279,10 +307,12 @@ final class SimCommand implements Runnable {
             row(out, "etcd attempts per call", stacked.retryMultiplier(), dedicated.retryMultiplier());
             out.println();
             out.print(text(stacked));
+            printCheck(cmd, output, "", stackedRun.check());
             out.print(text(dedicated));
+            printCheck(cmd, output, "", dedicatedRun.check());
             if (report != null) out.println("report: " + report);
             out.flush();
-            return 0;
+            return code;
         }
 
         private static void row(PrintWriter out, String name, double a, double b) {

@@ -40,6 +40,7 @@ class SimCommandTest {
         Outcome o = run("sim", "run", scenario.toString(), "--output", "json", "--report", report.toString());
         assertEquals(0, o.code(), o.err());
         assertTrue(o.out().startsWith("{") && o.out().contains("\"series\"") && o.out().contains("restart etcd2"), o.out());
+        assertTrue(o.err().contains("checks: checked"), "the checkers' verdict goes next to the JSON: " + o.err());
         String html = Files.readString(report);
         assertTrue(html.startsWith("<!DOCTYPE html>") && html.contains("<svg") && html.contains("cli-test"), html);
     }
