@@ -87,6 +87,48 @@ final class ApiServerModel {
 
     void start() {
         scheduleNext();
+        sim.after(COMPACT_INTERVAL_NANOS, this::compactRound);
+    }
+
+    /** kube-apiserver's --etcd-compaction-interval default. */
+    static final long COMPACT_INTERVAL_NANOS = 5 * 60_000_000_000L;
+    private static final byte[] COMPACT_KEY = Bytes.of("compact_rev_key");
+    /** The version of compact_rev_key this API server last saw (its "t" in KUBE.md). */
+    private long compactKeyVersion;
+    /** The revision this API server wrote at its last successful round: compacted at the next one. */
+    private long compactPrev;
+    long compactions;
+
+    /**
+     * kube-apiserver's compactor, run by every API server: {@code If(version(compact_rev_key) == t)
+     * Then(Put(compact_rev_key, rev)) Else(Range(compact_rev_key))}; the one that wins the round
+     * compacts to the revision it wrote at its previous win, so history stays about one interval
+     * deep; the losers learn the key's version and try again next interval.
+     */
+    private void compactRound() {
+        if (stopped) return;
+        sim.after(COMPACT_INTERVAL_NANOS, this::compactRound);
+        Member m = etcd.get();
+        if (sim.now() < downUntil || m == null || m.isStopped()) return;
+        Compare c = Compare.number(COMPACT_KEY, Compare.Target.VERSION, Compare.Result.EQUAL, compactKeyVersion);
+        TxnRequest t = new TxnRequest(List.of(c),
+                List.of(new PutRequest(COMPACT_KEY, Bytes.of(Long.toString(m.store().currentRevision())), 0, false, false, false)),
+                List.of(RangeRequest.key(COMPACT_KEY)));
+        m.propose(t).whenComplete((resp, err) -> {
+            if (err != null || !(resp instanceof TxnResponse tr)) return; // try again next interval, as kube does
+            if (tr.succeeded()) {
+                compactKeyVersion++;
+                long prev = compactPrev;
+                compactPrev = tr.header().revision();
+                if (prev > 0 && !m.isStopped()) {
+                    m.propose(new io.quorumlab.mvcc.api.CompactionRequest(prev, false)).whenComplete((r, e) -> {
+                        if (e == null) compactions++;
+                    });
+                }
+            } else if (!tr.responses().isEmpty() && tr.responses().get(0) instanceof RangeResponse r && !r.kvs().isEmpty()) {
+                compactKeyVersion = r.kvs().get(0).version();
+            }
+        });
     }
 
     void stop() {
