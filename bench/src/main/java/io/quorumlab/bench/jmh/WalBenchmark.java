@@ -54,7 +54,10 @@ import org.openjdk.jmh.runner.IterationType;
  *   <li>{@code asyncAppenders} ({@code appenders} = 1 or 64): logical appenders without threads,
  *       each issuing its next 256 B append from the previous one's durability callback
  *       ({@link Wal#append(List, HardState, WalCallback)}), like a member loop's queued requests;</li>
- *   <li>{@code blockingAppenders64} / {@code blockingOneAppender}: 64 or 1 threads, each
+ *   <li>{@code threadAppenders} ({@code kind} = blocking, wakeTree, future, save64; {@code threads}):
+ *       appender threads of the benchmark's own repeating that operation while the one JMH thread
+ *       waits for durable records; these are paired with the interleaved baseline;</li>
+ *   <li>{@code blockingAppenders64} / {@code blockingOneAppender}: 64 or 1 JMH threads, each
  *       {@link Wal#submit} + {@code await()} (adaptive spin, then park); {@code blockingWakeTree64}
  *       the same with {@link WalOptions#delegateWakeups()} (waiters wake each other);</li>
  *   <li>{@code futureAppenders64} / {@code futureOneAppender}: 64 or 1 threads, each
@@ -62,6 +65,8 @@ import org.openjdk.jmh.runner.IterationType;
  *   <li>{@code saveOneRecord} / {@code save64Records}: {@link Wal#save} of 1 or 64 entries per call
  *       from one thread (the member loop).</li>
  * </ul>
+ * The {@code @Threads} methods print no baseline pair: JMH's other threads busy-wait while one
+ * runs an iteration fixture, which would starve the WAL slices; use {@code threadAppenders}.
  * Scores are records/s, except {@code bareWriteFsync}: write+fsync calls/s (multiply by
  * {@code batchRecords}). Each WAL trial prints fsyncs, records and bytes per fsync, fsync p50/p99
  * and the committer's completion time per batch ("wal-bench" lines).
