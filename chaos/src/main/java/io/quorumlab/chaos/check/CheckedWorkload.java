@@ -56,29 +56,31 @@ public final class CheckedWorkload {
      * @param watchers watchers per window
      * @param firstWindowAtNanos when the first window opens (after the cluster has elected a leader)
      * @param windowNanos how long clients issue requests in a window
-     * @param periodNanos from one window's opening to the next's (>= window + grace)
+     * @param periodNanos from one window's opening to the next's, once the dense phase is over
+     * @param denseUntilNanos until then windows follow each other without a gap (short scenarios
+     *        are checked throughout, faults included; long runs then sample every period)
      * @param thinkMeanNanos mean pause of a client between an answer and its next request
      * @param searchBudget linearizability search steps per partition before "unknown"
      */
     public record Config(int clients, int singleKeys, int watchers, long firstWindowAtNanos, long windowNanos, long periodNanos,
+                         long denseUntilNanos,
                          long thinkMeanNanos, long searchBudget) {
         public Config {
             if (clients < 1 || clients > 16) throw new IllegalArgumentException("clients must be 1..16");
             if (singleKeys < 1 || singleKeys > 16) throw new IllegalArgumentException("singleKeys must be 1..16");
             if (watchers < 0 || watchers > 8) throw new IllegalArgumentException("watchers must be 0..8");
-            if (windowNanos <= 0 || periodNanos < windowNanos + GRACE_NANOS) {
-                throw new IllegalArgumentException("period must cover the window plus " + GRACE_NANOS / 1_000_000_000L + " s of grace");
-            }
+            if (windowNanos <= 0 || periodNanos < windowNanos) throw new IllegalArgumentException("period must cover the window");
         }
 
-        /** 4 clients on 3 keys and a pair, 2 watchers; a 20 s window every 10 simulated minutes. */
+        /** 4 clients on 3 keys and a pair, 2 watchers; 20 s windows back to back for 15 simulated minutes, then one every 10. */
         public static Config defaults() {
-            return new Config(4, 3, 2, 3_500_000_000L, 20_000_000_000L, 600_000_000_000L, 40_000_000L,
+            return new Config(4, 3, 2, 3_500_000_000L, 20_000_000_000L, 600_000_000_000L, 900_000_000_000L, 40_000_000L,
                     LinearizabilityChecker.DEFAULT_BUDGET);
         }
 
-        public Config withWindow(long windowNanos, long periodNanos) {
-            return new Config(clients, singleKeys, watchers, firstWindowAtNanos, windowNanos, periodNanos, thinkMeanNanos, searchBudget);
+        public Config withWindow(long windowNanos, long periodNanos, long denseUntilNanos) {
+            return new Config(clients, singleKeys, watchers, firstWindowAtNanos, windowNanos, periodNanos, denseUntilNanos,
+                    thinkMeanNanos, searchBudget);
         }
     }
 
@@ -135,7 +137,7 @@ public final class CheckedWorkload {
         Window w = new Window(windowSeq++, sim.now());
         open.add(w);
         w.begin();
-        sim.after(cfg.periodNanos(), this::openWindow);
+        sim.after(sim.now() + cfg.windowNanos() < cfg.denseUntilNanos() ? cfg.windowNanos() : cfg.periodNanos(), this::openWindow);
     }
 
     private String memberName() {
