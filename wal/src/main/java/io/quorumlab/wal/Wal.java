@@ -80,8 +80,11 @@ public final class Wal implements Closeable {
      * completing it.
      */
     private static final class Request implements PendingAppend {
-        /** The WAL whose spinner count a blocking waiter uses; null for async requests. */
-        final Wal owner;
+        /**
+         * The WAL whose spinner count a blocking waiter uses while it waits; null for async requests
+         * and once a blocking one is done (the per-thread request must not keep a closed WAL alive).
+         */
+        Wal owner;
         List<WalEntry> entries;
         HardState hardState;
         SnapshotMarker marker;
@@ -111,14 +114,26 @@ public final class Wal implements Closeable {
             if (waiter != Thread.currentThread()) {
                 throw new IllegalStateException("await from a thread other than the submitter");
             }
-            if (owner.opts.backgroundCommit()) {
-                owner.awaitDone(this);
-            } else {
-                owner.commitUntilDone(this);
+            Wal w = owner;
+            if (w != null) {
+                if (w.opts.backgroundCommit()) {
+                    w.awaitDone(this);
+                } else {
+                    w.commitUntilDone(this);
+                }
+                release();
             }
             if (failure != null) {
                 throw rethrow(failure);
             }
+        }
+
+        /** Drops what a finished request still points at (its WAL and the appended data). */
+        void release() {
+            owner = null;
+            entries = null;
+            hardState = null;
+            marker = null;
         }
 
         Request set(List<WalEntry> entries, HardState hardState, SnapshotMarker marker, boolean bounded) {
@@ -141,8 +156,13 @@ public final class Wal implements Closeable {
     private volatile Request top;
     private final AtomicInteger pendingBounded = new AtomicInteger();
     private final AtomicInteger spinners = new AtomicInteger();
-    /** One reusable request per blocking caller thread: no allocation per blocking append. */
-    private final ThreadLocal<Request> threadRequest = ThreadLocal.withInitial(this::waiterRequest);
+    /**
+     * One reusable request per blocking caller thread, shared by every WAL the thread uses: no
+     * allocation per blocking append. Static, and cleared of its WAL when done: a per-instance
+     * ThreadLocal whose value points back at its WAL is never dropped from the thread's map, so a
+     * long-lived thread (a test runner, the simulator) kept every WAL it ever used, and all they held.
+     */
+    private static final ThreadLocal<Request> THREAD_REQUEST = new ThreadLocal<>();
     /** Fair, so a blocked save() gets the lock after at most one round of someone else's. */
     private final ReentrantLock commitLock = new ReentrantLock(true);
 
@@ -461,6 +481,7 @@ public final class Wal implements Closeable {
         Request r = blockingRequest();
         Throwable refused = admit();
         if (refused != null) {
+            r.owner = null;
             throw rethrow(refused);
         }
         r.set(entries, hardState, null, true);
@@ -491,8 +512,17 @@ public final class Wal implements Closeable {
      * callback of a batch that also holds this thread's own save() calling save() again).
      */
     private Request blockingRequest() {
-        Request r = threadRequest.get();
-        return r.state == DONE ? r : waiterRequest();
+        Request r = THREAD_REQUEST.get();
+        if (r == null) {
+            r = waiterRequest();
+            THREAD_REQUEST.set(r);
+            return r;
+        }
+        if (r.state != DONE) {
+            return waiterRequest();
+        }
+        r.owner = this;
+        return r;
     }
 
     /** Reserves a slot of the bounded pending count, or says why not. */
@@ -734,17 +764,27 @@ public final class Wal implements Closeable {
 
     /** save()/saveSnapshot(), and appendAndWait in caller-runs mode: commit until our request is done. */
     private void submitAndCommit(Request r) throws IOException {
+        try {
+            commitOwn(r);
+        } finally {
+            r.release();
+        }
+    }
+
+    private void commitOwn(Request r) throws IOException {
         IOException f = failure;
         if (f != null) {
             if (r.bounded) {
                 pendingBounded.decrementAndGet();
             }
+            r.state = DONE; // never queued: the thread may reuse it
             throw new WalException("wal failed earlier", f);
         }
         if (closed) {
             if (r.bounded) {
                 pendingBounded.decrementAndGet();
             }
+            r.state = DONE;
             throw closedError();
         }
         push(r);
