@@ -184,7 +184,7 @@ public final class ClientServer implements AutoCloseable {
                     ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, "http/1.1", "h2"));
             X509ExtendedTrustManager trust = setup.listenerTrustManager();
             if (trust != null) b.trustManager(trust);
-            b.clientAuth(setup.clientCertAuth() ? ClientAuth.REQUIRE : ClientAuth.NONE);
+            b.clientAuth(setup.requiresClientCertificate() ? ClientAuth.REQUIRE : ClientAuth.NONE);
             List<String> suites = setup.enabledCipherSuites();
             if (!suites.isEmpty()) b.ciphers(suites, SupportedCipherSuiteFilter.INSTANCE);
             return b.build();

@@ -230,6 +230,7 @@ public final class Member implements MemberApi, AutoCloseable {
                     Long.toHexString(clusterId), cfg.initialCluster());
         }
 
+        walLastIndex = raftStorage.lastIndex();
         Config rc = new Config(memberId, cfg.electionTicks(), 1, raftStorage, lastSnapshotIndex, 1 << 20, 512, 0,
                 1L << 30, 64L << 20, MAX_PENDING_READS, true, cfg.preVote(),
                 cfg.leaseReads() ? ReadOnlyOption.LEASE_BASED : ReadOnlyOption.SAFE, rt.random());
@@ -499,6 +500,9 @@ public final class Member implements MemberApi, AutoCloseable {
         processReady();
     }
 
+    /** The last log index in the local WAL (member loop only): entries up to it are durable here. */
+    private long walLastIndex;
+
     private void processReady() {
         if (stopped) return;
         while (node.hasReady()) {
@@ -507,15 +511,36 @@ public final class Member implements MemberApi, AutoCloseable {
             if (rd.softState() != null) onSoftState(rd.softState().lead(), rd.softState().role());
             boolean leader = role == StateRole.LEADER;
             if (leader) sendAll(rd.messages());
-            if (rd.snapshot() != null) persistIncomingSnapshot(rd.snapshot());
+            List<Entry> committed = rd.committedEntries();
+            int early = 0;
+            if (!committed.isEmpty()) {
+                metrics.committed(committed.size());
+                committedIndex = committed.get(committed.size() - 1).index();
+                if (rd.snapshot() == null) {
+                    // Committed entries already in the local WAL (not replaced by this Ready's entries) go to
+                    // the apply loop now, so that applying them overlaps this Ready's fsync: under load a
+                    // leader's Ready carries new entries and older committed ones, and their answers need
+                    // not wait for the new entries' fdatasync. (etcd hands committed entries to its applier
+                    // before saving, too.)
+                    long durable = rd.entries().isEmpty() ? walLastIndex : Math.min(walLastIndex, rd.entries().get(0).index() - 1);
+                    while (early < committed.size() && committed.get(early).index() <= durable) early++;
+                    if (early > 0) {
+                        List<Entry> first = committed.subList(0, early);
+                        rt.executeApply(() -> applyEntries(first));
+                    }
+                }
+            }
+            if (rd.snapshot() != null) {
+                persistIncomingSnapshot(rd.snapshot());
+                walLastIndex = rd.snapshot().index(); // the log restarts after the snapshot
+            }
             persist(rd);
+            if (!rd.entries().isEmpty()) walLastIndex = rd.entries().get(rd.entries().size() - 1).index();
             if (!leader) sendAll(rd.messages());
             for (ReadState rs : rd.readStates()) onReadState(rs);
-            if (!rd.committedEntries().isEmpty()) {
-                metrics.committed(rd.committedEntries().size());
-                committedIndex = rd.committedEntries().get(rd.committedEntries().size() - 1).index();
-                List<Entry> toApply = rd.committedEntries();
-                rt.executeApply(() -> applyEntries(toApply));
+            if (early < committed.size()) {
+                List<Entry> rest = early == 0 ? committed : committed.subList(early, committed.size());
+                rt.executeApply(() -> applyEntries(rest));
             }
             if (rd.hardState() != null) term = rd.hardState().term();
             node.advance(rd);

@@ -37,10 +37,10 @@ public record PeerTls(TlsSetup setup, String allowedCn) {
         SslContextBuilder b = SslContextBuilder.forServer(setup.privateKey(), setup.certificateChain());
         X509ExtendedTrustManager trust = setup.listenerTrustManager();
         if (trust != null) b.trustManager(trust);
-        if (setup.clientCertAuth()) {
+        if (setup.requiresClientCertificate()) {
             b.clientAuth(ClientAuth.REQUIRE);
         } else {
-            // A volunteered certificate is still checked (and its CN, with allowed-cn); auto TLS asks for none.
+            // Without a CA there is nothing to verify a volunteered certificate against; auto TLS asks for none.
             b.clientAuth(setup.selfSigned() ? ClientAuth.NONE : ClientAuth.OPTIONAL);
         }
         ciphers(b);

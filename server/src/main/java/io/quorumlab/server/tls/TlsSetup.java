@@ -39,6 +39,15 @@ public record TlsSetup(Path certFile, Path keyFile, Path trustedCaFile, boolean 
         }
     }
 
+    /**
+     * Whether the listener demands a certificate of whoever connects: etcd's rule (pkg/transport's
+     * ServerConfig) is a trusted CA file <em>or</em> client-cert-auth, so {@code --trusted-ca-file}
+     * alone already turns clients without a certificate away.
+     */
+    public boolean requiresClientCertificate() {
+        return !selfSigned && (clientCertAuth || trustedCaFile != null);
+    }
+
     /** Files given on the command line (no auto TLS). */
     public static TlsSetup ofFiles(Path certFile, Path keyFile, Path trustedCaFile, boolean clientCertAuth) {
         return new TlsSetup(certFile, keyFile, trustedCaFile, clientCertAuth, null, false, List.of());

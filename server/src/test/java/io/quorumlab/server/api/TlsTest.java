@@ -85,6 +85,29 @@ class TlsTest {
         }
     }
 
+    @Test
+    void aTrustedCaAloneAlreadyRequiresClientCertificatesAsInEtcd() throws Exception {
+        // etcd's transport: ClientAuth = RequireAndVerifyClientCert when TrustedCAFile != "" || ClientCertAuth.
+        ClientServer.Tls caOnly = new ClientServer.Tls(dir.resolve("server.pem"), dir.resolve("server-key.pem"), dir.resolve("ca.pem"), false);
+        try (ApiFixture f = new ApiFixture(ClientServer.Config.defaults("127.0.0.1", 0).withTls(caOnly))) {
+            var anon = GrpcSslContexts.forClient().trustManager(dir.resolve("ca.pem").toFile()).build();
+            var withCert = GrpcSslContexts.forClient().trustManager(dir.resolve("ca.pem").toFile())
+                    .keyManager(dir.resolve("client.pem").toFile(), dir.resolve("client-key.pem").toFile()).build();
+            ManagedChannel a = NettyChannelBuilder.forAddress("127.0.0.1", f.server.port()).sslContext(anon).build();
+            ManagedChannel c = NettyChannelBuilder.forAddress("127.0.0.1", f.server.port()).sslContext(withCert).build();
+            try {
+                RangeRequest get = RangeRequest.newBuilder().setKey(bs("/tls/ca-only")).build();
+                KVGrpc.newBlockingStub(c).withDeadlineAfter(10, TimeUnit.SECONDS).range(get);
+                StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                        () -> KVGrpc.newBlockingStub(a).withDeadlineAfter(10, TimeUnit.SECONDS).range(get));
+                assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+            } finally {
+                a.shutdownNow();
+                c.shutdownNow();
+            }
+        }
+    }
+
     static String run(String... cmd) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
