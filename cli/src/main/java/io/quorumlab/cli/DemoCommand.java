@@ -37,6 +37,8 @@ final class DemoCommand implements Callable<Integer> {
     double simMinutes;
     @Option(names = "--clients", defaultValue = "16")
     int clients;
+    @Option(names = "--report", defaultValue = "quorumlab-demo.html", description = "where to write the HTML report")
+    Path report;
 
     @Override
     public Integer call() throws Exception {
@@ -85,6 +87,10 @@ final class DemoCommand implements Callable<Integer> {
                     (System.nanoTime() - stop) / 1e6, next.member().term());
             printMembers(servers);
 
+            StringBuilder measured = new StringBuilder();
+            measured.append(String.format(Locale.ROOT, "3-member cluster on 127.0.0.1 (this machine), %d clients, 256-byte values%n%n", clients));
+            measured.append(put.table()).append(range.table());
+            List<SimResult> sims = new ArrayList<>();
             if (simMinutes > 0) {
                 System.out.println("\n== simulator: stacked vs dedicated NVMe etcd, same workload and seed, a deployment burst at minute 1");
                 SimResult stacked = SimCommand.simulate(ClusterSimulation.Params.stacked(SimCommand.minutes(simMinutes), 1), 1.0, true);
@@ -99,9 +105,16 @@ final class DemoCommand implements Callable<Integer> {
                     System.out.println("   stacked " + SimCommand.ClusterSimulationClock.of(c.atNanos()) + " " + c.previousLeader()
                             + " -> " + c.leader() + ": " + c.cause());
                 }
+                sims.add(stacked);
+                sims.add(dedicated);
             }
             System.out.printf(Locale.ROOT, "%n== summary: %.0f puts/s (p99 %.1f ms), %.0f linearizable reads/s (p99 %.1f ms) on this machine;"
                     + " leader failover handled.%n", put.qps(), put.p99Ms(), range.qps(), range.p99Ms());
+            if (!sims.isEmpty()) {
+                Files.writeString(report, io.quorumlab.chaos.report.HtmlReport.runs("quorumlab demo", "Measured on this machine",
+                        measured.toString(), sims), java.nio.charset.StandardCharsets.UTF_8);
+                System.out.println("   report: " + report.toAbsolutePath());
+            }
             return 0;
         } finally {
             for (EtcdServer s : servers) {

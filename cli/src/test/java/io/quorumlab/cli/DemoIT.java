@@ -11,13 +11,15 @@ import org.junit.jupiter.api.Test;
 /** The README's first command, end to end, with shortened durations. */
 class DemoIT {
     @Test
-    void demoRunsEndToEnd() {
+    void demoRunsEndToEnd(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path report = dir.resolve("demo.html");
         PrintStream old = System.out;
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         int code;
         try {
             System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-            code = Main.commandLine().execute("demo", "--put-seconds", "2", "--range-seconds", "1", "--sim-minutes", "0.5");
+            code = Main.commandLine().execute("demo", "--put-seconds", "2", "--range-seconds", "1", "--sim-minutes", "0.5",
+                    "--report", report.toString());
         } finally {
             System.setOut(old);
         }
@@ -29,5 +31,8 @@ class DemoIT {
         assertTrue(out.contains("took over in"), "leader failover: " + out);
         assertTrue(out.contains("leader elections"), "simulation table: " + out);
         assertTrue(out.contains("== summary"), out);
+        assertTrue(out.contains("report: " + report.toAbsolutePath()), out);
+        String html = java.nio.file.Files.readString(report);
+        assertTrue(html.contains("Measured on this machine") && html.contains("<svg"), "the report has the benchmark and the charts");
     }
 }

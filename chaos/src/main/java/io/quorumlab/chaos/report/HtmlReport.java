@@ -59,8 +59,20 @@ public final class HtmlReport {
 
     /** A report of one run ({@code sim run}) or of runs side by side ({@code sim compare-placement}). */
     public static String runs(String title, List<SimResult> runs) {
+        return runs(title, null, null, runs);
+    }
+
+    /**
+     * The same, with a section of preformatted text first (the demo puts its measured cluster
+     * benchmark there): {@code prefaceTitle} as a heading, {@code preface} escaped in a {@code pre}.
+     */
+    public static String runs(String title, String prefaceTitle, String preface, List<SimResult> runs) {
         StringBuilder sb = new StringBuilder();
         head(sb, title);
+        if (preface != null) {
+            sb.append("<h2>").append(esc(prefaceTitle == null ? "" : prefaceTitle)).append("</h2>\n<pre>").append(esc(preface))
+                    .append("</pre>\n");
+        }
         sb.append("<p class=\"note\">Every number and curve below was read off the simulated members, disks and clients "
                 + "(sampled every ").append(fmt(runs.get(0).series().intervalNanos() / 1e9)).append(" s of virtual time")
                 .append(runs.get(0).series().rowNanos() != runs.get(0).series().intervalNanos()
