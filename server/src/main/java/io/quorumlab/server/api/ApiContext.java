@@ -51,6 +51,21 @@ final class ApiContext {
      * that throws instead of returning a failed future is answered the same way.
      */
     <R, T> void reply(StreamObserver<T> obs, Supplier<? extends CompletionStage<R>> call, Function<R, T> map) {
+        replyOn(obs, call, map, executor);
+    }
+
+    /**
+     * Like {@link #reply} but answers on the thread that completes the future (for writes, the
+     * member's apply thread): a write's response is a small message, and the hop to the API
+     * executor would cost more than building it. Reads keep {@link #reply}, whose mapping runs the
+     * range itself and must not occupy the apply thread.
+     */
+    <R, T> void replyInline(StreamObserver<T> obs, Supplier<? extends CompletionStage<R>> call, Function<R, T> map) {
+        replyOn(obs, call, map, Runnable::run);
+    }
+
+    private static <R, T> void replyOn(StreamObserver<T> obs, Supplier<? extends CompletionStage<R>> call, Function<R, T> map,
+                                       Executor where) {
         CompletionStage<R> f;
         try {
             f = call.get();
@@ -64,30 +79,7 @@ final class ApiContext {
                 return;
             }
             answer(obs, () -> map.apply(r));
-        }, executor);
-    }
-
-    /**
-     * Like {@link #reply} but answers on the thread that completes the future (for writes, the
-     * member's apply thread): a write's response is a small message, and the hop to the API
-     * executor would cost more than building it. Reads keep {@link #reply}, whose mapping runs the
-     * range itself and must not occupy the apply thread.
-     */
-    <R, T> void replyInline(StreamObserver<T> obs, Supplier<? extends CompletionStage<R>> call, Function<R, T> map) {
-        CompletionStage<R> f;
-        try {
-            f = call.get();
-        } catch (RuntimeException e) {
-            fail(obs, e);
-            return;
-        }
-        f.whenComplete((r, err) -> {
-            if (err != null) {
-                fail(obs, err);
-                return;
-            }
-            answer(obs, () -> map.apply(r));
-        });
+        }, where);
     }
 
     /** The member's future, or a failed one if the member threw instead of returning it. */
