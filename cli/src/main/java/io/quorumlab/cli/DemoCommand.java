@@ -1,21 +1,17 @@
 package io.quorumlab.cli;
 
-import io.prometheus.client.CollectorRegistry;
 import io.quorumlab.bench.load.LoadGenerator;
 import io.quorumlab.chaos.sim.ClusterSimulation;
 import io.quorumlab.chaos.sim.SimResult;
 import io.quorumlab.server.EtcdServer;
-import io.quorumlab.server.config.ServerConfig;
 import io.quorumlab.server.member.MemberApi;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -46,28 +42,13 @@ final class DemoCommand implements Callable<Integer> {
         List<EtcdServer> servers = new ArrayList<>();
         try {
             System.out.println("== starting a 3-member cluster on 127.0.0.1 (data in " + dir + ")");
-            int[] client = new int[3], peer = new int[3];
-            StringBuilder initial = new StringBuilder();
-            for (int i = 0; i < 3; i++) {
-                client[i] = freePort();
-                peer[i] = freePort();
-                initial.append(i == 0 ? "" : ",").append("m").append(i + 1).append("=http://127.0.0.1:").append(peer[i]);
-            }
-            for (int i = 0; i < 3; i++) {
-                String[] args = {"--name", "m" + (i + 1), "--data-dir", dir.resolve("m" + (i + 1)).toString(),
-                        "--listen-client-urls", "http://127.0.0.1:" + client[i],
-                        "--advertise-client-urls", "http://127.0.0.1:" + client[i],
-                        "--listen-peer-urls", "http://127.0.0.1:" + peer[i],
-                        "--initial-advertise-peer-urls", "http://127.0.0.1:" + peer[i],
-                        "--initial-cluster", initial.toString()};
-                servers.add(EtcdServer.start(ServerConfig.parse(args, Map.of()), new CollectorRegistry()));
-            }
+            io.quorumlab.bench.InProcessCluster.start(dir, 3, servers);
             EtcdServer leader = awaitLeader(servers, null);
             System.out.println("   " + leader.config().name() + " is the leader\n");
             printMembers(servers);
 
             List<String> endpoints = new ArrayList<>();
-            for (int c : client) endpoints.add("127.0.0.1:" + c);
+            for (EtcdServer s : servers) endpoints.add("127.0.0.1:" + s.clientPorts().get(0));
             System.out.println("\n== put benchmark: " + clients + " clients, 256-byte values, " + putSeconds + " s");
             LoadGenerator.Result put = LoadGenerator.run(new LoadGenerator.Spec(endpoints, LoadGenerator.Op.PUT, clients,
                     Math.max(1, clients / 4), putSeconds * 1_000_000_000L, 10_000, 16, 256, 1), p -> bar(p, putSeconds));
@@ -161,12 +142,6 @@ final class DemoCommand implements Callable<Integer> {
         int n = (int) (f * width);
         System.out.print("\r   [" + "#".repeat(n) + " ".repeat(width - n) + "] " + (int) (f * 100) + "%");
         System.out.flush();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     private static void deleteRecursively(Path dir) throws IOException {

@@ -1,19 +1,15 @@
 package io.quorumlab.bench.jmh;
 
-import io.prometheus.client.CollectorRegistry;
 import io.quorumlab.mvcc.api.PutRequest;
 import io.quorumlab.mvcc.api.Response;
 import io.quorumlab.server.EtcdServer;
-import io.quorumlab.server.config.ServerConfig;
 import io.quorumlab.server.member.Member;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -56,20 +52,7 @@ public class MemberClusterBenchmark {
     @Setup(Level.Trial)
     public void start() throws Exception {
         dir = Files.createTempDirectory("member-bench");
-        int[] client = new int[3], peer = new int[3];
-        StringBuilder initial = new StringBuilder();
-        for (int i = 0; i < 3; i++) {
-            client[i] = freePort();
-            peer[i] = freePort();
-            initial.append(i == 0 ? "" : ",").append("m").append(i + 1).append("=http://127.0.0.1:").append(peer[i]);
-        }
-        for (int i = 0; i < 3; i++) {
-            String[] args = {"--name", "m" + (i + 1), "--data-dir", dir.resolve("m" + (i + 1)).toString(),
-                    "--listen-client-urls", "http://127.0.0.1:" + client[i], "--advertise-client-urls", "http://127.0.0.1:" + client[i],
-                    "--listen-peer-urls", "http://127.0.0.1:" + peer[i], "--initial-advertise-peer-urls", "http://127.0.0.1:" + peer[i],
-                    "--initial-cluster", initial.toString()};
-            servers.add(EtcdServer.start(ServerConfig.parse(args, Map.of()), new CollectorRegistry()));
-        }
+        io.quorumlab.bench.InProcessCluster.start(dir, 3, servers);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (leader == null) {
             for (EtcdServer s : servers) if (s.member().leaderId() == s.member().memberId()) leader = s.member();
@@ -102,11 +85,5 @@ public class MemberClusterBenchmark {
         List<CompletableFuture<Response>> fs = new ArrayList<>(64);
         for (int i = 0; i < 64; i++) fs.add(put());
         for (CompletableFuture<Response> f : fs) f.get(10, TimeUnit.SECONDS);
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 }
