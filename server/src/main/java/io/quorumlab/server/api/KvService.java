@@ -80,7 +80,8 @@ final class KvService extends KVGrpc.KVImplBase {
         }
         if (ReadOnlyTxn.isReadOnly(t)) {
             if (ReadOnlyTxn.isSerializable(t)) {
-                ApiContext.answer(obs, () -> ProtoMapper.txn(ReadOnlyTxn.run(api.store(), t), api.headers()));
+                // Txn handlers run on the transport thread (ClientServer.INLINE_METHODS): reads go to the executor.
+                api.executor.execute(() -> ApiContext.answer(obs, () -> ProtoMapper.txn(ReadOnlyTxn.run(api.store(), t), api.headers())));
             } else {
                 api.reply(obs, () -> api.member.readBarrier(), v -> ProtoMapper.txn(ReadOnlyTxn.run(api.store(), t), api.headers()));
             }
