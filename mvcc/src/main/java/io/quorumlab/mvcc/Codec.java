@@ -47,6 +47,15 @@ final class Codec {
         return new KeyValue(key, c, m, v, val, l);
     }
 
+    /** The kv without copying its value out (an empty value stands in). */
+    static KeyValue decodeKvWithoutValue(byte[] bytes) {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        byte[] key = new byte[b.getInt()];
+        b.get(key);
+        long c = b.getLong(), m = b.getLong(), v = b.getLong(), l = b.getLong();
+        return new KeyValue(key, c, m, v, Bytes.EMPTY, l);
+    }
+
     static byte[] decodeKeyOnly(byte[] bytes) {
         ByteBuffer b = ByteBuffer.wrap(bytes);
         byte[] key = new byte[b.getInt()];

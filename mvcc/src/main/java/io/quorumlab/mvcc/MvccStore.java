@@ -475,7 +475,8 @@ public final class MvccStore implements AutoCloseable {
     }
 
     private boolean compare(Compare c, long rev) {
-        List<KeyValue> kvs = rangeKvs(c.key(), c.rangeEnd(), rev);
+        // Only a VALUE compare reads the value: the others skip copying it out of the backend.
+        List<KeyValue> kvs = rangeKvs(c.key(), c.rangeEnd(), rev, c.target() == Compare.Target.VALUE);
         if (kvs.isEmpty()) {
             // A missing key has no value to compare (nil and empty are indistinguishable in gRPC).
             if (c.target() == Compare.Target.VALUE) return false;
@@ -596,10 +597,15 @@ public final class MvccStore implements AutoCloseable {
 
     /** Full kvs visible at rev in a range, key-ascending. Lock held. */
     private List<KeyValue> rangeKvs(byte[] key, byte[] end, long rev) {
+        return rangeKvs(key, end, rev, true);
+    }
+
+    /** With {@code values} false the kvs carry an empty value (metadata only). */
+    private List<KeyValue> rangeKvs(byte[] key, byte[] end, long rev, boolean values) {
         List<KeyValue> out = new ArrayList<>();
         for (Map.Entry<ByteKey, KeyIndex> e : keysIn(key, end)) {
             KeyIndex.Visible v = e.getValue().get(rev);
-            if (v != null) out.add(readKv(v.modMain(), v.modSub()));
+            if (v != null) out.add(readKv(v.modMain(), v.modSub(), values));
         }
         return out;
     }
@@ -613,10 +619,14 @@ public final class MvccStore implements AutoCloseable {
     }
 
     private KeyValue readKv(long main, long sub) {
+        return readKv(main, sub, true);
+    }
+
+    private KeyValue readKv(long main, long sub, boolean value) {
         byte[] b = backend.get(Bucket.KEY, Codec.revKey(main, sub, false));
         // The index only points at revisions the backend holds; a miss is corruption, not a race.
         if (b == null) throw new IllegalStateException("index points at missing revision " + main + "/" + sub);
-        return Codec.decodeKv(b);
+        return value ? Codec.decodeKv(b) : Codec.decodeKvWithoutValue(b);
     }
 
     /**

@@ -40,7 +40,7 @@ public final class RequestCodec {
 
     public static byte[] encode(Request r) {
         try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(sizeHint(r, 0));
             DataOutputStream out = new DataOutputStream(bytes);
             out.writeByte(VERSION);
             write(out, r);
@@ -64,6 +64,26 @@ public final class RequestCodec {
         } catch (ArrayIndexOutOfBoundsException e) {
             throw new IllegalArgumentException("bad enum ordinal in request entry", e);
         }
+    }
+
+    /**
+     * About the encoded size (keys, values and fixed fields), so that encoding a large value does
+     * not copy it once per doubling of the buffer.
+     */
+    private static int sizeHint(Object r, int depth) {
+        long n = 64;
+        if (r instanceof PutRequest p) {
+            n += p.key().length + (long) p.value().length;
+        } else if (r instanceof RangeRequest q) {
+            n += q.key().length + (long) q.rangeEnd().length;
+        } else if (r instanceof DeleteRangeRequest d) {
+            n += d.key().length + (long) d.rangeEnd().length;
+        } else if (r instanceof TxnRequest t && depth <= MAX_TXN_DEPTH) {
+            for (Compare c : t.compare()) n += 32 + c.key().length + (long) c.rangeEnd().length + c.value().length;
+            for (RequestOp op : t.success()) n += sizeHint(op, depth + 1);
+            for (RequestOp op : t.failure()) n += sizeHint(op, depth + 1);
+        }
+        return (int) Math.min(n, Integer.MAX_VALUE - 16);
     }
 
     private static void write(DataOutputStream out, Object r) throws IOException {

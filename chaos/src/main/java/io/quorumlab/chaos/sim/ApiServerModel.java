@@ -141,7 +141,9 @@ final class ApiServerModel {
     }
 
     private void scheduleNext() {
-        double rate = Math.max(0.01, load.apiRequestsPerSecond() * load.daily(sim.now()) * burstFactor.getAsDouble());
+        // A weighted request stands for load.requestWeight() real ones: it arrives that much less often.
+        double rate = Math.max(0.01 / load.requestWeight(),
+                load.apiRequestsPerSecond() * load.daily(sim.now()) * burstFactor.getAsDouble() / load.requestWeight());
         long gap = (long) (-Math.log(1 - random.nextDouble()) / rate * 1e9);
         sim.after(Math.max(gap, 1000), () -> {
             if (stopped) return;
@@ -151,7 +153,7 @@ final class ApiServerModel {
     }
 
     private void newRequest() {
-        requests++;
+        requests += load.requestWeight();
         long start = sim.now();
         // Only some API requests reach etcd: the watch cache serves most reads.
         double etcdShare = load.etcdCallsPerApiRequest();
@@ -165,7 +167,7 @@ final class ApiServerModel {
         int obj = random.nextInt(OBJECTS);
         double r = random.nextDouble();
         Op op = r < load.writeFraction() ? (r < load.writeFraction() * 0.05 ? Op.CREATE : Op.UPDATE) : Op.GET;
-        etcdRequests++;
+        etcdRequests += load.requestWeight();
         attempt(op, obj, start, 1);
     }
 
@@ -176,7 +178,7 @@ final class ApiServerModel {
     }
 
     private void attempt(Op op, int obj, long start, int n) {
-        attempts++;
+        attempts += load.requestWeight();
         audit();
         long oneWay = net.sampleLatency() / 4 + extraRttNanos / 2;
         sim.after(oneWay, () -> {
@@ -187,7 +189,7 @@ final class ApiServerModel {
                 sim.after(1_000_000_000L, () -> onResult(op, obj, start, n, new EtcdException(io.quorumlab.server.EtcdError.STOPPED)));
                 return;
             }
-            etcdCalls++;
+            etcdCalls += load.requestWeight();
             boolean write = op != Op.GET;
             if (write) inflightWrites++;
             CompletableFuture<?> f = switch (op) {
@@ -226,7 +228,7 @@ final class ApiServerModel {
     }
 
     private byte[] value() {
-        return new byte[load.valueBytes()];
+        return new byte[load.valueBytes() * load.requestWeight()];
     }
 
     private static Throwable unwrap(Throwable t) {
@@ -248,17 +250,17 @@ final class ApiServerModel {
             });
             return;
         }
-        failed++;
+        failed += load.requestWeight();
         record(sim.now() - start);
     }
 
     private void record(long nanos) {
         long v = Math.min(nanos, latency.getHighestTrackableValue());
-        latency.recordValue(v);
-        intervalLatency.recordValue(Math.min(v, intervalLatency.getHighestTrackableValue()));
+        latency.recordValueWithCount(v, load.requestWeight());
+        intervalLatency.recordValueWithCount(Math.min(v, intervalLatency.getHighestTrackableValue()), load.requestWeight());
     }
 
     private void audit() {
-        disk.write("apiserver-" + node, load.auditBytesPerRequest());
+        disk.write("apiserver-" + node, (long) load.auditBytesPerRequest() * load.requestWeight());
     }
 }

@@ -276,7 +276,10 @@ public final class ClusterSimulation {
     private MemberConfig memberConfig(String name, Map<String, String> cluster) {
         return MemberConfig.defaults(name, Path.of("/sim", name), cluster)
                 .withTimeouts(p.heartbeatMillis(), p.electionMillis())
-                .withSnapshotCount(10_000, 5000)
+                // Per simulated entry standing for requestWeight real ones: a snapshot every 10,000 real
+                // writes, and the Raft log in memory holds the same bytes at any weight.
+                .withSnapshotCount(Math.max(100, 10_000 / p.workload().requestWeight()),
+                        Math.max(50, 5000 / p.workload().requestWeight()))
                 .withWalSegmentBytes(4L << 20);
     }
 
@@ -896,7 +899,7 @@ public final class ClusterSimulation {
         }
         int[] tol = tolerance();
         return new SimResult(p.name(), p.placement().name().toLowerCase(Locale.ROOT), p.seed(), p.durationNanos(), p.members(),
-                p.etcdProfile().name(), p.etcdFsyncP99Ms(), ms(fsyncAll, 50), ms(fsyncAll, 99), ms(fsyncAll, 99.9),
+                p.etcdProfile().name(), p.workload().requestWeight(), p.etcdFsyncP99Ms(), ms(fsyncAll, 50), ms(fsyncAll, 99), ms(fsyncAll, 99.9),
                 fsyncAll.getMaxValue() / 1e6, fsyncPeak.getTotalCount() == 0 ? 0 : ms(fsyncPeak, 99), fsyncAll.getTotalCount(),
                 ms(apiLatency, 50), ms(apiLatency, 99), requests, calls, attempts, failed, leaderChanges.size(), freezeNanos / 1e9,
                 longestFreezeNanos / 1e9, proposalsFailed, bursts, List.copyOf(changes), List.copyOf(faults),

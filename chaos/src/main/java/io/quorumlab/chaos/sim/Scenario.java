@@ -22,7 +22,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * etcdDisk: ssd                 # nvme | ssd | hdd | measured:FILE
  * duration: 30m                 # s, m, h, d
  * seed: 7
- * workload: {apiRequestsPerSecond: 250, burstsPerDay: 0}
+ * workload: {apiRequestsPerSecond: 250, burstsPerDay: 0, requestWeight: 1}   # any Workload field; requestWeight: real requests per simulated one
  * faults:
  *   - {at: 1m, burst: true}                  # a deployment burst
  *   - {at: 5m, kill: cp1, downFor: 30s}       # power loss, restart from what was durable
@@ -255,7 +255,8 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
                 (int) num(m, "auditBytesPerRequest", w.auditBytesPerRequest()), (int) num(m, "valueBytes", w.valueBytes()),
                 num(m, "dailyAmplitude", w.dailyAmplitude()), num(m, "burstsPerDay", w.burstsPerDay()),
                 num(m, "burstMinutes", w.burstMinutes()), num(m, "burstMultiplier", w.burstMultiplier()),
-                (long) num(m, "burstImageBytes", w.burstImageBytes()), num(m, "burstImageMBps", w.burstImageMBps()));
+                (long) num(m, "burstImageBytes", w.burstImageBytes()), num(m, "burstImageMBps", w.burstImageMBps()),
+                (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, integer(m, "requestWeight", w.requestWeight(), "workload"))));
     }
 
     private static long integer(Map<String, Object> m, String k, long dflt, String source) {

@@ -6,9 +6,13 @@ import java.util.Locale;
 
 /**
  * What one simulated run produced. Every number is read off the simulated members, disks and
- * clients; rendering is deterministic so that the same seed gives byte-identical JSON.
+ * clients; rendering is deterministic so that the same seed gives byte-identical JSON. With a
+ * {@code requestWeight} above 1 the API-server counts and latencies count each simulated request
+ * that many times; Raft and WAL figures (fsyncs, proposals failed, elections) are the simulated
+ * members' own.
  */
 public record SimResult(String scenario, String placement, long seed, long durationNanos, int members, String etcdDisk,
+                        int requestWeight,
                         double etcdFsyncP99RequestedMs, double walFsyncP50Ms, double walFsyncP99Ms, double walFsyncP999Ms, double walFsyncMaxMs,
                         double walFsyncPeakHourP99Ms, long walFsyncs, double apiP50Ms, double apiP99Ms,
                         long apiRequests, long etcdCalls, long etcdAttempts, long apiFailed, int leaderElections,
@@ -52,6 +56,7 @@ public record SimResult(String scenario, String placement, long seed, long durat
         field(sb, "simulatedSeconds", durationNanos / 1e9);
         field(sb, "members", members);
         field(sb, "etcdDisk", etcdDisk);
+        field(sb, "requestWeight", requestWeight);
         if (etcdFsyncP99RequestedMs > 0) field(sb, "etcdFsyncP99RequestedMs", etcdFsyncP99RequestedMs);
         field(sb, "walFsyncP50Ms", walFsyncP50Ms);
         field(sb, "walFsyncP99Ms", walFsyncP99Ms);

@@ -34,6 +34,7 @@ public final class SimRuntime implements Runtime {
     private final String name;
     private final Disk disk;
     private final String walTenant;
+    private final String backendTenant;
     private final SplittableRandom random;
     private final TreeMap<Path, MemStorage> files = new TreeMap<>();
     private final TreeMap<Path, InMemoryBackend.Disk> backends = new TreeMap<>();
@@ -50,6 +51,7 @@ public final class SimRuntime implements Runtime {
         this.name = name;
         this.disk = disk;
         this.walTenant = "etcd-wal-" + name;
+        this.backendTenant = "etcd-db-" + name;
         this.random = sim.split();
         newLoops();
     }
@@ -173,6 +175,7 @@ public final class SimRuntime implements Runtime {
         SimLoop loop = sim.current;
         long start = sim.clock();
         long done = disk.fsync(walTenant, start);
+        walSyncs++;
         long took = done - start;
         fsyncNanos.recordValue(Math.min(took, fsyncNanos.getHighestTrackableValue()));
         if (took >= SLOW_FSYNC_NANOS) {
@@ -185,7 +188,45 @@ public final class SimRuntime implements Runtime {
     @Override
     public Backend backend(Path dir, long quotaBytes) throws IOException {
         InMemoryBackend.Disk d = backends.computeIfAbsent(dir, k -> new InMemoryBackend.Disk());
-        return new InMemoryBackend(d, BackendConfig.defaults().withClock(sim::clock));
+        return new InMemoryBackend(d, BackendConfig.defaults().withClock(sim::clock), this::backendCommit);
+    }
+
+    /** bbolt's page size. */
+    static final int PAGE_BYTES = 4096;
+    /**
+     * Pages a commit writes besides the entries' own leaf pages: the branch pages on the path to the
+     * changed leaves (a tree of this size is 3 levels deep) and the freelist.
+     */
+    static final int COMMIT_EXTRA_PAGES = 3;
+
+    /**
+     * etcd's backend commit (every 100 ms while there are writes: {@code batch-interval}) as bbolt
+     * does it: write the dirty pages, fdatasync, write the meta page, fdatasync. Both fsyncs go to this
+     * member's device, where a WAL fsync arriving meanwhile waits behind them (the FIFO device), and
+     * the apply loop waits for them, as etcd's apply waits for the batch transaction's lock.
+     */
+    private void backendCommit(long batchBytes) {
+        long pages = (batchBytes + PAGE_BYTES - 1) / PAGE_BYTES + COMMIT_EXTRA_PAGES;
+        disk.write(backendTenant, pages * PAGE_BYTES);
+        long dataSynced = disk.fsync(backendTenant, sim.clock());
+        disk.write(backendTenant, PAGE_BYTES);
+        long done = disk.fsync(backendTenant, dataSynced);
+        backendCommits++;
+        SimLoop loop = sim.current;
+        if (loop != null) loop.waitUntil(done);
+    }
+
+    private long backendCommits;
+    private long walSyncs;
+
+    /** fdatasyncs of WAL and snapshot files (and their directories) put on the device so far. */
+    public long walSyncs() {
+        return walSyncs;
+    }
+
+    /** Backend commits put on the device so far. */
+    public long backendCommits() {
+        return backendCommits;
     }
 
     @Override

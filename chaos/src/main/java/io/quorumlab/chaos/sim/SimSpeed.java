@@ -10,7 +10,7 @@ import java.util.Locale;
  * wall second and per CPU second of the simulating thread (the steadier number on a shared machine),
  * bytes allocated per event, and the heap the run holds at its end.
  *
- * <pre>java -cp cli/target/quorumlab.jar io.quorumlab.chaos.sim.SimSpeed [minutes=10] [seed=1] [warmupMinutes=2] [load=flat] [compactMinutes=0]</pre>
+ * <pre>java -cp cli/target/quorumlab.jar io.quorumlab.chaos.sim.SimSpeed [minutes=10] [seed=1] [warmupMinutes=2] [load=flat] [compactMinutes=0] [requestWeight=1] [placement=stacked]</pre>
  *
  * {@code load=flat} flattens the daily curve so that the measured minutes carry the week's average
  * rate (about 160 etcd writes/s with the default workload); {@code load=daily} keeps the curve, whose
@@ -32,19 +32,21 @@ public final class SimSpeed {
         String load = args.length > 3 ? args[3] : "flat";
         if (!load.equals("flat") && !load.equals("daily")) throw new IllegalArgumentException("load must be flat or daily");
         double compact = args.length > 4 ? Double.parseDouble(args[4]) : 0;
-        if (warmup > 0) measure(warmup, seed, load, compact, "warm-up");
-        measure(minutes, seed, load, compact, "measured");
+        int weight = args.length > 5 ? Integer.parseInt(args[5]) : 1;
+        String placement = args.length > 6 ? args[6] : "stacked";
+        if (warmup > 0) measure(params(warmup, seed, load, weight, placement), load, compact, "warm-up");
+        measure(params(minutes, seed, load, weight, placement), load, compact, "measured");
     }
 
-    static ClusterSimulation.Params params(double minutes, long seed, String load) {
-        ClusterSimulation.Params p = ClusterSimulation.Params.stacked((long) (minutes * 60e9), seed);
-        if (load.equals("flat")) {
-            Workload w = p.workload();
-            p = p.withWorkload(new Workload(w.apiRequestsPerSecond(), w.etcdCallsPerApiRequest(), w.writeFraction(),
-                    w.auditBytesPerRequest(), w.valueBytes(), 0.0, w.burstsPerDay(), w.burstMinutes(), w.burstMultiplier(),
-                    w.burstImageBytes(), w.burstImageMBps()));
-        }
-        return p;
+    static ClusterSimulation.Params params(double minutes, long seed, String load, int weight, String placement) {
+        long nanos = (long) (minutes * 60e9);
+        ClusterSimulation.Params p = switch (placement) {
+            case "stacked" -> ClusterSimulation.Params.stacked(nanos, seed);
+            case "dedicated-nvme" -> ClusterSimulation.Params.dedicatedNvme(nanos, seed);
+            default -> throw new IllegalArgumentException("placement must be stacked or dedicated-nvme");
+        };
+        Workload w = p.workload().withRequestWeight(weight);
+        return p.withWorkload(load.equals("flat") ? w.flat() : w);
     }
 
     /** kube-apiserver's compaction loop, as a what-if: compact to the revision seen one interval ago. */
@@ -63,9 +65,8 @@ public final class SimSpeed {
         });
     }
 
-    private static void measure(double minutes, long seed, String load, double compactMinutes, String label) {
+    private static void measure(ClusterSimulation.Params p, String load, double compactMinutes, String label) {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        ClusterSimulation.Params p = params(minutes, seed, load);
         ClusterSimulation c = new ClusterSimulation(p);
         long wall0 = System.nanoTime();
         long cpu0 = threads.getCurrentThreadCpuTime();
@@ -85,11 +86,11 @@ public final class SimSpeed {
         System.gc();
         long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
         System.out.printf(Locale.ROOT,
-                "%s: stacked seed=%d load=%s compact=%s simulated=%.0f s, %.0f etcd calls/s, %.0f writes/s nominal | events=%d"
+                "%s: %s seed=%d weight=%d load=%s compact=%s simulated=%.0f s, %.0f etcd calls/s, %.0f writes/s nominal | events=%d"
                         + " (%.0f/simulated s) | wall=%.2f s, thread cpu=%.2f s (process %.2f s, gc %.2f s)"
                         + " | %.1f simulated s per wall s, %.1f per CPU s | %.0f ns CPU and %.0f B allocated per event"
                         + " | heap after run %.0f MB | leaderChanges=%d json-hash=%08x%n",
-                label, seed, load, compactMinutes > 0 ? compactMinutes + "min" : "off", simSeconds, r.etcdCalls() / simSeconds,
+                label, p.name(), p.seed(), p.workload().requestWeight(), load, compactMinutes > 0 ? compactMinutes + "min" : "off", simSeconds, r.etcdCalls() / simSeconds,
                 p.workload().etcdWritesPerSecond(p.members()) * (load.equals("flat") ? 1 : p.workload().daily(0)), events,
                 events / simSeconds, wall / 1e9, cpu / 1e9, proc / 1e9, gc / 1e3, simSeconds / (wall / 1e9),
                 simSeconds / (cpu / 1e9), (double) cpu / events, (double) alloc / events, heap / 1e6, r.leaderElections(),

@@ -15,12 +15,40 @@ package io.quorumlab.chaos.sim;
  * @param burstMultiplier API rate multiplier during a burst
  * @param burstImageBytes bytes each node writes (image pulls, container logs) over one burst
  * @param burstImageMBps how fast those bytes arrive (the pull's network rate)
+ * @param requestWeight how many real API requests one simulated request stands for (1: each is
+ *        simulated). A weighted request arrives {@code requestWeight} times less often and carries
+ *        {@code requestWeight} times the bytes (audit/log bytes on its node, the value written to
+ *        etcd); request counts and latency histograms count it {@code requestWeight} times. What it
+ *        changes: etcd sees fewer, larger proposals, so the WAL issues up to that many times fewer
+ *        fdatasyncs at low load (at high load etcd batches anyway). docs/simulator.md gives the
+ *        measured effect on the outputs.
  */
 public record Workload(double apiRequestsPerSecond, double etcdCallsPerApiRequest, double writeFraction,
                        int auditBytesPerRequest, int valueBytes, double dailyAmplitude, double burstsPerDay,
-                       double burstMinutes, double burstMultiplier, long burstImageBytes, double burstImageMBps) {
+                       double burstMinutes, double burstMultiplier, long burstImageBytes, double burstImageMBps,
+                       int requestWeight) {
     static final long HOUR = 3_600_000_000_000L;
     static final long DAY = 24 * HOUR;
+    /** Bounds the weighted value (requestWeight x valueBytes) under etcd's default 1.5 MiB request limit. */
+    public static final int MAX_REQUEST_WEIGHT = 1000;
+
+    public Workload {
+        if (requestWeight < 1 || requestWeight > MAX_REQUEST_WEIGHT) {
+            throw new IllegalArgumentException("requestWeight must be 1.." + MAX_REQUEST_WEIGHT + ", not " + requestWeight);
+        }
+        if ((long) requestWeight * valueBytes > 1_400_000L) {
+            throw new IllegalArgumentException("requestWeight x valueBytes must stay under etcd's 1.5 MiB request limit, not "
+                    + (long) requestWeight * valueBytes + " B");
+        }
+    }
+
+    /** Every request simulated (weight 1). */
+    public Workload(double apiRequestsPerSecond, double etcdCallsPerApiRequest, double writeFraction,
+                    int auditBytesPerRequest, int valueBytes, double dailyAmplitude, double burstsPerDay,
+                    double burstMinutes, double burstMultiplier, long burstImageBytes, double burstImageMBps) {
+        this(apiRequestsPerSecond, etcdCallsPerApiRequest, writeFraction, auditBytesPerRequest, valueBytes, dailyAmplitude,
+                burstsPerDay, burstMinutes, burstMultiplier, burstImageBytes, burstImageMBps, 1);
+    }
 
     /** A mid-size production cluster: ~100 etcd writes/s at the daily average across three API servers. */
     public static Workload defaults() {
@@ -31,7 +59,19 @@ public record Workload(double apiRequestsPerSecond, double etcdCallsPerApiReques
     public Workload withApiRequestsPerSecond(double rate) {
         if (!(rate > 0)) throw new IllegalArgumentException("apiRequestsPerSecond must be positive, not " + rate);
         return new Workload(rate, etcdCallsPerApiRequest, writeFraction, auditBytesPerRequest, valueBytes, dailyAmplitude,
-                burstsPerDay, burstMinutes, burstMultiplier, burstImageBytes, burstImageMBps);
+                burstsPerDay, burstMinutes, burstMultiplier, burstImageBytes, burstImageMBps, requestWeight);
+    }
+
+    /** The same workload with each simulated request standing for {@code weight} real ones. */
+    public Workload withRequestWeight(int weight) {
+        return new Workload(apiRequestsPerSecond, etcdCallsPerApiRequest, writeFraction, auditBytesPerRequest, valueBytes,
+                dailyAmplitude, burstsPerDay, burstMinutes, burstMultiplier, burstImageBytes, burstImageMBps, weight);
+    }
+
+    /** The same workload without the daily curve (every hour at the average rate). */
+    public Workload flat() {
+        return new Workload(apiRequestsPerSecond, etcdCallsPerApiRequest, writeFraction, auditBytesPerRequest, valueBytes,
+                0.0, burstsPerDay, burstMinutes, burstMultiplier, burstImageBytes, burstImageMBps, requestWeight);
     }
 
     /** The daily curve at virtual time {@code nowNanos} (1.0 on average). */

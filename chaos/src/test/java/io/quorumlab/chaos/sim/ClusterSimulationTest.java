@@ -80,4 +80,44 @@ class ClusterSimulationTest {
         assertEquals(0, dedicated.leaderElections(), "dedicated NVMe keeps its leader" + replay + "\n" + dedicated.toJson());
         assertTrue(dedicated.apiP99Ms() < stacked.apiP99Ms(), "API-server p99 is lower on dedicated etcd" + replay);
     }
+
+    @Test
+    void aWeightedRequestStandsForSeveralRealOnes() {
+        // Same load, seed and placement; weight 10 simulates a tenth of the requests, each counted
+        // ten times, so totals agree within Poisson noise while etcd sees about a tenth of the calls.
+        ClusterSimulation.Params p = ClusterSimulation.Params.dedicatedNvme(2 * MINUTE, 11);
+        SimResult one = run(p, null);
+        SimResult ten = run(p.withWorkload(p.workload().withRequestWeight(10)), null);
+        String replay = "\nreplay: quorumlab sim run --placement dedicated-nvme --minutes 2 --seed 11 --request-weight 1|10 --output json";
+        assertEquals(10, ten.requestWeight());
+        assertEquals(0, ten.apiRequests() % 10, "every simulated request counts 10 times" + replay);
+        assertEquals(0, ten.etcdCalls() % 10, replay);
+        double ratio = (double) ten.apiRequests() / one.apiRequests();
+        assertTrue(ratio > 0.95 && ratio < 1.05, "API requests per simulated time do not depend on the weight: " + ratio + replay);
+        assertTrue(ten.events() < one.events() / 2, "the weighted run executes far fewer events: " + ten.events() + " vs " + one.events() + replay);
+        assertTrue(ten.walFsyncs() < one.walFsyncs(), "fewer, larger proposals: fewer fsyncs" + replay);
+        assertEquals(0, ten.apiFailed(), ten.toJson());
+        assertTrue(ten.toJson().contains("\"requestWeight\": 10"), "the weight is part of the result");
+    }
+
+    @Test
+    void backendCommitsUseTheMembersDevice() {
+        // etcd's backend commits (two fdatasyncs each, every 100 ms while there are writes) go to the
+        // same modelled device as the WAL: the device sees more syncs than the WAL issued.
+        ClusterSimulation.Params p = ClusterSimulation.Params.dedicatedNvme(MINUTE, 5);
+        ClusterSimulation s = new ClusterSimulation(p);
+        s.build();
+        s.run(null);
+        long deviceSyncs = 0, commits = 0, walSyncs = 0;
+        for (String m : s.members().keySet()) {
+            SimRuntime rt = s.runtime(m);
+            deviceSyncs += rt.disk().syncs();
+            commits += rt.backendCommits();
+            walSyncs += rt.walSyncs();
+        }
+        String replay = "\nreplay: quorumlab sim run --placement dedicated-nvme --minutes 1 --seed 5";
+        assertTrue(commits > 3 * 60 * 5, "each member commits its backend several times a second under load: " + commits + replay);
+        assertTrue(walSyncs > 1000, "WAL fsyncs: " + walSyncs + replay);
+        assertEquals(walSyncs + 2 * commits, deviceSyncs, "each dedicated device: its WAL's fsyncs + two per backend commit" + replay);
+    }
 }

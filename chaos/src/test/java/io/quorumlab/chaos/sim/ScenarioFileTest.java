@@ -43,6 +43,18 @@ class ScenarioFileTest {
     }
 
     @Test
+    void requestWeightParsesAndIsBounded() {
+        Scenario sc = Scenario.parse("workload: {requestWeight: 20, apiRequestsPerSecond: 100}", "t");
+        assertEquals(20, sc.params().workload().requestWeight());
+        assertEquals(100, sc.params().workload().apiRequestsPerSecond());
+        assertEquals(1, Scenario.parse("placement: stacked", "t").params().workload().requestWeight());
+        refused("workload: {requestWeight: 0}", "requestWeight must be 1..1000");
+        refused("workload: {requestWeight: 2.5}", "requestWeight must be an integer");
+        // The weighted value must still be an etcd request etcd would accept.
+        refused("workload: {requestWeight: 1000, valueBytes: 1500}", "1.5 MiB request limit");
+    }
+
+    @Test
     void newFaultsParse() {
         Scenario sc = Scenario.parse("""
                 placement: stacked

@@ -56,14 +56,30 @@ public final class InMemoryBackend extends BufferedBackend {
         }
     }
 
+    /**
+     * What a commit would cost a real B+tree file: told the bytes of the entries the batch wrote
+     * (keys, values and per-entry overhead; deletes count their key) just before the batch becomes
+     * durable, so that a simulator can put the commit's page writes and fdatasyncs on a modelled device.
+     */
+    @FunctionalInterface
+    public interface CommitIo {
+        void committing(long batchBytes);
+    }
+
     private final Disk disk;
+    private final CommitIo commitIo;
     /** Writes since the last commit, in order, replayed onto the disk at commit. */
     private final java.util.ArrayList<Object[]> batch = new java.util.ArrayList<>();
     private boolean closed;
 
     public InMemoryBackend(Disk disk, BackendConfig config) {
+        this(disk, config, null);
+    }
+
+    public InMemoryBackend(Disk disk, BackendConfig config, CommitIo commitIo) {
         super(config);
         this.disk = disk;
+        this.commitIo = commitIo;
     }
 
     public InMemoryBackend() { this(new Disk(), BackendConfig.defaults()); }
@@ -121,12 +137,20 @@ public final class InMemoryBackend extends BufferedBackend {
 
     /** Per-entry overhead in the size estimate, like a B+tree's node bookkeeping. */
     private static final int ENTRY_OVERHEAD_BYTES = 16;
+    private static final byte[] EMPTY = new byte[0];
 
     private static long entryBytes(byte[] key, byte[] value) { return key.length + value.length + ENTRY_OVERHEAD_BYTES; }
 
     @Override
     protected void storeCommit() {
         checkOpen();
+        if (commitIo != null && !batch.isEmpty()) {
+            long written = 0;
+            for (Object[] w : batch) {
+                if (w[1] != null) written += entryBytes((byte[]) w[1], w[2] == null ? EMPTY : (byte[]) w[2]);
+            }
+            commitIo.committing(written);
+        }
         for (Object[] w : batch) {
             if (w[0] == null) { // a restore's "clear everything"
                 disk.tables.values().forEach(Map::clear);
