@@ -196,7 +196,7 @@ final class SimCommand implements Runnable {
         Long seed;
         @Option(names = "--burst-at", description = "start a deployment burst at this simulated minute")
         Double burstAt;
-        @Option(names = "--etcd-disk", description = "disk profile for etcd's device: nvme, ssd, hdd, measured:FILE")
+        @Option(names = "--etcd-disk", description = "disk profile for etcd's device: nvme, ssd, cloud-ssd, hdd, measured:FILE")
         String disk;
         @Option(names = "--request-weight", description = WEIGHT_HELP)
         Integer weight;

@@ -62,7 +62,7 @@ public final class ClusterSimulation {
         }
 
         public static Params stacked(long durationNanos, long seed) {
-            return new Params("stacked", Placement.STACKED, 3, "ssd", "ssd", Workload.defaults(), durationNanos, seed, 100,
+            return new Params("stacked", Placement.STACKED, 3, "cloud-ssd", "cloud-ssd", Workload.defaults(), durationNanos, seed, 100,
                     1000, 0.0, 0, 150_000);
         }
 
