@@ -43,6 +43,8 @@ public final class EtcdServer implements AutoCloseable {
      * {@link IllegalStateException}) for an unusable data dir or a port in use.
      */
     public static EtcdServer start(ServerConfig cfg, CollectorRegistry registry) {
+        // etcd exports no exemplars; sampling them costs time on every counted request and fsync.
+        io.prometheus.client.exemplars.ExemplarConfig.disableExemplars();
         MemberConfig mc = memberConfig(cfg);
         checkWritable(cfg.dataDir());
         if (cfg.walDir() != null) checkWritable(cfg.walDir());
@@ -70,9 +72,10 @@ public final class EtcdServer implements AutoCloseable {
         }
         // etcd checks only a member that has data (a new member has nothing to compare).
         boolean initialized = hasWal(cfg.walDir());
-        NettyPeerTransport transport = new NettyPeerTransport(mc.memberId(), peer.host(), peer.port(), peerTls);
         RealRuntime rt = new RealRuntime(cfg.name(), cfg.storage().effectiveBackendBatchInterval().toMillis(),
                 cfg.storage().effectiveBackendBatchLimit());
+        // Peer connections live on the member loop: a Raft message is read, stepped and answered on one thread.
+        NettyPeerTransport transport = new NettyPeerTransport(mc.memberId(), peer.host(), peer.port(), peerTls, rt.memberEventLoop());
         Member member;
         try {
             transport.bind(); // fail early and clearly when the peer port is taken

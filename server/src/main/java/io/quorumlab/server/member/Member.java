@@ -374,7 +374,9 @@ public final class Member implements MemberApi, AutoCloseable {
                 io.quorumlab.mvcc.api.HashKVResponse h = store.hashKV(rev);
                 InitialHashRound round = new InitialHashRound(rev, h.hash(), h.compactRevision(), new ConcurrentHashMap<>());
                 initialRound = round;
-                askInitialHashes(round, done, rt.nanoTime() + timeoutNanos);
+                long deadline = rt.nanoTime() + timeoutNanos;
+                // The peers are the member loop's (peerUrls changes there while the log is replayed): ask from it.
+                rt.execute(() -> askInitialHashes(round, done, deadline));
             } catch (RuntimeException e) {
                 done.completeExceptionally(e);
             }
@@ -601,6 +603,7 @@ public final class Member implements MemberApi, AutoCloseable {
                 else if (m.type() == MessageType.HEARTBEAT) metrics.heartbeatSendFailed();
             }
         }
+        transport.flush(); // one flush per peer per Ready, before the leader's fsync
         metrics.messagesSent(msgs.size());
     }
 

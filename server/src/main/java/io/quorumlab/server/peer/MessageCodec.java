@@ -38,6 +38,29 @@ public final class MessageCodec {
         }
     }
 
+    /**
+     * {@code m} encoded after a peer frame's header: {@code [u32 length = 1 + body][u8 kind][body]},
+     * in one array (no copy of the body into a frame afterwards).
+     */
+    static byte[] encodeFrame(Message m, byte kind) {
+        try {
+            int body = size(m);
+            byte[] out = new byte[5 + body];
+            int len = 1 + body;
+            out[0] = (byte) (len >>> 24);
+            out[1] = (byte) (len >>> 16);
+            out[2] = (byte) (len >>> 8);
+            out[3] = (byte) len;
+            out[4] = kind;
+            CodedOutputStream o = CodedOutputStream.newInstance(out, 5, body);
+            write(o, m);
+            o.checkNoSpaceLeft();
+            return out;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private static int size(Message m) {
         int s = CodedOutputStream.computeEnumSize(1, m.type().ordinal())
                 + CodedOutputStream.computeUInt64Size(2, m.to())

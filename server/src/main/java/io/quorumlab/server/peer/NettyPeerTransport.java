@@ -15,8 +15,6 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
-import io.netty.handler.codec.LengthFieldPrepender;
-import io.netty.handler.codec.bytes.ByteArrayEncoder;
 import io.quorumlab.raft.Message;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -36,6 +34,12 @@ import org.slf4j.LoggerFactory;
  * between members, {@code [from][to][payload]}), writes batched per flush. Each peer has a bounded queue;
  * when it is full (the peer is slow or down) the message is dropped and the member is told the
  * peer is unreachable, so the member loop never blocks on the network.
+ *
+ * <p>Given the member loop's event loop ({@code RealRuntime.memberEventLoop()}), every connection
+ * lives on the member loop: inbound messages are decoded there and stepped without a thread hand-off,
+ * and a message sent from the member loop is written to its socket at once, flushed once per
+ * {@link #flush()} (the member calls it after each Ready's sends). Sends from other threads go
+ * through the peer's bounded queue, drained by a task on the loop.
  */
 public final class NettyPeerTransport implements PeerTransport {
     private static final Logger LOG = LoggerFactory.getLogger(NettyPeerTransport.class);
@@ -49,7 +53,14 @@ public final class NettyPeerTransport implements PeerTransport {
     private final int listenPort;
     /** Linux's native epoll transport when its library loads (fewer copies and syscalls per message), else NIO. */
     private static final boolean EPOLL = io.netty.channel.epoll.Epoll.isAvailable();
-    private final EventLoopGroup group = newGroup();
+    private final EventLoopGroup group;
+    /** False when the group is the member loop's (the runtime shuts it down, not this transport). */
+    private final boolean ownsGroup;
+    private final boolean epoll;
+    /** Peers written to on the loop since the last flush (event loop only; shared mode only). */
+    private final java.util.ArrayList<Peer> dirty = new java.util.ArrayList<>();
+    private final Runnable flushDirty = this::flush;
+    private boolean flushTaskPending;
 
     private static EventLoopGroup newGroup() {
         java.util.concurrent.ThreadFactory tf = r -> {
@@ -77,6 +88,17 @@ public final class NettyPeerTransport implements PeerTransport {
     }
 
     public NettyPeerTransport(long selfId, String listenHost, int listenPort, PeerTls tls) {
+        this(selfId, listenHost, listenPort, tls, null);
+    }
+
+    /**
+     * @param memberLoop the member loop's event loop group (one thread) to run every connection on, or
+     *                   null for two transport threads of its own
+     */
+    public NettyPeerTransport(long selfId, String listenHost, int listenPort, PeerTls tls, EventLoopGroup memberLoop) {
+        this.group = memberLoop != null ? memberLoop : newGroup();
+        this.ownsGroup = memberLoop == null;
+        this.epoll = group instanceof io.netty.channel.epoll.EpollEventLoopGroup;
         this.selfId = selfId;
         this.listenHost = listenHost;
         this.listenPort = listenPort;
@@ -137,7 +159,7 @@ public final class NettyPeerTransport implements PeerTransport {
     public synchronized void bind() {
         if (serverChannel != null) return;
         ServerBootstrap b = new ServerBootstrap().group(group)
-                .channel(EPOLL ? io.netty.channel.epoll.EpollServerSocketChannel.class : NioServerSocketChannel.class)
+                .channel(epoll ? io.netty.channel.epoll.EpollServerSocketChannel.class : NioServerSocketChannel.class)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -225,9 +247,9 @@ public final class NettyPeerTransport implements PeerTransport {
     public void sendControl(long to, byte[] payload) {
         Peer p = peers.get(to);
         if (p == null || closed) return;
-        byte[] frame = java.nio.ByteBuffer.allocate(17 + payload.length).put(FRAME_CONTROL).putLong(selfId).putLong(to)
-                .put(payload).array();
-        if (p.queue.offer(frame)) p.kick();
+        byte[] frame = java.nio.ByteBuffer.allocate(21 + payload.length).putInt(17 + payload.length).put(FRAME_CONTROL)
+                .putLong(selfId).putLong(to).put(payload).array();
+        p.offer(frame);
     }
 
     @Override
@@ -239,17 +261,39 @@ public final class NettyPeerTransport implements PeerTransport {
     public long send(Message m) {
         Peer p = peers.get(m.to());
         if (p == null || closed) return -1;
-        byte[] body = MessageCodec.encode(m);
-        byte[] frame = new byte[body.length + 1];
-        frame[0] = FRAME_RAFT;
-        System.arraycopy(body, 0, frame, 1, body.length);
-        if (!p.queue.offer(frame)) {
+        byte[] frame = MessageCodec.encodeFrame(m, FRAME_RAFT);
+        if (!p.offer(frame)) {
             Consumer<Long> u = unreachable;
             if (u != null) u.accept(m.to());
             return -1;
         }
-        p.kick();
-        return frame.length + 4;
+        return frame.length;
+    }
+
+    /** Flushes what the member loop wrote since the last flush: one flush per peer per Ready. */
+    @Override
+    public void flush() {
+        if (dirty.isEmpty()) return; // also the answer on any thread but the member loop's
+        for (Peer p : dirty) {
+            p.dirty = false;
+            Channel ch = p.channel;
+            if (ch != null) ch.flush();
+        }
+        dirty.clear();
+    }
+
+    private void markDirty(Peer p, Channel ch) {
+        if (p.dirty) return;
+        p.dirty = true;
+        dirty.add(p);
+        if (!flushTaskPending) {
+            // A safety net for a sender that does not call flush(): a task after the current one flushes.
+            flushTaskPending = true;
+            ch.eventLoop().execute(() -> {
+                flushTaskPending = false;
+                flush();
+            });
+        }
     }
 
     @Override
@@ -258,7 +302,7 @@ public final class NettyPeerTransport implements PeerTransport {
         for (Peer p : peers.values()) p.close();
         peers.clear();
         if (serverChannel != null) serverChannel.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        if (ownsGroup) group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
 
     /** One outbound connection with its bounded queue. */
@@ -271,10 +315,44 @@ public final class NettyPeerTransport implements PeerTransport {
         private volatile boolean connecting;
         private volatile long nextConnectNanos;
         private volatile boolean peerClosed;
+        /** Written on the loop since the last flush (event loop only). */
+        boolean dirty;
 
         Peer(long id, String url) {
             this.id = id;
             this.url = url;
+        }
+
+        /**
+         * Queues a frame ({@code [u32 length][kind][body]}); on the connection's own loop writes it at
+         * once (after anything queued before it). False when the bounded queue is full.
+         */
+        boolean offer(byte[] frame) {
+            Channel ch = channel;
+            if (ch != null && ch.eventLoop().inEventLoop() && ch.isActive()) {
+                if (queue.isEmpty() && ch.isWritable()) {
+                    ch.write(io.netty.buffer.Unpooled.wrappedBuffer(frame), ch.voidPromise());
+                } else {
+                    if (!queue.offer(frame)) return false;
+                    writeQueued(ch);
+                }
+                markDirty(this, ch);
+                return true;
+            }
+            if (!queue.offer(frame)) return false;
+            kick();
+            return true;
+        }
+
+        /** Writes queued frames while the socket's buffer has room (the rest waits for writability). */
+        private int writeQueued(Channel ch) {
+            byte[] b;
+            int n = 0;
+            while (ch.isWritable() && (b = queue.poll()) != null) {
+                ch.write(io.netty.buffer.Unpooled.wrappedBuffer(b), ch.voidPromise());
+                n++;
+            }
+            return n;
         }
 
         void kick() {
@@ -290,14 +368,8 @@ public final class NettyPeerTransport implements PeerTransport {
             flushScheduled.set(false);
             Channel ch = channel;
             if (ch == null || !ch.isActive()) return;
-            byte[] b;
-            int n = 0;
             // Respect the socket's write buffer: what does not fit stays queued (bounded) for later.
-            while (ch.isWritable() && (b = queue.poll()) != null) {
-                ch.write(b);
-                n++;
-            }
-            if (n > 0) ch.flush();
+            if (writeQueued(ch) > 0) ch.flush();
         }
 
         private void connect() {
@@ -312,15 +384,13 @@ public final class NettyPeerTransport implements PeerTransport {
             connecting = true;
             final URI target = u;
             Bootstrap b = new Bootstrap().group(group)
-                    .channel(EPOLL ? io.netty.channel.epoll.EpollSocketChannel.class : NioSocketChannel.class)
+                    .channel(epoll ? io.netty.channel.epoll.EpollSocketChannel.class : NioSocketChannel.class)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 1000)
                     .handler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             if (clientSsl != null) ch.pipeline().addLast(clientSsl.newHandler(ch.alloc(), target.getHost(), target.getPort()));
-                            ch.pipeline().addLast(new LengthFieldPrepender(4));
-                            ch.pipeline().addLast(new ByteArrayEncoder());
                             ch.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
                                 @Override
                                 public void channelWritabilityChanged(ChannelHandlerContext ctx) {

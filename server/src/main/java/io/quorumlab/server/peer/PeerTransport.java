@@ -23,6 +23,12 @@ public interface PeerTransport extends AutoCloseable {
     long send(Message m);
 
     /**
+     * Pushes out what this thread sent since the last call (the member calls it after each Ready's
+     * sends). Transports that hand every send to their own threads have nothing to do.
+     */
+    default void flush() {}
+
+    /**
      * Member-to-member requests that are not Raft messages (a follower forwarding a lease keep-alive to
      * the leader). Best effort: may be dropped like any message; callers time out.
      */

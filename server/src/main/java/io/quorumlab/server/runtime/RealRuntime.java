@@ -12,7 +12,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
@@ -20,31 +19,45 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Threads and files: one thread for the member loop, one for the apply loop, one timer thread that
- * hands due tasks to the member loop. Queues are bounded; the apply queue blocks its producer when
- * full (the member loop then waits for apply, as etcd's raft loop waits on its apply channel).
+ * Threads and files: one thread for the member loop, one for the apply loop. The member loop is a
+ * Netty event loop ({@link #memberEventLoop()}) that also runs its timers and, when the peer
+ * transport is given it, the peer connections: a Raft message is read, stepped, persisted and
+ * answered on one thread, and the leader's appends reach the socket without waking another thread.
+ * Queues are bounded; the apply queue blocks its producer when full (the member loop then waits for
+ * apply, as etcd's raft loop waits on its apply channel).
  */
 public final class RealRuntime implements Runtime, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RealRuntime.class);
     private static final int MEMBER_QUEUE = 1 << 16;
     private static final int APPLY_QUEUE = 1 << 12;
 
-    private final ThreadPoolExecutor memberLoop;
+    /** Linux's native epoll transport when its library loads, else NIO (the peer transport follows it). */
+    static final boolean EPOLL = io.netty.channel.epoll.Epoll.isAvailable();
+
+    private final io.netty.channel.EventLoopGroup memberGroup;
+    private final io.netty.channel.EventLoop memberLoop;
     private final ThreadPoolExecutor applyLoop;
-    private final ScheduledThreadPoolExecutor timer;
     private final RandomGenerator random;
     private final long backendBatchIntervalNanos;
     private final int backendBatchLimit;
-    private volatile Thread memberThread;
     private volatile Thread applyThread;
 
     public RealRuntime(String name, long backendBatchIntervalMillis, int backendBatchLimit) {
-        this.memberLoop = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(MEMBER_QUEUE), r -> {
+        java.util.concurrent.ThreadFactory memberThreads = r -> {
             Thread t = new Thread(r, "member-loop-" + name);
             t.setDaemon(true);
-            memberThread = t;
             return t;
-        });
+        };
+        java.util.concurrent.Executor perTask = new io.netty.util.concurrent.ThreadPerTaskExecutor(memberThreads);
+        // A bounded task queue: a full member loop refuses work (RejectedExecutionException) instead of growing.
+        io.netty.channel.EventLoopTaskQueueFactory bounded = max -> io.netty.util.internal.PlatformDependent.newMpscQueue(MEMBER_QUEUE);
+        this.memberGroup = EPOLL
+                ? new io.netty.channel.epoll.EpollEventLoopGroup(1, perTask, io.netty.util.concurrent.DefaultEventExecutorChooserFactory.INSTANCE,
+                        io.netty.channel.DefaultSelectStrategyFactory.INSTANCE, io.netty.util.concurrent.RejectedExecutionHandlers.reject(), bounded)
+                : new io.netty.channel.nio.NioEventLoopGroup(1, perTask, io.netty.util.concurrent.DefaultEventExecutorChooserFactory.INSTANCE,
+                        java.nio.channels.spi.SelectorProvider.provider(), io.netty.channel.DefaultSelectStrategyFactory.INSTANCE,
+                        io.netty.util.concurrent.RejectedExecutionHandlers.reject(), bounded);
+        this.memberLoop = memberGroup.next();
         this.applyLoop = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(APPLY_QUEUE), r -> {
             Thread t = new Thread(r, "apply-loop-" + name);
             t.setDaemon(true);
@@ -59,12 +72,6 @@ public final class RealRuntime implements Runtime, AutoCloseable {
                 throw new RejectedExecutionException(e);
             }
         });
-        this.timer = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "member-timer-" + name);
-            t.setDaemon(true);
-            return t;
-        });
-        timer.setRemoveOnCancelPolicy(true);
         this.random = new SplittableRandom(new SecureRandom().nextLong());
         this.backendBatchIntervalNanos = backendBatchIntervalMillis * 1_000_000L;
         this.backendBatchLimit = backendBatchLimit;
@@ -82,13 +89,19 @@ public final class RealRuntime implements Runtime, AutoCloseable {
 
     @Override
     public Cancellable schedule(long delayNanos, Runnable task) {
-        ScheduledFuture<?> f = timer.schedule(() -> execute(task), delayNanos, TimeUnit.NANOSECONDS);
+        if (memberLoop.isShuttingDown()) return () -> {};
+        ScheduledFuture<?> f;
+        try {
+            f = memberLoop.schedule(guard(task, "member"), delayNanos, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            return () -> {}; // shutting down
+        }
         return () -> f.cancel(false);
     }
 
     @Override
     public void execute(Runnable task) {
-        if (memberLoop.isShutdown()) return;
+        if (memberLoop.isShuttingDown()) return;
         memberLoop.execute(guard(task, "member"));
     }
 
@@ -129,7 +142,15 @@ public final class RealRuntime implements Runtime, AutoCloseable {
 
     @Override
     public boolean inMemberLoop() {
-        return Thread.currentThread() == memberThread;
+        return memberLoop.inEventLoop();
+    }
+
+    /**
+     * The member loop as a Netty event loop group of one thread: a peer transport that registers its
+     * channels here reads, steps and writes Raft messages on the member loop itself.
+     */
+    public io.netty.channel.EventLoopGroup memberEventLoop() {
+        return memberGroup;
     }
 
     @Override
@@ -139,11 +160,11 @@ public final class RealRuntime implements Runtime, AutoCloseable {
 
     @Override
     public void close() {
-        timer.shutdownNow();
-        memberLoop.shutdown();
+        // Queued member tasks still run (as the executor's shutdown() did); then the loop stops.
+        memberGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
         applyLoop.shutdown();
         try {
-            memberLoop.awaitTermination(5, TimeUnit.SECONDS);
+            memberGroup.awaitTermination(5, TimeUnit.SECONDS);
             applyLoop.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
