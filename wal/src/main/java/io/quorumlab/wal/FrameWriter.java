@@ -12,15 +12,25 @@ import java.util.zip.CRC32C;
  * Encodes frames into one reused direct buffer and writes it to the current segment.
  *
  * <p>Single-writer: only the thread holding the WAL's commit lock touches it. Nothing is
- * allocated per record: the CRC is computed from the record's fields and data array in a first
- * pass (so the header can precede a payload larger than the buffer), then the bytes are copied.
+ * allocated per record. A frame that fits in the buffer's free space (every frame of a normal
+ * batch) is encoded in place: the fields and the data are stored once, straight into the direct
+ * buffer, and the CRC32C runs in one intrinsic pass over bytes already there (the chain value and
+ * header stand in the header's place until the CRC is known). A larger frame takes the streaming
+ * path: CRC from the record's fields and data array first (so the header can precede a payload
+ * larger than the buffer), then the bytes are copied in pieces.
  */
 final class FrameWriter {
 
     private static final byte[] ZEROS = new byte[ALIGN];
 
     private final ByteBuffer buf;
+    /** A second view of {@code buf}'s memory: the CRC pass moves its position, never buf's. */
+    private final ByteBuffer crcView;
     private final CRC32C crc = new CRC32C();
+    /** The first 8 header bytes (length, type, check) of the last in-place frame: batches repeat sizes. */
+    private long cachedHeaderWord;
+    private int cachedPayload = -1;
+    private int cachedType = -1;
     /** Fixed-size part of a payload (entry header, hard state, ...), built before the CRC pass. */
     private final byte[] fixed = new byte[32];
     private final ByteBuffer fixedBuf = ByteBuffer.wrap(fixed).order(ByteOrder.LITTLE_ENDIAN);
@@ -38,6 +48,7 @@ final class FrameWriter {
             throw new IllegalArgumentException("write buffer too small: " + bufferBytes);
         }
         this.buf = ByteBuffer.allocateDirect(bufferBytes).order(ByteOrder.LITTLE_ENDIAN);
+        this.crcView = buf.duplicate();
     }
 
     /** Points the writer at {@code file}; any buffered bytes must have been flushed. */
@@ -92,6 +103,21 @@ final class FrameWriter {
     // ---- records ---------------------------------------------------------------------------
 
     void writeEntry(WalEntry e) throws IOException {
+        byte[] data = e.data();
+        int payload = ENTRY_FIXED_BYTES + data.length;
+        int frame = frameBytes(payload);
+        if (payload <= MAX_PAYLOAD_BYTES && frame <= buf.remaining()) {
+            int p = buf.position();
+            long word = beginInPlace(p, frame, payload, TYPE_ENTRY);
+            buf.putLong(p + HEADER_BYTES, e.term());
+            buf.putLong(p + HEADER_BYTES + 8, e.index());
+            buf.put(p + HEADER_BYTES + 16, (byte) e.type());
+            if (data.length > 0) {
+                buf.put(p + HEADER_BYTES + ENTRY_FIXED_BYTES, data, 0, data.length);
+            }
+            endInPlace(p, frame, payload, word);
+            return;
+        }
         fixedBuf.clear();
         fixedBuf.putLong(e.term()).putLong(e.index()).put((byte) e.type());
         writeFrame(TYPE_ENTRY, ENTRY_FIXED_BYTES, e.data());
@@ -136,6 +162,19 @@ final class FrameWriter {
         }
         int payload = (int) payloadLong;
         assert (position() & (ALIGN - 1)) == 0 : "frame start must be aligned";
+        int frame = frameBytes(payload);
+        if (frame <= buf.remaining()) {
+            int p = buf.position();
+            long word = beginInPlace(p, frame, payload, type);
+            if (fixedLen > 0) {
+                buf.put(p + HEADER_BYTES, fixed, 0, fixedLen);
+            }
+            if (dataLen > 0) {
+                buf.put(p + HEADER_BYTES + fixedLen, data, 0, dataLen);
+            }
+            endInPlace(p, frame, payload, word);
+            return;
+        }
 
         headerBuf.clear();
         headerBuf.putInt(payload).put((byte) type).put((byte) 0);
@@ -158,6 +197,47 @@ final class FrameWriter {
         }
         int pad = frameBytes(payload) - HEADER_BYTES - payload;
         put(ZEROS, 0, pad);
+        chainCrc = recordCrc;
+    }
+
+    /**
+     * Starts a frame of {@code frame} bytes at buffer offset {@code p}: zeroes its last 8 bytes (the
+     * padding; the payload stored next overwrites the rest of them) and stores the CRC's 12-byte
+     * prefix where the header will go: chain value (4) then header bytes 0..7. With the payload
+     * stored right after it, the CRC input {@code chain | header[0..8) | payload} is contiguous and
+     * takes one intrinsic pass. Returns header bytes 0..7 as a little-endian word.
+     */
+    private long beginInPlace(int p, int frame, int payload, int type) {
+        assert (position() & (ALIGN - 1)) == 0 : "frame start must be aligned";
+        assert frame >= 16 && frame <= buf.remaining();
+        long word;
+        if (payload == cachedPayload && type == cachedType) {
+            word = cachedHeaderWord;
+        } else {
+            headerBuf.clear();
+            headerBuf.putInt(payload).put((byte) type).put((byte) 0);
+            headerBuf.putShort((short) headerCheck(crc, header, 0));
+            word = headerBuf.getLong(0);
+            cachedHeaderWord = word;
+            cachedPayload = payload;
+            cachedType = type;
+        }
+        buf.putLong(p + frame - 8, 0L);
+        buf.putInt(p, chainCrc);
+        buf.putLong(p + 4, word);
+        return word;
+    }
+
+    /** CRCs the prefix and payload in one pass, then stores the real header over the prefix and advances. */
+    private void endInPlace(int p, int frame, int payload, long headerWord) {
+        crc.reset();
+        crcView.limit(p + HEADER_BYTES + payload);
+        crcView.position(p);
+        crc.update(crcView);
+        int recordCrc = (int) crc.getValue();
+        buf.putLong(p, headerWord);
+        buf.putInt(p + 8, recordCrc);
+        buf.position(p + frame);
         chainCrc = recordCrc;
     }
 

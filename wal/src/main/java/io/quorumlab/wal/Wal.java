@@ -9,10 +9,12 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.RandomAccess;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +29,9 @@ import org.slf4j.LoggerFactory;
  * like etcd's raft loop) or, for {@link #append} and {@link #appendAndWait}, a group-commit
  * thread (or the appending thread itself when {@link WalOptions#backgroundCommit()} is false).
  * Requests leave the submission stack only under the lock, so a caller holding the lock always
- * finds its own request either done or still queued.
+ * finds its own request either done or still queued. The lock holder's own appends (from
+ * completion callbacks) skip the stack: it is drained into the queue first, so the queue keeps
+ * submission order, and the append takes a slot its batch just freed (no atomic per append).
  *
  * <p><b>Three ways to wait.</b> {@link #append(List, HardState, WalCallback)} runs a callback on
  * the committing thread (no thread wake-up, no future; a callback may append again, which is how
@@ -169,14 +173,27 @@ public final class Wal implements Closeable {
     // ---- owned by the commit-lock holder ----
     private final FrameWriter writer;
     private final ArrayList<SegmentName> segments;
-    /** Taken from the stack, in submission order, not yet in a batch (beyond maxBatchRequests). */
+    /**
+     * Taken from the stack, in submission order, not yet in a batch (beyond maxBatchRequests), plus
+     * appends made by the lock holder itself (completion callbacks), queued here without a CAS.
+     */
     private volatile Request carryHead;
     private Request carryTail;
+    /**
+     * Pending-append slots of the batch being completed, kept for appends its callbacks make on
+     * this thread: such an append takes one instead of an atomic increment, and completion returns
+     * the rest with one atomic. The shared count never drops below the true pending count.
+     */
+    private int slotCredit;
     /** Offset just past the current segment's header records; a cut never leaves a segment emptier. */
     private long headerEnd;
+    /** Last entry index encoded so far; the lock holder's plain copy, published to lastIndex per batch. */
+    private long writtenIndex;
     /** Written only under the commit lock; volatile so readers never wait behind an fsync. */
     private volatile long lastIndex;
     private volatile HardState lastHardState;
+    /** Clock reading at the end of the last fsync (or write): where the batch's completion starts. */
+    private long lastClock;
     /** Set under the lock by close() once its files are closed: later requests fail "closed". */
     private boolean terminated;
 
@@ -196,6 +213,7 @@ public final class Wal implements Closeable {
         this.writer.begin(current, position, chainCrc);
         this.headerEnd = headerEnd;
         this.lastIndex = lastIndex;
+        this.writtenIndex = lastIndex;
         this.lastHardState = hs;
         this.pipeline = new SegmentPipeline(storage, opts.segmentBytes(), opts.segmentPreparer());
         this.pipeline.start();
@@ -534,6 +552,10 @@ public final class Wal implements Closeable {
         if (closed) {
             return closedError();
         }
+        if (slotCredit > 0 && commitLock.isHeldByCurrentThread()) {
+            slotCredit--; // a slot a just-completed request freed, still counted in pendingBounded
+            return null;
+        }
         if (pendingBounded.incrementAndGet() > opts.maxPendingAppends()) {
             pendingBounded.decrementAndGet();
             return new WalOverloadedException(opts.maxPendingAppends());
@@ -542,6 +564,10 @@ public final class Wal implements Closeable {
     }
 
     private void submitAsync(Request r) {
+        if (commitLock.isHeldByCurrentThread()) {
+            enqueueAsHolder(r); // from a completion callback: no CAS, and the holder needs no wake-up
+            return;
+        }
         push(r);
         if (closed) {
             drainAfterClose(); // close() may have finished draining before our push
@@ -720,23 +746,7 @@ public final class Wal implements Closeable {
      * Lock holder only. Returns null when nothing is queued.
      */
     private Request takeBatch() {
-        Request stack = (Request) TOP.getAndSet(this, null);
-        if (stack != null) {
-            Request fifo = null;
-            Request last = stack;
-            while (stack != null) {
-                Request n = stack.next;
-                stack.next = fifo;
-                fifo = stack;
-                stack = n;
-            }
-            if (carryHead == null) {
-                carryHead = fifo;
-            } else {
-                carryTail.next = fifo;
-            }
-            carryTail = last;
-        }
+        drainStack();
         Request head = carryHead;
         if (head == null) {
             return null;
@@ -751,6 +761,50 @@ public final class Wal implements Closeable {
         }
         end.next = null;
         return head;
+    }
+
+    /** Moves the submission stack, in submission order, to the end of the carry queue. Lock holder only. */
+    private void drainStack() {
+        if (top == null) {
+            return;
+        }
+        Request stack = (Request) TOP.getAndSet(this, null);
+        if (stack == null) {
+            return;
+        }
+        Request fifo = null;
+        Request last = stack;
+        while (stack != null) {
+            Request n = stack.next;
+            stack.next = fifo;
+            fifo = stack;
+            stack = n;
+        }
+        if (carryHead == null) {
+            carryHead = fifo;
+        } else {
+            carryTail.next = fifo;
+        }
+        carryTail = last;
+    }
+
+    /**
+     * Queues an append made by the lock holder (a completion callback). Whatever is on the stack
+     * was submitted earlier, so it goes first: the queue stays in submission order.
+     */
+    private void enqueueAsHolder(Request r) {
+        assert commitLock.isHeldByCurrentThread();
+        drainStack();
+        r.next = null;
+        if (carryHead == null) {
+            carryHead = r;
+        } else {
+            carryTail.next = r;
+        }
+        carryTail = r;
+        if (opts.backgroundCommit() && Thread.currentThread() != committer) {
+            wakeCommitter(); // a save() caller's callback: the committer thread takes it from here
+        }
     }
 
     private void wakeCommitter() {
@@ -904,20 +958,26 @@ public final class Wal implements Closeable {
             return false;
         }
         if (terminated) {
-            completeAll(head, closedError());
+            completeAll(head, closedError(), countBounded(head));
             return true;
         }
         IOException failed = failure;
         if (failed != null) {
-            completeAll(head, new WalException("wal failed earlier", failed));
+            completeAll(head, new WalException("wal failed earlier", failed), countBounded(head));
             return true;
         }
         int requests = 0;
+        int bounded = 0;
         try {
-            long t0 = opts.nanoClock().getAsLong();
+            LongSupplier clock = opts.nanoClock();
+            WalMetrics metrics = opts.metrics();
+            long t0 = clock.getAsLong();
             boolean sync = false;
             for (Request r = head; r != null; r = r.next) {
                 requests++;
+                if (r.bounded) {
+                    bounded++;
+                }
                 String bad = validate(r);
                 if (bad != null) {
                     r.failure = new IllegalArgumentException(bad);
@@ -925,14 +985,19 @@ public final class Wal implements Closeable {
                 }
                 sync |= encode(r);
             }
+            lastIndex = writtenIndex; // one volatile write per batch, before the bytes leave
             writer.flush();
             long written = writer.takeBytesWritten();
+            long t1 = t0;
             if (written > 0) {
-                opts.metrics().addWriteBytes(written);
-                opts.metrics().observeWriteNanos(opts.nanoClock().getAsLong() - t0);
+                t1 = clock.getAsLong();
+                metrics.addWriteBytes(written);
+                metrics.observeWriteNanos(t1 - t0);
             }
             if (sync) {
-                fsync(writer.file());
+                fsync(writer.file(), t1);
+            } else {
+                lastClock = t1;
             }
         } catch (IOException | RuntimeException e) {
             IOException io = e instanceof IOException x ? x : new WalException("wal append failed", e);
@@ -940,13 +1005,23 @@ public final class Wal implements Closeable {
             writer.discard();
             LOG.error("wal append failed; the wal is now failed-stop dir={} error=\"{}\"", storage.describe(),
                     e.toString());
-            completeAll(head, new WalException("wal append failed", io));
+            completeAll(head, new WalException("wal append failed", io), countBounded(head));
             return true;
         }
-        long c0 = opts.nanoClock().getAsLong();
-        completeAll(head, null);
+        long c0 = lastClock;
+        completeAll(head, null, bounded);
         opts.metrics().observeBatch(requests, opts.nanoClock().getAsLong() - c0);
         return true;
+    }
+
+    private static int countBounded(Request head) {
+        int bounded = 0;
+        for (Request b = head; b != null; b = b.next) {
+            if (b.bounded) {
+                bounded++;
+            }
+        }
+        return bounded;
     }
 
     /**
@@ -954,55 +1029,58 @@ public final class Wal implements Closeable {
      * only if it had parked (a spinning one sees the mark); callbacks and futures run here.
      * With {@link WalOptions#delegateWakeups()}, parked waiters are linked into a wake tree first,
      * marked done together, and only the root is unparked here; the waiters wake each other.
-     * {@code error}, if set, overrides each request's own outcome.
+     * {@code error}, if set, overrides each request's own outcome. {@code bounded} is how many of
+     * them count against maxPendingAppends.
      */
-    private void completeAll(Request head, Throwable error) {
+    private void completeAll(Request head, Throwable error, int bounded) {
         boolean delegate = opts.delegateWakeups();
         Request[] parked = null;
         int nParked = 0;
-        int bounded = 0;
-        for (Request b = head; b != null; b = b.next) {
-            if (b.bounded) {
-                bounded++;
-            }
-        }
-        if (bounded > 0) {
-            pendingBounded.addAndGet(-bounded); // one atomic per batch, before any callback appends again
-        }
-        Request r = head;
-        while (r != null) {
-            Request next = r.next; // read first: a completed blocking request may be reused at once
-            Throwable outcome = error != null ? error : r.failure;
-            Thread waiter = r.waiter;
-            if (waiter != null) {
-                r.failure = outcome;
-                if (!delegate) {
-                    if ((int) STATE.getAndSet(r, DONE) == PARKED) {
-                        LockSupport.unpark(waiter);
+        // The batch's slots stay counted as credit for appends its callbacks make (a callback may
+        // complete a nested round through save(): keep the outer round's credit aside).
+        int outerCredit = slotCredit;
+        slotCredit = bounded;
+        try {
+            Request r = head;
+            while (r != null) {
+                Request next = r.next; // read first: a completed blocking request may be reused at once
+                Throwable outcome = error != null ? error : r.failure;
+                Thread waiter = r.waiter;
+                if (waiter != null) {
+                    r.failure = outcome;
+                    if (!delegate) {
+                        if ((int) STATE.getAndSet(r, DONE) == PARKED) {
+                            LockSupport.unpark(waiter);
+                        }
+                    } else if ((int) STATE.compareAndExchange(r, PENDING, DONE) == PARKED) {
+                        if (parked == null) {
+                            parked = new Request[16];
+                        } else if (nParked == parked.length) {
+                            parked = java.util.Arrays.copyOf(parked, nParked * 2);
+                        }
+                        parked[nParked++] = r; // marked done below, once the wake tree is linked
                     }
-                } else if ((int) STATE.compareAndExchange(r, PENDING, DONE) == PARKED) {
-                    if (parked == null) {
-                        parked = new Request[16];
-                    } else if (nParked == parked.length) {
-                        parked = java.util.Arrays.copyOf(parked, nParked * 2);
-                    }
-                    parked[nParked++] = r; // marked done below, once the wake tree is linked
-                }
-            } else {
-                // Nobody polls the state of a callback or future request: no volatile write here.
-                if (r.callback != null) {
-                    try {
-                        r.callback.onComplete(outcome);
-                    } catch (RuntimeException e) {
-                        LOG.error("wal append callback threw; ignored error=\"{}\"", e.toString());
-                    }
-                } else if (outcome == null) {
-                    r.future.complete(null);
                 } else {
-                    r.future.completeExceptionally(outcome);
+                    // Nobody polls the state of a callback or future request: no volatile write here.
+                    if (r.callback != null) {
+                        try {
+                            r.callback.onComplete(outcome);
+                        } catch (RuntimeException e) {
+                            LOG.error("wal append callback threw; ignored error=\"{}\"", e.toString());
+                        }
+                    } else if (outcome == null) {
+                        r.future.complete(null);
+                    } else {
+                        r.future.completeExceptionally(outcome);
+                    }
                 }
+                r = next;
             }
-            r = next;
+        } finally {
+            if (slotCredit > 0) {
+                pendingBounded.addAndGet(-slotCredit); // the unused rest, one atomic per batch
+            }
+            slotCredit = outerCredit;
         }
         if (nParked > 0) {
             for (int i = 0; i < nParked; i++) {
@@ -1022,8 +1100,8 @@ public final class Wal implements Closeable {
         List<WalEntry> es = r.entries;
         if (!es.isEmpty()) {
             long firstIdx = es.get(0).index();
-            if (firstIdx > lastIndex + 1) {
-                return "gap: first entry " + firstIdx + " after last index " + lastIndex;
+            if (firstIdx > writtenIndex + 1) {
+                return "gap: first entry " + firstIdx + " after last index " + writtenIndex;
             }
             if (firstIdx <= lastHardState.commit()) {
                 return "entry " + firstIdx + " would overwrite committed index " + lastHardState.commit();
@@ -1048,16 +1126,22 @@ public final class Wal implements Closeable {
             ensureRoom(WalFormat.frameBytes(WalFormat.SNAPSHOT_BYTES));
             writer.writeSnapshot(r.marker);
             // A snapshot from the leader can jump past our log: entries continue after it.
-            if (r.marker.index() > lastIndex) {
-                lastIndex = r.marker.index();
+            if (r.marker.index() > writtenIndex) {
+                writtenIndex = r.marker.index();
             }
             sync = true;
         }
-        for (WalEntry e : r.entries) {
-            ensureRoom(FrameWriter.entryFrameBytes(e));
-            writer.writeEntry(e);
-            lastIndex = e.index();
-            sync = true;
+        List<WalEntry> es = r.entries;
+        if (es instanceof RandomAccess) {
+            for (int i = 0, n = es.size(); i < n; i++) {
+                encodeEntry(es.get(i));
+                sync = true;
+            }
+        } else {
+            for (WalEntry e : es) {
+                encodeEntry(e);
+                sync = true;
+            }
         }
         HardState hs = r.hardState;
         if (hs != null && !hs.isEmpty() && !hs.equals(lastHardState)) {
@@ -1067,6 +1151,12 @@ public final class Wal implements Closeable {
             lastHardState = hs;
         }
         return sync;
+    }
+
+    private void encodeEntry(WalEntry e) throws IOException {
+        ensureRoom(FrameWriter.entryFrameBytes(e));
+        writer.writeEntry(e);
+        writtenIndex = e.index();
     }
 
     private void ensureRoom(int frameBytes) throws IOException {
@@ -1087,7 +1177,7 @@ public final class Wal implements Closeable {
         fsync(old);
         SegmentPipeline.Prepared spare = pipeline.take();
         SegmentName prev = segments.get(segments.size() - 1);
-        SegmentName next = new SegmentName(prev.seq() + 1, lastIndex + 1);
+        SegmentName next = new SegmentName(prev.seq() + 1, writtenIndex + 1);
         int chain = writer.chainCrc();
         writer.begin(spare.file(), 0, chain);
         writer.writeCrc(chain);
@@ -1104,9 +1194,15 @@ public final class Wal implements Closeable {
     }
 
     private void fsync(WalFile f) throws IOException {
-        long t0 = opts.nanoClock().getAsLong();
+        fsync(f, opts.nanoClock().getAsLong());
+    }
+
+    /** fdatasync; {@code t0} is a clock reading taken just before (saves a read per batch). */
+    private void fsync(WalFile f, long t0) throws IOException {
         f.force();
-        long took = opts.nanoClock().getAsLong() - t0;
+        long now = opts.nanoClock().getAsLong();
+        lastClock = now;
+        long took = now - t0;
         opts.metrics().observeFsyncNanos(took);
         if (took > opts.slowFsyncNanos()) {
             LOG.warn("slow fdatasync took={}ms expected-duration={}ms file={}", took / 1_000_000,

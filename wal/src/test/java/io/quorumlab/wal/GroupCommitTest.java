@@ -57,7 +57,13 @@ class GroupCommitTest {
         /** The same, with the committer waking only the root of a wake tree (delegateWakeups). */
         BLOCKING_WAKE_TREE,
         /** 64 logical appenders, no threads: each issues its next append from its durability callback. */
-        CALLBACK_CHAIN
+        CALLBACK_CHAIN,
+        /**
+         * 32 callback chains (appending on the committer, without the submission stack's CAS) and
+         * 32 threads with futures (through the stack), drawing indexes from one counter: the two
+         * paths into the queue must keep one submission order.
+         */
+        CHAINS_AND_FUTURES
     }
 
     /**
@@ -67,7 +73,7 @@ class GroupCommitTest {
      */
     @ParameterizedTest(name = "mode={0} backgroundCommit={1}")
     @CsvSource({"FUTURE,true", "FUTURE,false", "BLOCKING,true", "BLOCKING,false",
-            "BLOCKING_WAKE_TREE,true", "CALLBACK_CHAIN,true"})
+            "BLOCKING_WAKE_TREE,true", "CALLBACK_CHAIN,true", "CHAINS_AND_FUTURES,true"})
     void concurrentAppendersShareFsyncsAndEveryAckIsDurableInOrder(Mode mode, boolean backgroundCommit)
             throws Exception {
         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> runConcurrent(mode, backgroundCommit));
@@ -88,14 +94,15 @@ class GroupCommitTest {
         List<WalEntry> ackedInOrder = new ArrayList<>();
         AtomicReference<Throwable> error = new AtomicReference<>();
         // Chains have no threads of their own: one starter issues their first appends.
-        CyclicBarrier start = new CyclicBarrier(mode == Mode.CALLBACK_CHAIN ? 3 : APPENDERS + 2);
+        int chains = mode == Mode.CALLBACK_CHAIN ? APPENDERS : mode == Mode.CHAINS_AND_FUTURES ? APPENDERS / 2 : 0;
+        CyclicBarrier start = new CyclicBarrier((chains > 0 ? 1 : 0) + (APPENDERS - chains) + 2);
         CountDownLatch done = new CountDownLatch(APPENDERS + 1);
         List<Thread> threads = new ArrayList<>();
-        if (mode == Mode.CALLBACK_CHAIN) {
+        if (chains > 0) {
             Thread starter = new Thread(() -> {
                 try {
                     start.await();
-                    for (int t = 0; t < APPENDERS; t++) {
+                    for (int t = 0; t < chains; t++) {
                         new Chain(wal, t, indexLock, nextIndex, ackedInOrder, error, done).next();
                     }
                 } catch (Throwable x) {
@@ -104,8 +111,9 @@ class GroupCommitTest {
             }, "chain-starter");
             starter.start();
             threads.add(starter);
-        } else {
-            for (int t = 0; t < APPENDERS; t++) {
+        }
+        {
+            for (int t = chains; t < APPENDERS; t++) {
                 int id = t;
                 Thread th = new Thread(() -> {
                     try {
@@ -118,7 +126,7 @@ class GroupCommitTest {
                             // Raft assigns indexes in order; the queue order must match that order.
                             synchronized (indexLock) {
                                 e = entry(1, nextIndex[0]++, 64 + rnd.nextInt(256));
-                                if (mode == Mode.FUTURE) {
+                                if (mode == Mode.FUTURE || mode == Mode.CHAINS_AND_FUTURES) {
                                     f = wal.append(List.of(e), null);
                                 } else {
                                     p = wal.submit(List.of(e), null);
@@ -283,6 +291,150 @@ class GroupCommitTest {
         storage.setHook(IoHook.NONE);
         wal.close();
         assertEquals(4, Wal.open(storage, WalTesting.small(64 * 1024), null).recovered().entries().size());
+    }
+
+    /**
+     * Appends made by completion callbacks take the slots their batch just freed (no atomic per
+     * append): the bound must stay exact, with no slot lost or gained once everything completed.
+     */
+    @Test
+    void callbackAppendsReuseFreedSlotsAndTheBoundStaysExact() throws Exception {
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            MemStorage storage = new MemStorage();
+            Wal wal = Wal.create(storage, WalOptions.defaults().withSegmentBytes(64 * 1024).withMaxPendingAppends(4), META);
+            Gate gate = new Gate();
+            storage.setHook(gate);
+            long[] next = {1};
+            List<Long> accepted = new ArrayList<>();
+            List<Throwable> refused = new ArrayList<>();
+            CountDownLatch secondWave = new CountDownLatch(4);
+            // The first wave: 4 appends fill the bound while the committer is held in fsync.
+            gate.close();
+            List<CompletableFuture<Void>> firstWave = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                CompletableFuture<Void> f = new CompletableFuture<>();
+                firstWave.add(f);
+                appendOne(wal, next, failure -> {
+                    if (failure != null) {
+                        f.completeExceptionally(failure);
+                        return;
+                    }
+                    // On the committer, inside the completion pass: two appends each, eight in all.
+                    for (int k = 0; k < 2; k++) {
+                        long idx = appendOne(wal, next, x -> {
+                            if (x == null) {
+                                secondWave.countDown();
+                            }
+                        });
+                        synchronized (accepted) {
+                            if (idx > 0) {
+                                accepted.add(idx);
+                            } else {
+                                refused.add(new WalOverloadedException(4));
+                            }
+                        }
+                    }
+                    f.complete(null);
+                });
+            }
+            gate.awaitHeld();
+            assertTrue(appendOne(wal, next, x -> { }) < 0, "a fifth append is refused while four are pending");
+            gate.open();
+            for (CompletableFuture<Void> f : firstWave) {
+                f.join();
+            }
+            secondWave.await();
+            assertEquals(8, accepted.size() + refused.size());
+            assertFalse(accepted.isEmpty(), "callback appends took freed slots");
+            assertFalse(refused.isEmpty(), "callback appends hit the bound");
+            // Not yet told = at most 4 queued plus the batch being completed (itself at most 4): a
+            // batch's slots free when its fsync returns, before its callbacks have all run.
+            assertTrue(MAX_OUTSTANDING.get() <= 8, "at most 4 pending + 4 completing: " + MAX_OUTSTANDING.get());
+
+            // Nothing leaked or was left over: exactly 4 fit again, the fifth is refused.
+            gate.close();
+            List<CompletableFuture<Void>> third = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                CompletableFuture<Void> f = new CompletableFuture<>();
+                third.add(f);
+                assertTrue(appendOne(wal, next, x -> f.complete(null)) > 0, "slot " + i + " is free again");
+            }
+            gate.awaitHeld();
+            assertTrue(appendOne(wal, next, x -> { }) < 0, "still bounded at 4");
+            gate.open();
+            for (CompletableFuture<Void> f : third) {
+                f.join();
+            }
+            storage.setHook(IoHook.NONE);
+            wal.close();
+            List<WalEntry> got = Wal.open(storage, WalTesting.small(64 * 1024), null).recovered().entries();
+            assertEquals(8 + accepted.size(), got.size());
+            for (int i = 0; i < got.size(); i++) {
+                assertEquals(i + 1, got.get(i).index(), "log order");
+            }
+        });
+    }
+
+    private static final AtomicLong OUTSTANDING = new AtomicLong();
+    private static final AtomicLong MAX_OUTSTANDING = new AtomicLong();
+
+    /** Appends the next index; returns it, or -1 (index not used) if the append was refused at once. */
+    private static long appendOne(Wal wal, long[] next, WalCallback then) {
+        synchronized (next) {
+            long idx = next[0];
+            boolean[] refusedNow = {false};
+            boolean[] returned = {false};
+            MAX_OUTSTANDING.accumulateAndGet(OUTSTANDING.incrementAndGet(), Math::max);
+            wal.append(List.of(entry(1, idx, 16)), null, failure -> {
+                OUTSTANDING.decrementAndGet();
+                if (!returned[0] && failure instanceof WalOverloadedException) {
+                    refusedNow[0] = true; // answered before append() returned: the index stays free
+                    return;
+                }
+                then.onComplete(failure);
+            });
+            returned[0] = true;
+            if (refusedNow[0]) {
+                return -1;
+            }
+            next[0] = idx + 1;
+            return idx;
+        }
+    }
+
+    /** Holds every fsync of a segment while closed; tells when one is being held. */
+    private static final class Gate implements IoHook {
+        private volatile CountDownLatch release = new CountDownLatch(0);
+        private volatile CountDownLatch held = new CountDownLatch(1);
+
+        void close() {
+            held = new CountDownLatch(1);
+            release = new CountDownLatch(1);
+        }
+
+        void open() {
+            release.countDown();
+        }
+
+        void awaitHeld() throws InterruptedException {
+            held.await();
+        }
+
+        @Override
+        public void beforeForce(String file) {
+            if (!file.endsWith(".wal")) {
+                return;
+            }
+            CountDownLatch r = release;
+            if (r.getCount() > 0) {
+                held.countDown();
+                try {
+                    r.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
     }
 
     @Test
