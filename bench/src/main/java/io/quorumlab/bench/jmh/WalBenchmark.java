@@ -8,6 +8,8 @@ import io.quorumlab.wal.WalMetadata;
 import io.quorumlab.wal.WalMetrics;
 import io.quorumlab.wal.WalOptions;
 import io.quorumlab.wal.storage.FileChannelStorage;
+import io.quorumlab.wal.storage.WalFile;
+import io.quorumlab.wal.storage.WalStorage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -54,6 +56,8 @@ import org.openjdk.jmh.runner.IterationType;
  *   <li>{@code asyncAppenders} ({@code appenders} = 1 or 64): logical appenders without threads,
  *       each issuing its next 256 B append from the previous one's durability callback
  *       ({@link Wal#append(List, HardState, WalCallback)}), like a member loop's queued requests;</li>
+ *   <li>{@code asyncAppendersNoDisk}: the same chains on a storage whose write and fdatasync cost
+ *       nothing: the committing thread's CPU per batch (64 / score), with no disk weather;</li>
  *   <li>{@code threadAppenders} ({@code kind} = blocking, wakeTree, future, save64; {@code threads}):
  *       appender threads of the benchmark's own repeating that operation while the one JMH thread
  *       waits for durable records; these are paired with the interleaved baseline;</li>
@@ -357,13 +361,21 @@ public class WalBenchmark {
             WalOptions opts = tune(WalOptions.defaults().withMetrics(stats).withMaxWals(2)
                     .withSegmentBytes(Long.getLong("wal.bench.segmentBytes", WalOptions.DEFAULT_SEGMENT_BYTES)));
             Files.createDirectories(dir.resolve("wal"));
-            wal = Wal.create(new FileChannelStorage(dir.resolve("wal")), opts, WalMetadata.ofIds(1, 1));
+            wal = Wal.create(storage(dir.resolve("wal")), opts, WalMetadata.ofIds(1, 1));
             wal.save(List.of(), new HardState(1, 1, 0)); // term 1, as a freshly elected leader
-            paired = new BareLoop(dir.resolve("paired-bare.dat"));
+            paired = pairsWithBare() ? new BareLoop(dir.resolve("paired-bare.dat")) : null;
         }
 
         WalOptions tune(WalOptions opts) {
             return opts;
+        }
+
+        WalStorage storage(Path walDir) throws IOException {
+            return new FileChannelStorage(walDir);
+        }
+
+        boolean pairsWithBare() {
+            return true;
         }
 
         void futureAppend() {
@@ -529,7 +541,9 @@ public class WalBenchmark {
                         pairedFsync.getMean() / 1e6, 100 * wal / bare);
             }
             wal.close();
-            paired.close();
+            if (paired != null) {
+                paired.close();
+            }
             deleteTree(dir);
         }
     }
@@ -874,6 +888,146 @@ public class WalBenchmark {
     public long asyncAppenders(AsyncState s) {
         s.awaitDurable(ASYNC_OPS);
         return s.durable;
+    }
+
+    /**
+     * The committer's CPU alone: the same 256 B callback chains on a storage whose write and
+     * fdatasync return at once (the bytes are dropped). 64 / score = seconds of committing-thread
+     * work per record batch outside the disk: encode + CRC, bookkeeping, and completing the batch
+     * (the chains' own callback work, issuing the next append, included). No baseline pairing.
+     */
+    @State(Scope.Benchmark)
+    public static class NoDiskState extends AsyncState {
+        @Override
+        WalStorage storage(Path walDir) {
+            return new NullStorage();
+        }
+
+        @Override
+        boolean pairsWithBare() {
+            return false;
+        }
+
+        @Override
+        void pairedRun() {
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(ASYNC_OPS)
+    public long asyncAppendersNoDisk(NoDiskState s) {
+        s.awaitDurable(ASYNC_OPS);
+        return s.durable;
+    }
+
+    /** A directory whose files keep only their size: writes and fsyncs cost nothing. */
+    static final class NullStorage implements WalStorage {
+        private final java.util.TreeMap<String, NullFile> files = new java.util.TreeMap<>();
+
+        @Override
+        public synchronized WalFile create(String name) throws IOException {
+            if (files.containsKey(name)) {
+                throw new java.nio.file.FileAlreadyExistsException(name);
+            }
+            NullFile f = new NullFile(name);
+            files.put(name, f);
+            return f;
+        }
+
+        @Override
+        public synchronized WalFile open(String name) throws IOException {
+            NullFile f = files.get(name);
+            if (f == null) {
+                throw new java.nio.file.NoSuchFileException(name);
+            }
+            return f;
+        }
+
+        @Override
+        public synchronized boolean exists(String name) {
+            return files.containsKey(name);
+        }
+
+        @Override
+        public synchronized List<String> list() {
+            return new ArrayList<>(files.keySet());
+        }
+
+        @Override
+        public synchronized void delete(String name) {
+            files.remove(name);
+        }
+
+        @Override
+        public synchronized void rename(String from, String to) throws IOException {
+            NullFile f = files.remove(from);
+            if (f == null) {
+                throw new java.nio.file.NoSuchFileException(from);
+            }
+            files.put(to, f);
+        }
+
+        @Override
+        public void fsyncDir() {
+        }
+
+        @Override
+        public String describe() {
+            return "null-storage";
+        }
+    }
+
+    static final class NullFile implements WalFile {
+        private final String name;
+        private volatile long size;
+
+        NullFile(String name) {
+            this.name = name;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public long size() {
+            return size;
+        }
+
+        @Override
+        public int read(ByteBuffer dst, long position) {
+            return -1;
+        }
+
+        @Override
+        public void write(ByteBuffer src, long position) {
+            long end = position + src.remaining();
+            src.position(src.limit());
+            if (end > size) {
+                size = end;
+            }
+        }
+
+        @Override
+        public void force() {
+        }
+
+        @Override
+        public void truncate(long newSize) {
+            size = newSize;
+        }
+
+        @Override
+        public void preallocate(long newSize) {
+            if (newSize > size) {
+                size = newSize;
+            }
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     @Benchmark
