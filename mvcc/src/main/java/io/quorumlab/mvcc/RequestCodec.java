@@ -52,8 +52,14 @@ public final class RequestCodec {
     }
 
     public static Request decode(byte[] data) {
+        return decode(data, 0);
+    }
+
+    /** Decodes the request that starts at {@code offset} and runs to the end of {@code data} (no copy of the prefix). */
+    public static Request decode(byte[] data, int offset) {
+        if (offset < 0 || offset > data.length) throw new IllegalArgumentException("offset " + offset + " outside the entry");
         try {
-            DataInputStream in = new DataInputStream(new ByteArrayInputStream(data));
+            DataInputStream in = new DataInputStream(new ByteArrayInputStream(data, offset, data.length - offset));
             int v = in.readUnsignedByte();
             if (v != VERSION) throw new IllegalArgumentException("unknown request encoding version " + v);
             Request r = read(in, 0);

@@ -21,6 +21,10 @@ class RequestCodecTest {
                 Request back = RequestCodec.decode(enc);
                 assertEquals(r.toString(), back.toString(), "seed " + seed);
                 assertArrayEquals(enc, RequestCodec.encode(back));
+                // The same request behind a prefix (a Raft entry's envelope) decodes without copying it out.
+                byte[] framed = new byte[enc.length + 9];
+                System.arraycopy(enc, 0, framed, 9, enc.length);
+                assertEquals(r.toString(), RequestCodec.decode(framed, 9).toString(), "seed " + seed);
             }
         }
         for (Request r : List.of(new CompactionRequest(9, true), new LeaseGrantRequest(60, 7), new LeaseRevokeRequest(7),
