@@ -245,6 +245,8 @@ public final class ClientServer implements AutoCloseable {
         NettyServerBuilder b = NettyServerBuilder
                 .forAddress(new InetSocketAddress(config.host(), config.port()), InternalNettyServerCredentials.create(negotiator))
                 .executor(executor)
+                // As Go's listeners (etcd): a client port whose old connections sit in TIME_WAIT can be bound again.
+                .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_REUSEADDR, true)
                 .callExecutor(new io.grpc.ServerCallExecutorSupplier() {
                     @Override
                     public <Q, P> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<Q, P> call, io.grpc.Metadata headers) {

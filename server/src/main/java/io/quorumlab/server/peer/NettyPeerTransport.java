@@ -160,6 +160,7 @@ public final class NettyPeerTransport implements PeerTransport {
         if (serverChannel != null) return;
         ServerBootstrap b = new ServerBootstrap().group(group)
                 .channel(epoll ? io.netty.channel.epoll.EpollServerSocketChannel.class : NioServerSocketChannel.class)
+                .option(ChannelOption.SO_REUSEADDR, true) // as Go's listeners (etcd): a port in TIME_WAIT is usable
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
