@@ -350,8 +350,7 @@ final class BenchCommand implements Runnable {
                 System.err.println("error: --output must be text or json");
                 return 1;
             }
-            List<String> quorumlab = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:+UseG1GC", "-Xmx1g",
-                    "-cp", System.getProperty("java.class.path"), Main.class.getName(), "server");
+            List<String> quorumlab = compareServerCommand();
             CompareRunner.Options o;
             try {
                 o = new CompareRunner.Options(List.of(etcd), quorumlab, members, seconds, warmup, repeat, cases);
@@ -388,5 +387,14 @@ final class BenchCommand implements Runnable {
             org.openjdk.jmh.Main.main(args.toArray(new String[0]));
             return 0;
         }
+    }
+
+    /**
+     * How {@code bench compare} starts a quorumlab member: with the same JVM options as
+     * {@code ./quorumlab server} and {@code cluster up} (server-jvm.options), so that the comparison
+     * measures what users run.
+     */
+    static List<String> compareServerCommand() {
+        return ServerJvm.serverCommand();
     }
 }

@@ -24,4 +24,14 @@ class ServerJvmTest {
         List<String> cmd = ServerJvm.serverCommand();
         assertEquals(List.of(Main.class.getName(), "server"), cmd.subList(cmd.size() - 2, cmd.size()));
     }
+
+    @Test
+    void benchCompareStartsMembersWithTheServerOptions() {
+        // Regression: compare once hard-coded "-XX:+UseG1GC -Xmx1g", so the shipped options were never measured.
+        List<String> cmd = BenchCommand.compareServerCommand();
+        assertEquals(ServerJvm.serverCommand(), cmd);
+        if (System.getenv(ServerJvm.ENV) == null) {
+            assertTrue(cmd.containsAll(ServerJvm.options()), cmd.toString());
+        }
+    }
 }
