@@ -39,9 +39,19 @@ public final class RequestCodec {
     private RequestCodec() {}
 
     public static byte[] encode(Request r) {
+        return encode(r, 0);
+    }
+
+    /**
+     * The encoding after {@code prefixBytes} zero bytes that the caller fills in (a Raft entry's
+     * envelope), so that the request is not copied a second time behind its header.
+     */
+    public static byte[] encode(Request r, int prefixBytes) {
+        if (prefixBytes < 0) throw new IllegalArgumentException("negative prefix");
         try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream(sizeHint(r, 0));
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(prefixBytes + sizeHint(r, 0));
             DataOutputStream out = new DataOutputStream(bytes);
+            for (int i = 0; i < prefixBytes; i++) out.writeByte(0);
             out.writeByte(VERSION);
             write(out, r);
             out.flush();

@@ -25,6 +25,8 @@ class RequestCodecTest {
                 byte[] framed = new byte[enc.length + 9];
                 System.arraycopy(enc, 0, framed, 9, enc.length);
                 assertEquals(r.toString(), RequestCodec.decode(framed, 9).toString(), "seed " + seed);
+                byte[] prefixed = RequestCodec.encode(r, 9);
+                assertArrayEquals(framed, prefixed, "encode with room for a 9-byte envelope, seed " + seed);
             }
         }
         for (Request r : List.of(new CompactionRequest(9, true), new LeaseGrantRequest(60, 7), new LeaseRevokeRequest(7),

@@ -2,7 +2,6 @@ package io.quorumlab.server.member;
 
 import io.quorumlab.mvcc.api.Request;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 
 /**
  * The Raft entry payload of a client request: {@code [u8 version][i64 requestId][mvcc request]}, the
@@ -19,8 +18,9 @@ public final class RequestCodec {
     public record Envelope(long requestId, Request request) {}
 
     public static byte[] encode(long requestId, Request r) {
-        byte[] body = io.quorumlab.mvcc.RequestCodec.encode(r);
-        return ByteBuffer.allocate(HEADER_BYTES + body.length).put(VERSION).putLong(requestId).put(body).array();
+        byte[] entry = io.quorumlab.mvcc.RequestCodec.encode(r, HEADER_BYTES);
+        ByteBuffer.wrap(entry).put(VERSION).putLong(requestId);
+        return entry;
     }
 
     /** Decodes an entry; malformed input throws {@link IllegalArgumentException}. */
@@ -30,6 +30,6 @@ public final class RequestCodec {
         byte v = b.get();
         if (v != VERSION) throw new IllegalArgumentException("unknown request envelope version " + v);
         long id = b.getLong();
-        return new Envelope(id, io.quorumlab.mvcc.RequestCodec.decode(Arrays.copyOfRange(data, HEADER_BYTES, data.length)));
+        return new Envelope(id, io.quorumlab.mvcc.RequestCodec.decode(data, HEADER_BYTES));
     }
 }
