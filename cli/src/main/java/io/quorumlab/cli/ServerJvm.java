@@ -55,11 +55,17 @@ final class ServerJvm {
         return cmd;
     }
 
+    /**
+     * The distribution jar this class came from; when it came from a classes directory (tests, an
+     * IDE) that directory lacks the dependencies, so this JVM's own class path is used instead.
+     */
     private static String classPath() {
         try {
-            return Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
-        } catch (URISyntaxException e) {
-            return System.getProperty("java.class.path");
+            Path p = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            if (java.nio.file.Files.isRegularFile(p)) return p.toString();
+        } catch (URISyntaxException | IllegalArgumentException | SecurityException e) {
+            // fall through to this JVM's class path
         }
+        return System.getProperty("java.class.path");
     }
 }
