@@ -95,4 +95,33 @@ class SimCommandTest {
         assertEquals("?", SimCommand.ProgressBar.wall(Double.POSITIVE_INFINITY));
         assertEquals("1h01m", SimCommand.ProgressBar.wall(3660));
     }
+
+    @Test
+    void requestWeightDefaultsByDurationAndFollowsTheScenarioOrTheFlag() {
+        long hour = 3_600_000_000_000L;
+        var shortRun = io.quorumlab.chaos.sim.ClusterSimulation.Params.stacked(6 * hour, 1);
+        var longRun = io.quorumlab.chaos.sim.ClusterSimulation.Params.stacked(6 * hour + 1, 1);
+        assertEquals(1, SimCommand.withWeight(shortRun, null).workload().requestWeight());
+        assertEquals(SimCommand.LONG_RUN_WEIGHT, SimCommand.withWeight(longRun, null).workload().requestWeight());
+        assertEquals(3, SimCommand.withWeight(longRun, 3).workload().requestWeight(), "the flag wins");
+        var scenarioWeighted = shortRun.withWorkload(shortRun.workload().withRequestWeight(7));
+        assertEquals(7, SimCommand.withWeight(scenarioWeighted, null).workload().requestWeight(), "then the scenario's own");
+        Outcome o = run("sim", "run", "--minutes", "0.1", "--request-weight", "0");
+        assertEquals(2, o.code());
+        assertTrue(o.err().contains("requestWeight must be 1..1000"), o.err());
+    }
+
+    @Test
+    void bothPlacementsAtOnceGiveTheSameRunsAsOneAfterTheOther() {
+        // compare-placement runs the two simulations on two threads: each must still be a pure function
+        // of its parameters and seed (nothing shared between runs).
+        long minute = 60_000_000_000L;
+        var a = io.quorumlab.chaos.sim.ClusterSimulation.Params.stacked(minute, 9);
+        var b = io.quorumlab.chaos.sim.ClusterSimulation.Params.dedicatedNvme(minute, 9);
+        SimCommand.Checked[] together = SimCommand.simulateBoth(a, b, 0.3, false);
+        String replay = "replay: quorumlab sim compare-placement --minutes 1 --seed 9 --burst-at 0.3 --output json";
+        assertEquals(SimCommand.simulateChecked(a, 0.3, false).result().toJson(), together[0].result().toJson(), replay);
+        assertEquals(SimCommand.simulateChecked(b, 0.3, false).result().toJson(), together[1].result().toJson(), replay);
+        assertTrue(together[0].check().ok() && together[1].check().ok(), replay);
+    }
 }
