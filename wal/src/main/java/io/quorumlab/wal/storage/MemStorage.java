@@ -141,10 +141,8 @@ public final class MemStorage implements WalStorage {
         if (offset < 0 || offset >= n.size) {
             throw new IllegalArgumentException("offset " + offset + " outside " + name + " size " + n.size);
         }
-        n.ensure((int) offset + 1);
         n.cur[(int) offset] ^= (byte) (1 << (bit & 7));
         if (offset < n.durSize) {
-            if (n.dur.length <= offset) n.dur = Arrays.copyOf(n.dur, (int) offset + 1);
             n.dur[(int) offset] ^= (byte) (1 << (bit & 7));
         }
     }
@@ -187,16 +185,9 @@ public final class MemStorage implements WalStorage {
     // ---- file content model -----------------------------------------------------------------
 
     /** One inode. Guarded by the owning storage's monitor. */
-    private static final byte[] ZEROS = new byte[4096];
-
     private static final class Node {
         /** Current name, so hooks see a renamed segment under its new name. */
         String name;
-        /**
-         * Visible content. The arrays grow with what is written, not with the file's size: bytes at
-         * or past {@code cur.length} (below {@code size}) are zeros, like a preallocated extent, and
-         * the same holds for {@code dur} below {@code durSize}.
-         */
         byte[] cur = new byte[64];
         int size;
         byte[] dur = new byte[64];
@@ -225,7 +216,7 @@ public final class MemStorage implements WalStorage {
 
         void truncate(int newSize) {
             if (newSize < size) {
-                zero(cur, newSize, size);
+                Arrays.fill(cur, newSize, size, (byte) 0);
                 dirty(newSize, size);
             }
             size = newSize;
@@ -238,12 +229,10 @@ public final class MemStorage implements WalStorage {
                     dur = Arrays.copyOf(dur, cur.length);
                 }
                 if (dirtyHi > dirtyLo) {
-                    int hi = Math.min(dirtyHi, cur.length);
-                    if (hi > dirtyLo) System.arraycopy(cur, dirtyLo, dur, dirtyLo, hi - dirtyLo);
-                    zero(dur, Math.max(dirtyLo, hi), dirtyHi);
+                    System.arraycopy(cur, dirtyLo, dur, dirtyLo, dirtyHi - dirtyLo);
                 }
                 if (size < durSize) {
-                    zero(dur, size, durSize);
+                    Arrays.fill(dur, size, durSize, (byte) 0);
                 }
                 durSize = size;
             }
@@ -265,7 +254,7 @@ public final class MemStorage implements WalStorage {
                         System.arraycopy(lastOld, keep, cur, from, to - from);
                         int newSize = Math.max(lastOldSize, from);
                         if (newSize < size) {
-                            zero(cur, newSize, size);
+                            Arrays.fill(cur, newSize, size, (byte) 0);
                         }
                         size = newSize;
                     }
@@ -284,11 +273,11 @@ public final class MemStorage implements WalStorage {
                     System.arraycopy(dur, dirtyLo, cur, dirtyLo, hi - dirtyLo);
                 }
                 if (dirtyHi > hi) {
-                    zero(cur, Math.max(dirtyLo, hi), dirtyHi);
+                    Arrays.fill(cur, Math.max(dirtyLo, hi), dirtyHi, (byte) 0);
                 }
             }
             if (size > durSize) {
-                zero(cur, durSize, size);
+                Arrays.fill(cur, durSize, size, (byte) 0);
             }
             size = durSize;
             dirtyLo = Integer.MAX_VALUE;
@@ -302,16 +291,10 @@ public final class MemStorage implements WalStorage {
             dirtyHi = Math.max(dirtyHi, hi);
         }
 
-        void ensure(int capacity) {
+        private void ensure(int capacity) {
             if (capacity > cur.length) {
                 cur = Arrays.copyOf(cur, Math.max(capacity, cur.length * 2));
             }
-        }
-
-        /** Zeros [lo, hi) of {@code a}, as far as the array reaches (beyond it, bytes are zero already). */
-        private static void zero(byte[] a, int lo, int hi) {
-            int h = Math.min(hi, a.length);
-            if (h > lo) Arrays.fill(a, lo, h, (byte) 0);
         }
     }
 
@@ -359,13 +342,7 @@ public final class MemStorage implements WalStorage {
                     return -1;
                 }
                 int n = (int) Math.min(dst.remaining(), node.size - position);
-                int stored = (int) Math.max(0, Math.min(n, node.cur.length - position));
-                if (stored > 0) dst.put(node.cur, (int) position, stored);
-                for (int left = n - Math.max(stored, 0); left > 0; ) {
-                    int k = Math.min(left, ZEROS.length);
-                    dst.put(ZEROS, 0, k);
-                    left -= k;
-                }
+                dst.put(node.cur, (int) position, n);
                 return n;
             }
         }
@@ -406,7 +383,6 @@ public final class MemStorage implements WalStorage {
             synchronized (MemStorage.this) {
                 check();
                 if (size > node.size) {
-                    // One allocation now rather than a doubling series as the segment fills.
                     node.ensure((int) size);
                     // Bytes past the size are zero in both copies, except where an unsynced
                     // truncate left older durable bytes: only those differ from the new zeros.
