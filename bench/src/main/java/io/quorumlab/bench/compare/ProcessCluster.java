@@ -1,7 +1,6 @@
 package io.quorumlab.bench.compare;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -29,27 +28,17 @@ public final class ProcessCluster implements AutoCloseable {
     public static ProcessCluster start(List<String> command, int members, Path dir, String label) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         ProcessCluster c = new ProcessCluster(dir);
-        int[] client = new int[members], peer = new int[members];
-        StringBuilder initial = new StringBuilder();
-        for (int i = 0; i < members; i++) {
-            client[i] = freePort();
-            peer[i] = freePort();
-            initial.append(i == 0 ? "" : ",").append("m").append(i + 1).append("=http://127.0.0.1:").append(peer[i]);
-        }
+        io.quorumlab.bench.LocalPorts ports = io.quorumlab.bench.LocalPorts.pick(members);
         try {
             for (int i = 0; i < members; i++) {
                 List<String> cmd = new ArrayList<>(command);
-                cmd.addAll(List.of("--name", "m" + (i + 1), "--data-dir", dir.resolve("m" + (i + 1)).toString(),
-                        "--listen-client-urls", "http://127.0.0.1:" + client[i],
-                        "--advertise-client-urls", "http://127.0.0.1:" + client[i],
-                        "--listen-peer-urls", "http://127.0.0.1:" + peer[i],
-                        "--initial-advertise-peer-urls", "http://127.0.0.1:" + peer[i],
-                        "--initial-cluster", initial.toString(), "--initial-cluster-token", label + "-bench"));
+                cmd.addAll(ports.memberFlags(i, dir));
+                cmd.addAll(List.of("--initial-cluster-token", label + "-bench"));
                 ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                         .redirectOutput(dir.resolve("m" + (i + 1) + ".log").toFile());
                 pb.environment().keySet().removeIf(k -> k.startsWith("ETCD_"));
                 c.processes.add(pb.start());
-                c.endpoints.add("127.0.0.1:" + client[i]);
+                c.endpoints.add(ports.endpoint(i));
             }
             c.awaitHealthy(Duration.ofSeconds(60));
             return c;
@@ -102,12 +91,6 @@ public final class ProcessCluster implements AutoCloseable {
                 if (System.nanoTime() > deadline) throw new IllegalStateException("cluster not healthy in time; see logs in " + dir);
                 Thread.sleep(100);
             }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 
