@@ -227,8 +227,9 @@ final class ApiServerModel {
         }
     }
 
+    /** One object's value; a weighted request's other bytes are charged on the device (SimRuntime), not carried. */
     private byte[] value() {
-        return new byte[load.valueBytes() * load.requestWeight()];
+        return new byte[load.valueBytes()];
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -224,7 +224,7 @@ public final class ClusterSimulation {
         for (String name : names) {
             Disk d = newDisk(name, etcdProfile);
             disks.put(name, d);
-            runtimes.put(name, new SimRuntime(sim, name, d));
+            runtimes.put(name, new SimRuntime(sim, name, d, p.workload().requestWeight()));
         }
         for (String name : names) {
             configs.put(name, memberConfig(name, cluster));
@@ -567,7 +567,7 @@ public final class ClusterSimulation {
             configs.put(a.member(), cfg);
             Disk d = newDisk(a.member(), DiskProfile.named(a.disk()));
             disks.put(a.member(), d);
-            runtimes.put(a.member(), new SimRuntime(sim, a.member(), d));
+            runtimes.put(a.member(), new SimRuntime(sim, a.member(), d, p.workload().requestWeight()));
             startMember(a.member());
             return (a.learner() ? "learner" : "voter") + " added, started with --initial-cluster-state existing";
         });

@@ -35,6 +35,7 @@ public final class Disk {
     private long extraLatencyNanos;
     private long stalledUntil;
     private long bytesWritten;
+    private final java.util.Map<String, long[]> written = new java.util.HashMap<>();
     private long syncs;
 
     public Disk(Sim sim, String name, DiskProfile profile, double entanglement, long writebackIntervalNanos,
@@ -60,6 +61,7 @@ public final class Disk {
     /** A buffered write: copied into the page cache now, written to the device later. */
     public void write(String tenant, long bytes) {
         if (bytes <= 0) return;
+        written.computeIfAbsent(tenant, k -> new long[1])[0] += bytes;
         long now = sim.clock();
         ArrayDeque<long[]> q = dirty.computeIfAbsent(tenant, k -> new ArrayDeque<>());
         long[] last = q.peekLast();
@@ -138,6 +140,12 @@ public final class Disk {
     /** How long an operation issued now would wait before the device starts it. */
     public long queueDelayNanos() {
         return Math.max(0, Math.max(busyUntil, stalledUntil) - sim.now());
+    }
+
+    /** Bytes {@code tenant} has written into the page cache so far (before any write-out). */
+    public long writtenBy(String tenant) {
+        long[] w = written.get(tenant);
+        return w == null ? 0 : w[0];
     }
 
     public long bytesWritten() {

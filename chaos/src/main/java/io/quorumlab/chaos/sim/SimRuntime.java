@@ -35,6 +35,12 @@ public final class SimRuntime implements Runtime {
     private final Disk disk;
     private final String walTenant;
     private final String backendTenant;
+    /**
+     * Device bytes charged per byte this member writes (the workload's request weight): a weighted
+     * request carries one request's value but stands for {@code byteScale} requests, so its WAL and
+     * backend bytes are put on the device that many times. The member's code sees real bytes.
+     */
+    private final int byteScale;
     private final SplittableRandom random;
     private final TreeMap<Path, MemStorage> files = new TreeMap<>();
     private final TreeMap<Path, InMemoryBackend.Disk> backends = new TreeMap<>();
@@ -47,9 +53,15 @@ public final class SimRuntime implements Runtime {
     private long lastSlowFsyncAt;
 
     public SimRuntime(Sim sim, String name, Disk disk) {
+        this(sim, name, disk, 1);
+    }
+
+    public SimRuntime(Sim sim, String name, Disk disk, int byteScale) {
+        if (byteScale < 1) throw new IllegalArgumentException("byteScale must be >= 1");
         this.sim = sim;
         this.name = name;
         this.disk = disk;
+        this.byteScale = byteScale;
         this.walTenant = "etcd-wal-" + name;
         this.backendTenant = "etcd-db-" + name;
         this.random = sim.split();
@@ -153,7 +165,7 @@ public final class SimRuntime implements Runtime {
             s = new MemStorage(name + ":" + dir, new IoHook() {
                 @Override
                 public void beforeWrite(String file, long position, int length) {
-                    disk.write(walTenant, length);
+                    disk.write(walTenant, (long) length * byteScale);
                 }
 
                 @Override
@@ -206,7 +218,7 @@ public final class SimRuntime implements Runtime {
      * the apply loop waits for them, as etcd's apply waits for the batch transaction's lock.
      */
     private void backendCommit(long batchBytes) {
-        long pages = (batchBytes + PAGE_BYTES - 1) / PAGE_BYTES + COMMIT_EXTRA_PAGES;
+        long pages = (batchBytes * byteScale + PAGE_BYTES - 1) / PAGE_BYTES + COMMIT_EXTRA_PAGES;
         disk.write(backendTenant, pages * PAGE_BYTES);
         long dataSynced = disk.fsync(backendTenant, sim.clock());
         disk.write(backendTenant, PAGE_BYTES);

@@ -10,7 +10,7 @@ import java.util.Locale;
  * wall second and per CPU second of the simulating thread (the steadier number on a shared machine),
  * bytes allocated per event, and the heap the run holds at its end.
  *
- * <pre>java -cp cli/target/quorumlab.jar io.quorumlab.chaos.sim.SimSpeed [minutes=10] [seed=1] [warmupMinutes=2] [load=flat] [compactMinutes=0] [requestWeight=1] [placement=stacked]</pre>
+ * <pre>java -cp cli/target/quorumlab.jar io.quorumlab.chaos.sim.SimSpeed [minutes=10] [seed=1] [warmupMinutes=2] [load=flat] [compactMinutes=0] [requestWeight=1] [placement=stacked] [fromMinute=0]</pre>
  *
  * {@code load=flat} flattens the daily curve so that the measured minutes carry the week's average
  * rate (about 160 etcd writes/s with the default workload); {@code load=daily} keeps the curve, whose
@@ -20,7 +20,9 @@ import java.util.Locale;
  * is a what-if, not the model: every that many simulated minutes the leader is asked to compact to the
  * revision current one interval earlier, as kube-apiserver does every 5 minutes (the simulated API
  * server does not compact yet, so without it the MVCC history, and the heap, grow with every write). Add
- * {@code -XX:StartFlightRecording=filename=sim.jfr} to profile.
+ * {@code -XX:StartFlightRecording=filename=sim.jfr} to profile. {@code fromMinute > 0} counts only the simulated
+ * time after that minute (the rates then describe a long run's sparse-checker steady state, past the
+ * checkers' dense first 15 minutes).
  */
 public final class SimSpeed {
     private SimSpeed() {}
@@ -34,8 +36,10 @@ public final class SimSpeed {
         double compact = args.length > 4 ? Double.parseDouble(args[4]) : 0;
         int weight = args.length > 5 ? Integer.parseInt(args[5]) : 1;
         String placement = args.length > 6 ? args[6] : "stacked";
-        if (warmup > 0) measure(params(warmup, seed, load, weight, placement), load, compact, "warm-up");
-        measure(params(minutes, seed, load, weight, placement), load, compact, "measured");
+        double from = args.length > 7 ? Double.parseDouble(args[7]) : 0;
+        if (from < 0 || from >= minutes) throw new IllegalArgumentException("fromMinute must be in [0, minutes)");
+        if (warmup > 0) measure(params(warmup, seed, load, weight, placement), load, compact, "warm-up", 0);
+        measure(params(minutes, seed, load, weight, placement), load, compact, "measured", (long) (from * 60e9));
     }
 
     static ClusterSimulation.Params params(double minutes, long seed, String load, int weight, String placement) {
@@ -65,24 +69,33 @@ public final class SimSpeed {
         });
     }
 
-    private static void measure(ClusterSimulation.Params p, String load, double compactMinutes, String label) {
+    private static void measure(ClusterSimulation.Params p, String load, double compactMinutes, String label, long fromNanos) {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         ClusterSimulation c = new ClusterSimulation(p);
-        long wall0 = System.nanoTime();
-        long cpu0 = threads.getCurrentThreadCpuTime();
-        long proc0 = processCpuNanos();
-        long alloc0 = allocatedBytes();
-        long gc0 = gcMillis();
+        long[] start = new long[7]; // wall, thread cpu, process cpu, allocated, gc, events, taken
+        Runnable mark = () -> {
+            start[0] = System.nanoTime();
+            start[1] = threads.getCurrentThreadCpuTime();
+            start[2] = processCpuNanos();
+            start[3] = allocatedBytes();
+            start[4] = gcMillis();
+            start[5] = c.sim().executedEvents();
+            start[6] = 1;
+        };
+        mark.run();
         c.build();
         if (compactMinutes > 0) compactEvery(c, (long) (compactMinutes * 60e9), 0);
-        SimResult r = c.run(null);
-        long wall = System.nanoTime() - wall0;
-        long cpu = threads.getCurrentThreadCpuTime() - cpu0;
-        long proc = processCpuNanos() - proc0;
-        long alloc = allocatedBytes() - alloc0;
-        long gc = gcMillis() - gc0;
-        long events = c.sim().executedEvents();
-        double simSeconds = p.durationNanos() / 1e9;
+        if (fromNanos > 0) start[6] = 0;
+        SimResult r = c.run(until -> {
+            if (start[6] == 0 && until >= fromNanos) mark.run();
+        });
+        long wall = System.nanoTime() - start[0];
+        long cpu = threads.getCurrentThreadCpuTime() - start[1];
+        long proc = processCpuNanos() - start[2];
+        long alloc = allocatedBytes() - start[3];
+        long gc = gcMillis() - start[4];
+        long events = c.sim().executedEvents() - start[5];
+        double simSeconds = (p.durationNanos() - fromNanos) / 1e9;
         System.gc();
         long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
         System.out.printf(Locale.ROOT,

@@ -3,8 +3,10 @@ package io.quorumlab.chaos.sim;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+
 import io.quorumlab.chaos.report.HtmlReport;
 import io.quorumlab.chaos.report.HtmlReportTest;
+import io.quorumlab.server.member.Member;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -98,6 +100,39 @@ class ClusterSimulationTest {
         assertTrue(ten.walFsyncs() < one.walFsyncs(), "fewer, larger proposals: fewer fsyncs" + replay);
         assertEquals(0, ten.apiFailed(), ten.toJson());
         assertTrue(ten.toJson().contains("\"requestWeight\": 10"), "the weight is part of the result");
+    }
+
+    @Test
+    void aWeightedRequestsBytesAreChargedOnTheDeviceNotCarried() throws Exception {
+        // The runtime charges each byte the member writes byteScale times on the device.
+        Sim sim = new Sim(5);
+        Disk d = new Disk(sim, "n", DiskProfile.named("nvme"), 0.0, 5_000_000_000L, 1L << 40);
+        SimRuntime rt = new SimRuntime(sim, "m", d, 7);
+        var f = rt.walStorage(java.nio.file.Path.of("/wal")).create("0.wal");
+        f.write(java.nio.ByteBuffer.allocate(1000), 0);
+        assertEquals(7000, d.writtenBy("etcd-wal-m"));
+        var backend = rt.backend(java.nio.file.Path.of("/db"), 1L << 30);
+        backend.put(io.quorumlab.mvcc.backend.Bucket.KEY, new byte[] {1}, new byte[10_000]);
+        backend.commit();
+        long pages = (7L * (1 + 10_000 + 16 /* InMemoryBackend.ENTRY_OVERHEAD_BYTES */) + 4095) / 4096
+                + SimRuntime.COMMIT_EXTRA_PAGES + 1; // the entries' pages, the path and freelist, the meta page
+        assertEquals(pages * 4096, d.writtenBy("etcd-db-m"));
+
+        // In a cluster: weight 10 carries one object's value per simulated request, so the member code holds
+        // about a tenth of the bytes (the device bytes per simulated second stay about the same; measured
+        // over long runs in docs/simulator.md).
+        ClusterSimulation.Params p = ClusterSimulation.Params.dedicatedNvme(2 * MINUTE, 12);
+        String replay = "\nreplay: quorumlab sim run --placement dedicated-nvme --minutes 2 --seed 12 --request-weight 1|10 --output json";
+        long[] stored = new long[2];
+        int i = 0;
+        for (int w : new int[] {1, 10}) {
+            ClusterSimulation s = new ClusterSimulation(p.withWorkload(p.workload().withRequestWeight(w)));
+            s.build();
+            s.run(null);
+            for (Member m : s.members().values()) stored[i] += m.store().dbSizeInUseBytes();
+            i++;
+        }
+        assertTrue(stored[1] * 3 < stored[0], "the member code holds about a tenth of the bytes: " + stored[1] + " vs " + stored[0] + replay);
     }
 
     @Test

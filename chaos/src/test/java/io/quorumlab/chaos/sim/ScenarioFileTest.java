@@ -51,7 +51,9 @@ class ScenarioFileTest {
         refused("workload: {requestWeight: 0}", "requestWeight must be 1..1000");
         refused("workload: {requestWeight: 2.5}", "requestWeight must be an integer");
         // The weighted value must still be an etcd request etcd would accept.
-        refused("workload: {requestWeight: 1000, valueBytes: 1500}", "1.5 MiB request limit");
+        refused("workload: {valueBytes: 2000000}", "1.5 MiB request limit");
+        assertEquals(1000, Scenario.parse("workload: {requestWeight: 1000, valueBytes: 1500}", "t").params().workload().requestWeight(),
+                "a weighted value is charged on the device, not carried: any weight fits the request limit");
     }
 
     @Test
