@@ -9,12 +9,16 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keeps exactly one preallocated spare segment ready under a temporary name, so a cut only
  * renames it instead of waiting for 64 MB of zeros. Bounded: one spare, never more.
  */
 final class SegmentPipeline implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SegmentPipeline.class);
 
     record Prepared(String tmpName, WalFile file) {
     }
@@ -22,13 +26,15 @@ final class SegmentPipeline implements AutoCloseable {
     private final WalStorage storage;
     private final long segmentBytes;
     private final Executor executor;
+    private final LongSupplier nanoClock;
     private final ExecutorService ownedExecutor;
     private long counter;
     private CompletableFuture<Prepared> next;
 
-    SegmentPipeline(WalStorage storage, long segmentBytes, Executor executor) {
+    SegmentPipeline(WalStorage storage, long segmentBytes, Executor executor, LongSupplier nanoClock) {
         this.storage = storage;
         this.segmentBytes = segmentBytes;
+        this.nanoClock = nanoClock;
         if (executor == null) {
             this.ownedExecutor = Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, "wal-segment-preparer");
@@ -67,10 +73,16 @@ final class SegmentPipeline implements AutoCloseable {
             try {
                 storage.delete(name);
                 WalFile f = storage.create(name);
+                long t0 = nanoClock.getAsLong();
                 f.preallocate(segmentBytes);
+                long t1 = nanoClock.getAsLong();
                 // Flush the zeros here, off the append path: otherwise the cut's first fsync of
                 // the new segment would have to write back the whole preallocated file.
                 f.force();
+                long t2 = nanoClock.getAsLong();
+                // The flush competes with the appenders' fdatasyncs for the device (docs/performance.md).
+                LOG.debug("wal spare segment prepared file={} zero-fill-us={} fsync-us={}", name,
+                        (t1 - t0) / 1000, (t2 - t1) / 1000);
                 return new Prepared(name, f);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);

@@ -215,7 +215,7 @@ public final class Wal implements Closeable {
         this.lastIndex = lastIndex;
         this.writtenIndex = lastIndex;
         this.lastHardState = hs;
-        this.pipeline = new SegmentPipeline(storage, opts.segmentBytes(), opts.segmentPreparer());
+        this.pipeline = new SegmentPipeline(storage, opts.segmentBytes(), opts.segmentPreparer(), opts.nanoClock());
         this.pipeline.start();
     }
 
@@ -1172,10 +1172,13 @@ public final class Wal implements Closeable {
      * the old tail or a complete new segment.
      */
     private void cut() throws IOException {
+        long c0 = opts.nanoClock().getAsLong();
         writer.flush();
         WalFile old = writer.file();
         fsync(old);
+        long c1 = opts.nanoClock().getAsLong();
         SegmentPipeline.Prepared spare = pipeline.take();
+        long c2 = opts.nanoClock().getAsLong();
         SegmentName prev = segments.get(segments.size() - 1);
         SegmentName next = new SegmentName(prev.seq() + 1, writtenIndex + 1);
         int chain = writer.chainCrc();
@@ -1186,11 +1189,14 @@ public final class Wal implements Closeable {
         headerEnd = writer.position();
         writer.flush();
         fsync(spare.file());
+        long c3 = opts.nanoClock().getAsLong();
         storage.rename(spare.tmpName(), next.fileName());
         storage.fsyncDir();
         segments.add(next);
         old.close();
-        LOG.info("wal segment cut file={} previous={}", next.fileName(), prev.fileName());
+        long c4 = opts.nanoClock().getAsLong();
+        LOG.info("wal segment cut file={} previous={} took-us={} old-fsync-us={} spare-wait-us={} new-fsync-us={} dir-fsync-us={}",
+                next.fileName(), prev.fileName(), (c4 - c0) / 1000, (c1 - c0) / 1000, (c2 - c1) / 1000, (c3 - c2) / 1000, (c4 - c3) / 1000);
     }
 
     private void fsync(WalFile f) throws IOException {

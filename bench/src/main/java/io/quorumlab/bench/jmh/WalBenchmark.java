@@ -21,6 +21,10 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -238,23 +242,108 @@ public class WalBenchmark {
     // Baseline: write + fdatasync of the same bytes on the same directory
     // ============================================================================================
 
-    /** A preallocated file and a write+fdatasync loop over it. */
+    /**
+     * How the bare loop's bytes land on the device: what writing a log's next bytes costs.
+     * {@code zeroed}: one preallocated, zero-filled, fsync'd 64 MB file, overwritten in a circle (the
+     * device's cheapest case, the issue's baseline). {@code segments}: the zero-filled WAL's own disk
+     * traffic without its CPU: every 64 MB the loop moves to a fresh zero-filled, fsync'd file that a
+     * background thread prepared meanwhile (then fsyncs the directory, as a cut does).
+     * {@code fallocate}: fresh files from fallocate(1) (etcd's preallocation: unwritten extents),
+     * {@code sparse}: fresh files extended with ftruncate (holes), {@code append}: fresh empty files
+     * that every write extends; each of these three is also switched every 64 MB. {@code fresh}: one
+     * zero-filled file of {@code -Dwal.bench.segmentBytes}, written front to back before it wraps:
+     * never-rewritten zeroed blocks, as a WAL segment's, without any switch.
+     */
+    enum BareFileMode {
+        ZEROED, SEGMENTS, FALLOCATE, SPARSE, APPEND, FRESH;
+
+        static BareFileMode of(String name) {
+            return valueOf(name.trim().toUpperCase(java.util.Locale.ROOT));
+        }
+
+        String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** A write+fdatasync loop over a file prepared as {@link BareFileMode} says. */
     static final class BareLoop implements AutoCloseable {
-        final FileChannel ch;
+        final Path dir;
+        final String prefix;
+        final BareFileMode mode;
+        /** Prepares the next file for the modes that switch files; null for ZEROED. */
+        final ExecutorService preparer;
+        final List<Path> used = new ArrayList<>();
+        Future<Path> next;
+        int fileNo;
+        /** Size of each file; the loop wraps (ZEROED, FRESH) or switches files at this size. */
+        final long fileBytes;
+        FileChannel ch;
         long position;
+        long switches;
 
         BareLoop(Path file) throws IOException {
-            ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE);
-            // Preallocate with real zeros, as the WAL does, so the loop never extends the file.
-            ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
-            for (long p = 0; p < FILE_BYTES; p += zeros.capacity()) {
-                zeros.clear();
-                while (zeros.hasRemaining()) {
-                    ch.write(zeros, p + zeros.position());
+            this(file, BareFileMode.ZEROED);
+        }
+
+        BareLoop(Path file, BareFileMode mode) throws IOException {
+            this.dir = file.getParent();
+            this.prefix = file.getFileName().toString();
+            this.mode = mode;
+            this.fileBytes = mode == BareFileMode.FRESH
+                    ? Long.getLong("wal.bench.segmentBytes", FILE_BYTES) : FILE_BYTES;
+            boolean wraps = mode == BareFileMode.ZEROED || mode == BareFileMode.FRESH;
+            Path first = prepare(wraps ? BareFileMode.SEGMENTS : mode, 0);
+            used.add(first);
+            ch = FileChannel.open(first, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            if (wraps) {
+                preparer = null;
+            } else {
+                preparer = Executors.newSingleThreadExecutor(r -> {
+                    Thread t = new Thread(r, "bare-file-preparer");
+                    t.setDaemon(true);
+                    return t;
+                });
+                next = preparer.submit(() -> prepare(mode, ++fileNo));
+            }
+        }
+
+        /** Creates file number {@code n} as {@code how} says and makes it durable. */
+        Path prepare(BareFileMode how, int n) throws IOException {
+            Path p = dir.resolve(prefix + "." + n);
+            Files.deleteIfExists(p);
+            if (how == BareFileMode.FALLOCATE) {
+                try {
+                    Process pr = new ProcessBuilder("fallocate", "-l", Long.toString(fileBytes), p.toString())
+                            .redirectErrorStream(true).start();
+                    String out = new String(pr.getInputStream().readAllBytes());
+                    if (pr.waitFor() != 0) {
+                        throw new IOException("fallocate(1) failed: " + out);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted running fallocate(1)", e);
                 }
             }
-            ch.force(true);
+            try (FileChannel c = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE)) {
+                if (how == BareFileMode.SEGMENTS) {
+                    // Real zeros, as the WAL's SegmentPipeline writes them.
+                    ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
+                    for (long q = 0; q < fileBytes; q += zeros.capacity()) {
+                        zeros.clear();
+                        while (zeros.hasRemaining()) {
+                            c.write(zeros, q + zeros.position());
+                        }
+                    }
+                } else if (how == BareFileMode.SPARSE) {
+                    try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+                        raf.setLength(fileBytes);
+                    }
+                }
+                c.force(true);
+            }
+            return p;
         }
 
         static ByteBuffer randomBatch(int bytes) {
@@ -267,8 +356,12 @@ public class WalBenchmark {
 
         /** One write of {@code b} at the current position and one fdatasync; returns force() nanos. */
         long writeAndSync(ByteBuffer b) throws IOException {
-            if (position + b.capacity() > FILE_BYTES) {
-                position = 0; // wrap: keep overwriting preallocated blocks
+            if (position + b.capacity() > fileBytes) {
+                if (preparer == null) {
+                    position = 0; // wrap: keep overwriting preallocated blocks
+                } else {
+                    switchFile();
+                }
             }
             b.clear();
             long pos = position;
@@ -282,9 +375,45 @@ public class WalBenchmark {
             return took;
         }
 
+        /** Moves to the prepared next file (waiting for it, as a WAL cut would) and starts another. */
+        private void switchFile() throws IOException {
+            Path p;
+            try {
+                p = next.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted waiting for the next bare file", e);
+            } catch (ExecutionException e) {
+                throw new IOException("preparing the next bare file failed", e.getCause());
+            }
+            ch.close();
+            used.add(p);
+            ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            position = 0;
+            switches++;
+            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+                d.force(true); // the new file's name durable, as a WAL cut's directory fsync
+            }
+            int n = ++fileNo;
+            next = preparer.submit(() -> prepare(mode, n));
+        }
+
         @Override
         public void close() throws IOException {
+            if (preparer != null) {
+                try {
+                    used.add(next.get());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (ExecutionException ignored) {
+                    // nothing to delete
+                }
+                preparer.shutdown();
+            }
             ch.close();
+            for (Path p : used) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 
@@ -292,6 +421,9 @@ public class WalBenchmark {
     public static class BareFile {
         @Param({"1", "16", "32", "64"})
         int batchRecords;
+        /** zeroed (the baseline), segments, fallocate, sparse or append: see {@link BareFileMode}. */
+        @Param({"zeroed"})
+        String file;
 
         final FsyncStats stats = new FsyncStats();
         Path dir;
@@ -302,7 +434,7 @@ public class WalBenchmark {
         public void setup() throws IOException {
             Files.createDirectories(benchRoot());
             dir = Files.createTempDirectory(benchRoot(), "bare-");
-            loop = new BareLoop(dir.resolve("bare.dat"));
+            loop = new BareLoop(dir.resolve("bare.dat"), BareFileMode.of(file));
             batch = BareLoop.randomBatch(batchRecords * FRAME_BYTES);
         }
 
@@ -319,6 +451,7 @@ public class WalBenchmark {
         @TearDown(Level.Trial)
         public void tearDown(BenchmarkParams bp) throws IOException {
             stats.print(bp);
+            System.out.printf("wal-bench bareWriteFsync %s: file switches=%d%n", FsyncStats.paramsOf(bp), loop.switches);
             loop.close();
             deleteTree(dir);
         }
@@ -343,27 +476,70 @@ public class WalBenchmark {
         final Object appendOrder = new Object();
         Path dir;
         Wal wal;
-        BareLoop paired;
+        /** The bare loops each WAL slice is paired with (-Dwal.bench.bareFile, first = main line). */
+        final List<Twin> twins = new ArrayList<>();
         long nextIndex = 1;
+        /** Prepares the WAL's spare segments; owned here so setup can wait for the first spare. */
+        ExecutorService preparer;
+        /** Spare segments whose preparation (zero-fill and fsync) was started. */
+        final AtomicLong sparesPrepared = new AtomicLong();
+        long sparesAtSetup;
         // Paired-baseline totals over the measurement iterations.
         long pairedWalRecords;
         long pairedWalNanos;
-        double pairedBareRecordEquivalents;
-        long pairedBareNanos;
-        final Histogram pairedFsync = new Histogram(HISTOGRAM_MAX_NANOS, 3);
         final StringBuilder pairLines = new StringBuilder();
+
+        /** One bare loop and its totals over the measurement iterations. */
+        static final class Twin {
+            final BareLoop loop;
+            double recordEquivalents;
+            long nanos;
+            final Histogram fsync = new Histogram(HISTOGRAM_MAX_NANOS, 3);
+            // Per paired run (one measurement iteration's interleaved slices).
+            long runCalls;
+            long runNanos;
+            double runRecordEquivalents;
+            final Histogram runFsync = new Histogram(HISTOGRAM_MAX_NANOS, 3);
+
+            Twin(BareLoop loop) {
+                this.loop = loop;
+            }
+        }
 
         void open() throws IOException {
             Files.createDirectories(benchRoot());
             dir = Files.createTempDirectory(benchRoot(), "wal-");
             new SplittableRandom(2).nextBytes(data);
             // -Dwal.bench.segmentBytes: e.g. large enough that no segment is cut or zero-filled while measuring.
+            preparer = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "wal-segment-preparer");
+                t.setDaemon(true);
+                return t;
+            });
             WalOptions opts = tune(WalOptions.defaults().withMetrics(stats).withMaxWals(2)
-                    .withSegmentBytes(Long.getLong("wal.bench.segmentBytes", WalOptions.DEFAULT_SEGMENT_BYTES)));
+                    .withSegmentBytes(Long.getLong("wal.bench.segmentBytes", WalOptions.DEFAULT_SEGMENT_BYTES))
+                    .withSegmentPreparer(task -> {
+                        sparesPrepared.incrementAndGet();
+                        preparer.execute(task);
+                    }));
             Files.createDirectories(dir.resolve("wal"));
             wal = Wal.create(storage(dir.resolve("wal")), opts, WalMetadata.ofIds(1, 1));
             wal.save(List.of(), new HardState(1, 1, 0)); // term 1, as a freshly elected leader
-            paired = pairsWithBare() ? new BareLoop(dir.resolve("paired-bare.dat")) : null;
+            if (pairsWithBare()) {
+                // -Dwal.bench.bareFile=zeroed,segments,... pairs every WAL slice with each of these loops.
+                for (String m : System.getProperty("wal.bench.bareFile", "zeroed").split(",")) {
+                    BareFileMode mode = BareFileMode.of(m);
+                    twins.add(new Twin(new BareLoop(dir.resolve("paired-" + mode.label() + ".dat"), mode)));
+                }
+            }
+            // Wait for the first spare: its zero-fill must not overlap the first iterations (with a
+            // large -Dwal.bench.segmentBytes no segment is then cut or zero-filled while measuring).
+            try {
+                preparer.submit(() -> { }).get();
+            } catch (InterruptedException | ExecutionException e) {
+                throw new IOException("waiting for the first spare segment", e);
+            }
+            sparesAtSetup = sparesPrepared.get();
         }
 
         WalOptions tune(WalOptions opts) {
@@ -437,35 +613,15 @@ public class WalBenchmark {
         /** Runs the interleaved WAL/bare slices after a measurement iteration. */
         abstract void pairedRun() throws IOException;
 
-        /** Adds one WAL interval and one bare interval at the same bytes per fsync to the totals. */
-        void addPair(String label, long walRecords, long walFsyncs, long walBytes, long walNanos, long walP50,
-                     long walP99, double walMean, long bareCalls, long bareNanos, Histogram bareFsync) {
-            long bytesPerFsync = (walBytes / walFsyncs + 7) & -8;
-            double recordsPerFsync = (double) walRecords / walFsyncs;
-            double walRate = walRecords / (walNanos / 1e9);
-            double bareRate = bareCalls * recordsPerFsync / (bareNanos / 1e9);
-            pairedWalRecords += walRecords;
-            pairedWalNanos += walNanos;
-            pairedBareRecordEquivalents += bareCalls * recordsPerFsync;
-            pairedBareNanos += bareNanos;
-            pairedFsync.add(bareFsync);
-            pairLines.append(String.format("wal-pair %s: wal %.0f records/s (%.1f records, %d B per fsync;"
-                            + " fsync p50 %.3f ms p99 %.3f ms mean %.3f ms) | bare %d B per fsync: %.0f fsyncs/s = %.0f records/s"
-                            + " (fsync p50 %.3f ms p99 %.3f ms mean %.3f ms) | wal/bare = %.1f %%%n",
-                    label, walRate, recordsPerFsync, bytesPerFsync, walP50 / 1e6, walP99 / 1e6, walMean / 1e6,
-                    bytesPerFsync, bareCalls / (bareNanos / 1e9), bareRate, bareFsync.getValueAtPercentile(50) / 1e6,
-                    bareFsync.getValueAtPercentile(99) / 1e6, bareFsync.getMean() / 1e6, 100 * walRate / bareRate));
-        }
-
-        /** Runs the bare loop for {@code nanos} writing {@code bytes} per fsync; returns the call count. */
-        long bareFor(long bytes, long nanos, Histogram into, long[] elapsedOut) throws IOException {
+        /** Runs {@code loop} for {@code nanos} writing {@code bytes} per fsync; returns the call count. */
+        static long bareFor(BareLoop loop, long bytes, long nanos, Histogram into, long[] elapsedOut) throws IOException {
             ByteBuffer batch = BareLoop.randomBatch((int) Math.max(8, bytes));
             long t0 = System.nanoTime();
             long deadline = t0 + nanos;
             long calls = 0;
             long now;
             do {
-                into.recordValue(Math.min(paired.writeAndSync(batch), HISTOGRAM_MAX_NANOS));
+                into.recordValue(Math.min(loop.writeAndSync(batch), HISTOGRAM_MAX_NANOS));
                 calls++;
                 now = System.nanoTime();
             } while (now < deadline);
@@ -474,10 +630,10 @@ public class WalBenchmark {
         }
 
         /**
-         * Alternates WAL and bare slices of {@code -Dwal.bench.sliceMillis} (default 100) for
-         * {@code pairedMillis} in all, each bare slice writing the preceding WAL slice's mean bytes
-         * per fsync: both see the same disk weather. A WAL slice includes its ramp-up (appenders
-         * starting together) and its drain, so it is measured conservatively.
+         * Alternates WAL slices of {@code -Dwal.bench.sliceMillis} (default 100) with one slice of
+         * each bare loop, for {@code pairedMillis} in all, each bare slice writing the preceding WAL
+         * slice's mean bytes per fsync: all see the same disk weather. A WAL slice includes its
+         * ramp-up (appenders starting together) and its drain, so it is measured conservatively.
          */
         void interleaved(Runnable start, Runnable stop) throws IOException {
             long slice = TimeUnit.MILLISECONDS.toNanos(Long.getLong("wal.bench.sliceMillis", 100));
@@ -486,10 +642,12 @@ public class WalBenchmark {
             long walFsyncs = 0;
             long walBytes = 0;
             long walNanos = 0;
-            long bareCalls = 0;
-            long bareNanos = 0;
-            double bareRecordEquivalents = 0;
-            Histogram bareH = new Histogram(HISTOGRAM_MAX_NANOS, 3);
+            for (Twin t : twins) {
+                t.runCalls = 0;
+                t.runNanos = 0;
+                t.runRecordEquivalents = 0;
+                t.runFsync.reset();
+            }
             Histogram walH = new Histogram(HISTOGRAM_MAX_NANOS, 3);
             long[] elapsed = {0};
             while (System.nanoTime() < end) {
@@ -509,23 +667,39 @@ public class WalBenchmark {
                 if (df == 0) {
                     continue;
                 }
-                long calls = bareFor((db / df + 7) & -8, slice, bareH, elapsed);
                 walRecords += dr;
                 walFsyncs += df;
                 walBytes += db;
                 walNanos += dt;
-                bareCalls += calls;
-                bareNanos += elapsed[0];
-                bareRecordEquivalents += calls * ((double) dr / df);
+                for (Twin t : twins) {
+                    long calls = bareFor(t.loop, (db / df + 7) & -8, slice, t.runFsync, elapsed);
+                    t.runCalls += calls;
+                    t.runNanos += elapsed[0];
+                    t.runRecordEquivalents += calls * ((double) dr / df);
+                }
             }
             if (walFsyncs == 0) {
                 return;
             }
-            // Records-equivalent bare calls: scale back to "calls" at the overall records per fsync.
-            long equivalentCalls = Math.round(bareRecordEquivalents / ((double) walRecords / walFsyncs));
-            addPair("interleaved " + pairedMillis() + " ms", walRecords, walFsyncs, walBytes, walNanos,
-                    walH.getValueAtPercentile(50), walH.getValueAtPercentile(99), walH.getMean(), equivalentCalls, bareNanos,
-                    bareH);
+            pairedWalRecords += walRecords;
+            pairedWalNanos += walNanos;
+            long bytesPerFsync = (walBytes / walFsyncs + 7) & -8;
+            double recordsPerFsync = (double) walRecords / walFsyncs;
+            double walRate = walRecords / (walNanos / 1e9);
+            for (Twin t : twins) {
+                t.recordEquivalents += t.runRecordEquivalents;
+                t.nanos += t.runNanos;
+                t.fsync.add(t.runFsync);
+                double bareRate = t.runRecordEquivalents / (t.runNanos / 1e9);
+                pairLines.append(String.format("wal-pair interleaved %d ms: wal %.0f records/s (%.1f records, %d B per fsync;"
+                                + " fsync p50 %.3f ms p99 %.3f ms mean %.3f ms) | bare(%s) %d B per fsync: %.0f fsyncs/s = %.0f records/s"
+                                + " (fsync p50 %.3f ms p99 %.3f ms mean %.3f ms) | wal/bare(%s) = %.1f %%%n",
+                        pairedMillis(), walRate, recordsPerFsync, bytesPerFsync, walH.getValueAtPercentile(50) / 1e6,
+                        walH.getValueAtPercentile(99) / 1e6, walH.getMean() / 1e6, t.loop.mode.label(), bytesPerFsync,
+                        t.runCalls / (t.runNanos / 1e9), bareRate, t.runFsync.getValueAtPercentile(50) / 1e6,
+                        t.runFsync.getValueAtPercentile(99) / 1e6, t.runFsync.getMean() / 1e6, t.loop.mode.label(),
+                        100 * walRate / bareRate));
+            }
         }
 
         void close(BenchmarkParams bp) throws IOException {
@@ -533,16 +707,24 @@ public class WalBenchmark {
             if (pairedWalNanos > 0) {
                 System.out.print(pairLines);
                 double wal = pairedWalRecords / (pairedWalNanos / 1e9);
-                double bare = pairedBareRecordEquivalents / (pairedBareNanos / 1e9);
-                System.out.printf("wal-pair %s %s: wal %.0f records/s vs bare at the same bytes per fsync %.0f records/s"
-                                + " (bare fsync p50 %.3f ms p99 %.3f ms mean %.3f ms) => wal/bare = %.1f %%%n",
-                        bp.getBenchmark().replaceAll(".*\\.", ""), FsyncStats.paramsOf(bp), wal, bare,
-                        pairedFsync.getValueAtPercentile(50) / 1e6, pairedFsync.getValueAtPercentile(99) / 1e6,
-                        pairedFsync.getMean() / 1e6, 100 * wal / bare);
+                for (Twin t : twins) {
+                    double bare = t.recordEquivalents / (t.nanos / 1e9);
+                    System.out.printf("wal-pair %s %s: wal %.0f records/s vs bare(%s) at the same bytes per fsync %.0f records/s"
+                                    + " (bare fsync p50 %.3f ms p99 %.3f ms mean %.3f ms; file switches %d) => wal/bare(%s) = %.1f %%%n",
+                            bp.getBenchmark().replaceAll(".*\\.", ""), FsyncStats.paramsOf(bp), wal, t.loop.mode.label(), bare,
+                            t.fsync.getValueAtPercentile(50) / 1e6, t.fsync.getValueAtPercentile(99) / 1e6,
+                            t.fsync.getMean() / 1e6, t.loop.switches, t.loop.mode.label(), 100 * wal / bare);
+                }
             }
+            // Each spare prepared after setup means one segment cut (and one zero-fill) in the run.
+            System.out.printf("wal-bench %s %s: segment-bytes=%d spares started after setup (= segment cuts in"
+                            + " warmup, measurement and paired slices)=%d%n", bp.getBenchmark().replaceAll(".*\\.", ""),
+                    FsyncStats.paramsOf(bp), Long.getLong("wal.bench.segmentBytes", WalOptions.DEFAULT_SEGMENT_BYTES),
+                    sparesPrepared.get() - sparesAtSetup);
             wal.close();
-            if (paired != null) {
-                paired.close();
+            preparer.shutdown();
+            for (Twin t : twins) {
+                t.loop.close();
             }
             deleteTree(dir);
         }
