@@ -99,6 +99,18 @@ public final class CheckedWorkload {
     private final SplittableRandom random;
     private final CheckReport.Builder report = new CheckReport.Builder();
     private final List<Window> open = new ArrayList<>();
+    /** Window checks submitted to {@link #CHECKER}, in window order: each yields the fold of its verdict. */
+    private final java.util.ArrayDeque<java.util.concurrent.Future<Runnable>> checking = new java.util.ArrayDeque<>();
+    private static final int MAX_CHECKS_IN_FLIGHT = 4;
+    /**
+     * One daemon thread for every simulation in this JVM: checking a window is CPU work that needs no
+     * simulated state, so the simulating thread does not wait for it.
+     */
+    private static final java.util.concurrent.ExecutorService CHECKER = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "sim-checker");
+        t.setDaemon(true);
+        return t;
+    });
     private final String keyPrefix;
     private int windowSeq;
     private boolean finished;
@@ -129,7 +141,28 @@ public final class CheckedWorkload {
             finished = true;
             for (Window w : List.copyOf(open)) w.check();
         }
+        foldChecked(true);
         return report.build();
+    }
+
+    /**
+     * Folds finished window checks into the report, oldest first; waits for the oldest when more than
+     * {@link #MAX_CHECKS_IN_FLIGHT} are queued (or for all with {@code all}), so the queue stays bounded.
+     */
+    private void foldChecked(boolean all) {
+        while (!checking.isEmpty()) {
+            java.util.concurrent.Future<Runnable> head = checking.peekFirst();
+            if (!all && !head.isDone() && checking.size() <= MAX_CHECKS_IN_FLIGHT) return;
+            try {
+                head.get().run();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for a window's check", e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException("a window's check failed: " + e.getCause(), e.getCause());
+            }
+            checking.pollFirst();
+        }
     }
 
     private void openWindow() {
@@ -216,20 +249,30 @@ public final class CheckedWorkload {
             }
             ops.sort((a, b) -> Integer.compare(a.id(), b.id()));
             if (windowObserver != null) windowObserver.accept(ops, sessions);
-            LinearizabilityChecker.Outcome lin = LinearizabilityChecker.check(ops, cfg.searchBudget());
-            WatchChecker.Outcome watch = WatchChecker.check(sessions, ops, k -> k.startsWith(prefix));
-            report.windows++;
-            report.ops += lin.ops();
-            report.ambiguous += lin.ambiguous();
-            report.rejected += rejected;
-            report.partitions += lin.partitions().size();
-            for (LinearizabilityChecker.PartitionResult p : lin.partitions()) report.steps += p.steps();
-            report.sessions += watch.sessions();
-            report.events += watch.events();
+            // The verdict is a pure function of the recorded history: computed on the checker thread
+            // while the simulation goes on, folded into the report in window order (same report).
+            long windowRejected = rejected;
             String where = "window " + n + " (t=" + openedAt / 1_000_000_000L + "s): ";
-            for (String v : lin.violations()) report.violation(where + "linearizability: " + v);
-            for (String v : watch.violations()) report.violation(where + "watch: " + v);
-            for (String u : lin.unknowns()) report.unknown(where + u);
+            String ownPrefix = prefix;
+            long budget = cfg.searchBudget();
+            checking.add(CHECKER.submit(() -> {
+                LinearizabilityChecker.Outcome lin = LinearizabilityChecker.check(ops, budget);
+                WatchChecker.Outcome watch = WatchChecker.check(sessions, ops, k -> k.startsWith(ownPrefix));
+                return () -> {
+                    report.windows++;
+                    report.ops += lin.ops();
+                    report.ambiguous += lin.ambiguous();
+                    report.rejected += windowRejected;
+                    report.partitions += lin.partitions().size();
+                    for (LinearizabilityChecker.PartitionResult p : lin.partitions()) report.steps += p.steps();
+                    report.sessions += watch.sessions();
+                    report.events += watch.events();
+                    for (String v : lin.violations()) report.violation(where + "linearizability: " + v);
+                    for (String v : watch.violations()) report.violation(where + "watch: " + v);
+                    for (String u : lin.unknowns()) report.unknown(where + u);
+                };
+            }));
+            foldChecked(false);
             history.clear();
             watchers.clear();
         }

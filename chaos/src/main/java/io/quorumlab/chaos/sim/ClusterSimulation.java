@@ -845,12 +845,11 @@ public final class ClusterSimulation {
     private void endInterval(long now) {
         boolean peak = isPeakHour(now - 1);
         for (SimRuntime rt : runtimes.values()) {
-            Histogram h = rt.fsyncHistogram();
-            if (h.getTotalCount() == 0) continue;
-            fsyncAll.add(h);
-            fsyncInterval.add(h);
-            if (peak) fsyncPeak.add(h);
-            h.reset();
+            rt.drainFsyncs(v -> {
+                fsyncAll.recordValue(v);
+                fsyncInterval.recordValue(v);
+                if (peak) fsyncPeak.recordValue(v);
+            });
         }
         long req = etcdRequests(), att = etcdAttempts();
         row[0] = ms(fsyncInterval, 99);

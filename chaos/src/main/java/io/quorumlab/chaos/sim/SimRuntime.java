@@ -44,7 +44,18 @@ public final class SimRuntime implements Runtime {
     private final SplittableRandom random;
     private final TreeMap<Path, MemStorage> files = new TreeMap<>();
     private final TreeMap<Path, InMemoryBackend.Disk> backends = new TreeMap<>();
-    private final Histogram fsyncNanos = new Histogram(3_600_000_000_000L, 3);
+    /** The longest fsync latency kept (longer ones are recorded as this). */
+    static final long MAX_FSYNC_NANOS = 3_600_000_000_000L;
+    /**
+     * fsync latencies since the last {@link #drainFsyncs}, as plain samples: the simulation folds them
+     * into its histograms every interval, which costs the samples' count rather than a histogram's
+     * whole bucket array per member and interval.
+     */
+    private long[] fsyncSamples = new long[256];
+    private int fsyncCount;
+    /** Samples beyond {@link #MAX_FSYNC_SAMPLES} between two drains (keeps the buffer bounded). */
+    private Histogram fsyncOverflow;
+    static final int MAX_FSYNC_SAMPLES = 1 << 20;
     private SimLoop memberLoop;
     private SimLoop applyLoop;
     /** fsyncs at least this long are remembered as a possible cause of a leader change. */
@@ -85,9 +96,33 @@ public final class SimRuntime implements Runtime {
         return disk;
     }
 
-    /** fsync latencies this member's WAL observed (virtual nanoseconds). */
-    public Histogram fsyncHistogram() {
-        return fsyncNanos;
+    /**
+     * Hands every fsync latency (virtual nanoseconds) this member's WAL observed since the last call
+     * to {@code sample}, in the order they happened, then forgets them.
+     */
+    public void drainFsyncs(java.util.function.LongConsumer sample) {
+        if (fsyncOverflow != null) {
+            for (var v : fsyncOverflow.recordedValues()) {
+                for (long i = 0; i < v.getCountAtValueIteratedTo(); i++) sample.accept(v.getValueIteratedTo());
+            }
+            fsyncOverflow = null;
+        }
+        for (int i = 0; i < fsyncCount; i++) sample.accept(fsyncSamples[i]);
+        fsyncCount = 0;
+    }
+
+    private void recordFsync(long nanos) {
+        long v = Math.min(nanos, MAX_FSYNC_NANOS);
+        if (fsyncCount == fsyncSamples.length) {
+            if (fsyncCount < MAX_FSYNC_SAMPLES) {
+                fsyncSamples = java.util.Arrays.copyOf(fsyncSamples, 2 * fsyncCount);
+            } else {
+                if (fsyncOverflow == null) fsyncOverflow = new Histogram(MAX_FSYNC_NANOS, 3);
+                for (int i = 0; i < fsyncCount; i++) fsyncOverflow.recordValue(fsyncSamples[i]);
+                fsyncCount = 0;
+            }
+        }
+        fsyncSamples[fsyncCount++] = v;
     }
 
     /** The most recent fsync of at least 100 ms: its duration (0 if none yet). */
@@ -189,7 +224,7 @@ public final class SimRuntime implements Runtime {
         long done = disk.fsync(walTenant, start);
         walSyncs++;
         long took = done - start;
-        fsyncNanos.recordValue(Math.min(took, fsyncNanos.getHighestTrackableValue()));
+        recordFsync(took);
         if (took >= SLOW_FSYNC_NANOS) {
             lastSlowFsyncNanos = took;
             lastSlowFsyncAt = start;
