@@ -19,6 +19,8 @@ import org.slf4j.LoggerFactory;
  */
 final class SegmentPipeline implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SegmentPipeline.class);
+    /** Zero-fill step of a spare segment; each step is flushed before the next is written. */
+    static final long ZERO_FILL_STEP_BYTES = 4L << 20;
 
     record Prepared(String tmpName, WalFile file) {
     }
@@ -74,15 +76,20 @@ final class SegmentPipeline implements AutoCloseable {
                 storage.delete(name);
                 WalFile f = storage.create(name);
                 long t0 = nanoClock.getAsLong();
-                f.preallocate(segmentBytes);
-                long t1 = nanoClock.getAsLong();
-                // Flush the zeros here, off the append path: otherwise the cut's first fsync of
-                // the new segment would have to write back the whole preallocated file.
-                f.force();
-                long t2 = nanoClock.getAsLong();
-                // The flush competes with the appenders' fdatasyncs for the device (docs/performance.md).
-                LOG.debug("wal spare segment prepared file={} zero-fill-us={} fsync-us={}", name,
-                        (t1 - t0) / 1000, (t2 - t1) / 1000);
+                // Zeros are written and flushed here, off the append path (otherwise the cut's first
+                // fsync of the new segment would write back the whole file), in steps of
+                // ZERO_FILL_STEP_BYTES, each flushed before the next: an appender's fdatasync then
+                // waits behind at most one step's writeback, not one 64 MB burst.
+                int steps = 0;
+                long size = 0;
+                while (size < segmentBytes) {
+                    size = Math.min(size + ZERO_FILL_STEP_BYTES, segmentBytes);
+                    f.preallocate(size);
+                    f.force();
+                    steps++;
+                }
+                LOG.debug("wal spare segment prepared file={} steps={} took-us={}", name, steps,
+                        (nanoClock.getAsLong() - t0) / 1000);
                 return new Prepared(name, f);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
