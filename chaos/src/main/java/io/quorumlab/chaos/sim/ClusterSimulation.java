@@ -817,7 +817,20 @@ public final class ClusterSimulation {
             return String.format(Locale.ROOT, "fsync %.0f ms on leader %s at %s -> heartbeats %.1f s late",
                     d / 1e6, oldLeader, clock(rt.lastSlowFsyncAt()), Math.max(0, d / 1e9 - p.heartbeatMillis() / 1000.0));
         }
-        return "no slow fsync or fault on old leader " + oldLeader + " (network or election timeout)";
+        // No slow fsync on the leader: its followers' devices may have held them in fsync, so that their
+        // loops answered neither heartbeats nor appends (the leader's check-quorum lapses, or a follower
+        // wakes up past its election timeout). Named when they had such an fsync in the window.
+        StringBuilder followers = new StringBuilder();
+        for (Map.Entry<String, SimRuntime> e : runtimes.entrySet()) {
+            SimRuntime f = e.getValue();
+            if (e.getKey().equals(oldLeader) || f.lastSlowFsyncNanos() <= 0 || at - f.lastSlowFsyncAt() >= 10_000_000_000L) continue;
+            followers.append(followers.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "fsync %.0f ms on follower %s at %s",
+                    f.lastSlowFsyncNanos() / 1e6, e.getKey(), clock(f.lastSlowFsyncAt())));
+        }
+        if (followers.length() > 0) {
+            return "no slow fsync or fault on leader " + oldLeader + "; " + followers + " -> heartbeat responses late";
+        }
+        return "no slow fsync or fault on old leader " + oldLeader + " or its followers (network or election timeout)";
     }
 
     static String clock(long nanos) {

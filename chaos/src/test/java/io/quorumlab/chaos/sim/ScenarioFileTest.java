@@ -136,4 +136,24 @@ class ScenarioFileTest {
         assertTrue(r.leaderChanges().stream().anyMatch(c -> c.cause().startsWith("fsync")), r.toJson());
         assertTrue(r.walFsyncMaxMs() >= 2900, "the stall shows in the WAL's fsync latency: " + r.toJson());
     }
+
+    @Test
+    void stalledFollowersAreNamedInTheChainWhenTheLeadersOwnDiskWasFine() {
+        // Seed 3: cp1 leads; both followers' disks stall for 3 s at 90 s, longer than the election timeout.
+        // Replay: quorumlab sim run SCENARIO (the YAML below) --output json
+        Scenario sc = Scenario.parse("""
+                name: follower-stall
+                placement: dedicated-nvme
+                duration: 2m
+                seed: 3
+                workload: {burstsPerDay: 0}
+                faults:
+                  - {at: 90s, diskStall: etcd2, for: 3s}
+                  - {at: 90s, diskStall: etcd3, for: 3s}
+                """, "inline");
+        SimResult r = sc.build().run(null);
+        assertTrue(r.leaderElections() >= 1, r.toJson());
+        assertTrue(r.leaderChanges().stream().anyMatch(c -> c.cause().startsWith("no slow fsync or fault on leader etcd1; fsync")
+                && c.cause().contains("on follower etcd2") && c.cause().contains("on follower etcd3")), r.toJson());
+    }
 }
