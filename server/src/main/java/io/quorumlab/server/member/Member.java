@@ -100,6 +100,8 @@ public final class Member implements MemberApi, AutoCloseable {
 
     // ---- owned by the apply loop
     private final MvccStore store;
+    /** The store's effective quota (the same figure {@code MvccStore.quotaAvailable} compares with). */
+    private final long quotaBytes;
     private final PriorityQueue<IndexWaiter> appliedWaiters = new PriorityQueue<>();
     private final AtomicBoolean snapshotInProgress = new AtomicBoolean();
 
@@ -165,7 +167,9 @@ public final class Member implements MemberApi, AutoCloseable {
                 .withClock(rt::nanoTime);
         sc = new StoreConfig(sc.maxTxnOps(), minLeaseTtlSeconds(cfg), sc.quotaBackendBytes(), sc.nanoClock(),
                 sc.watchSyncIntervalNanos());
-        this.store = new MvccStore(backend, rt.tuneStore(sc));
+        StoreConfig tuned = rt.tuneStore(sc);
+        this.store = new MvccStore(backend, tuned);
+        this.quotaBytes = tuned.effectiveQuotaBytes();
         if (backend instanceof io.quorumlab.mvcc.backend.BufferedBackend bb) bb.setCommitListener(metrics::backendCommitNanos);
         metrics.watchStore(store);
         loadMembership();
@@ -680,7 +684,7 @@ public final class Member implements MemberApi, AutoCloseable {
         if (data.length > cfg.maxRequestBytes()) return failed(f, EtcdError.REQUEST_TOO_LARGE);
         long cost = MvccStore.quotaCost(request);
         // Requests that add nothing (deletes, compactions, revokes) must pass: they are how space is freed.
-        if (cost > 0 && !store.quotaAvailable(cost)) {
+        if (cost > 0 && !quotaAvailable(cost)) {
             // etcd's quota gate (the one place every write passes, gRPC or not): refuse, and raise the
             // NOSPACE alarm cluster-wide unless it is already raised.
             if (!store.noSpaceAlarmed()) {
@@ -703,6 +707,29 @@ public final class Member implements MemberApi, AutoCloseable {
         if (proposalDrainScheduled.compareAndSet(false, true)) rt.execute(this::drainProposals);
         return f;
     }
+
+    /**
+     * etcd's quota gate reads bbolt's size (an atomic load); LMDB's size is two native calls that
+     * allocate (4 % of a member's allocation under put load, on the gRPC thread). The size changes
+     * only when the backend commits (every --backend-batch-interval, 100 ms by default), so it is
+     * re-read at most once per {@link #DB_SIZE_REREAD_NANOS}: no staler than etcd's own check.
+     */
+    private boolean quotaAvailable(long cost) {
+        if (store.noSpaceAlarmed()) return false;
+        long now = rt.nanoTime();
+        long size = dbSizeBytes;
+        if (now - dbSizeReadNanos >= DB_SIZE_REREAD_NANOS || size < 0) {
+            size = store.dbSizeBytes();
+            dbSizeBytes = size;
+            dbSizeReadNanos = now;
+        }
+        return size + cost <= quotaBytes;
+    }
+
+    private static final long DB_SIZE_REREAD_NANOS = 10_000_000L;
+    /** The backend's size as last read (-1: never) and when; written by any proposing thread (a stale pair is harmless). */
+    private volatile long dbSizeBytes = -1;
+    private volatile long dbSizeReadNanos;
 
     private static <T> CompletableFuture<T> failed(CompletableFuture<T> f, EtcdError e) {
         f.completeExceptionally(e.exception());
