@@ -42,8 +42,8 @@ final class DemoCommand implements Callable<Integer> {
     Path report;
 
     /**
-     * What the demo simulates by default: one day per placement, as {@code sim compare-placement --days 1},
-     * each simulated request standing for 30 (docs/simulator.md measures what that changes), which takes
+     * What the demo simulates by default: one day per placement, as {@code sim compare-placement --days 1
+     * --request-weight 30 --burst-at -1} (the day's bursts where the seed puts them), each simulated request standing for 30 (docs/simulator.md measures what that changes), which takes
      * about a minute of one core per placement; runs shorter than a day get a deployment burst at
      * minute 30 (or a quarter of the run).
      */

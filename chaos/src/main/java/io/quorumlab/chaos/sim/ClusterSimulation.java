@@ -224,7 +224,7 @@ public final class ClusterSimulation {
         for (String name : names) {
             Disk d = newDisk(name, etcdProfile);
             disks.put(name, d);
-            runtimes.put(name, new SimRuntime(sim, name, d, p.workload().requestWeight()));
+            runtimes.put(name, new SimRuntime(sim, name, d, p.workload().requestWeight(), Math.max(1, p.workload().valueBytes())));
         }
         for (String name : names) {
             configs.put(name, memberConfig(name, cluster));
@@ -567,7 +567,7 @@ public final class ClusterSimulation {
             configs.put(a.member(), cfg);
             Disk d = newDisk(a.member(), DiskProfile.named(a.disk()));
             disks.put(a.member(), d);
-            runtimes.put(a.member(), new SimRuntime(sim, a.member(), d, p.workload().requestWeight()));
+            runtimes.put(a.member(), new SimRuntime(sim, a.member(), d, p.workload().requestWeight(), Math.max(1, p.workload().valueBytes())));
             startMember(a.member());
             return (a.learner() ? "learner" : "voter") + " added, started with --initial-cluster-state existing";
         });
@@ -817,20 +817,29 @@ public final class ClusterSimulation {
             return String.format(Locale.ROOT, "fsync %.0f ms on leader %s at %s -> heartbeats %.1f s late",
                     d / 1e6, oldLeader, clock(rt.lastSlowFsyncAt()), Math.max(0, d / 1e9 - p.heartbeatMillis() / 1000.0));
         }
-        // No slow fsync on the leader: its followers' devices may have held them in fsync, so that their
-        // loops answered neither heartbeats nor appends (the leader's check-quorum lapses, or a follower
-        // wakes up past its election timeout). Named when they had such an fsync in the window.
+        // Nothing on the leader: its followers may have stopped answering it — held in an fsync at
+        // least as long as the election timeout less a heartbeat (their loops answered neither
+        // heartbeats nor appends: the leader's check-quorum lapses, or a follower wakes up past its
+        // election timeout), or hit by a fault. Named when that happened in the window.
         StringBuilder followers = new StringBuilder();
+        long stuck = (p.electionMillis() - p.heartbeatMillis()) * 1_000_000L;
         for (Map.Entry<String, SimRuntime> e : runtimes.entrySet()) {
+            String m = e.getKey();
+            Member member = members.get(m);
+            if (m.equals(oldLeader) || member == null) continue;
             SimRuntime f = e.getValue();
-            if (e.getKey().equals(oldLeader) || f.lastSlowFsyncNanos() <= 0 || at - f.lastSlowFsyncAt() >= 10_000_000_000L) continue;
-            followers.append(followers.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "fsync %.0f ms on follower %s at %s",
-                    f.lastSlowFsyncNanos() / 1e6, e.getKey(), clock(f.lastSlowFsyncAt())));
+            Long noted = noteAt.get(m);
+            if (noted != null && at - noted < CAUSE_WINDOW_NANOS) {
+                followers.append(followers.length() == 0 ? "" : ", ").append(noteText.get(m)).append(" (member ").append(m).append(')');
+            } else if (f.lastSlowFsyncNanos() >= stuck && at - f.lastSlowFsyncAt() < 10_000_000_000L) {
+                followers.append(followers.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "fsync %.0f ms on member %s at %s",
+                        f.lastSlowFsyncNanos() / 1e6, m, clock(f.lastSlowFsyncAt())));
+            }
         }
         if (followers.length() > 0) {
-            return "no slow fsync or fault on leader " + oldLeader + "; " + followers + " -> heartbeat responses late";
+            return "no slow fsync or fault on leader " + oldLeader + "; " + followers + " -> no answers to the leader";
         }
-        return "no slow fsync or fault on old leader " + oldLeader + " or its followers (network or election timeout)";
+        return "no slow fsync or fault on old leader " + oldLeader + " or on the others (network or election timeout)";
     }
 
     static String clock(long nanos) {

@@ -36,11 +36,13 @@ public final class SimRuntime implements Runtime {
     private final String walTenant;
     private final String backendTenant;
     /**
-     * Device bytes charged per byte this member writes (the workload's request weight): a weighted
-     * request carries one request's value but stands for {@code byteScale} requests, so its WAL and
-     * backend bytes are put on the device that many times. The member's code sees real bytes.
+     * How many real requests a weighted one stands for (the workload's request weight): the WAL
+     * entries and backend puts that carry an API server's object (at least {@link #scaledFromBytes}
+     * long) are put on the device that many times; everything else (hard states, the checkers' small
+     * writes, leases, the consistent index, snapshot files) once. The member's code sees real bytes.
      */
     private final int byteScale;
+    private final int scaledFromBytes;
     private final SplittableRandom random;
     private final TreeMap<Path, MemStorage> files = new TreeMap<>();
     private final TreeMap<Path, InMemoryBackend.Disk> backends = new TreeMap<>();
@@ -60,19 +62,26 @@ public final class SimRuntime implements Runtime {
     private SimLoop applyLoop;
     /** fsyncs at least this long are remembered as a possible cause of a leader change. */
     static final long SLOW_FSYNC_NANOS = 100_000_000L;
+    static final long SLOW_FSYNC_MEMORY_NANOS = 10_000_000_000L;
     private long lastSlowFsyncNanos;
     private long lastSlowFsyncAt;
 
     public SimRuntime(Sim sim, String name, Disk disk) {
-        this(sim, name, disk, 1);
+        this(sim, name, disk, 1, Integer.MAX_VALUE);
     }
 
-    public SimRuntime(Sim sim, String name, Disk disk, int byteScale) {
+    /**
+     * @param byteScale the request weight (1: bytes are charged as written)
+     * @param scaledFromBytes entries and puts at least this long carry a weighted object (the workload's value size)
+     */
+    public SimRuntime(Sim sim, String name, Disk disk, int byteScale, int scaledFromBytes) {
         if (byteScale < 1) throw new IllegalArgumentException("byteScale must be >= 1");
+        if (scaledFromBytes < 1) throw new IllegalArgumentException("scaledFromBytes must be >= 1");
         this.sim = sim;
         this.name = name;
         this.disk = disk;
         this.byteScale = byteScale;
+        this.scaledFromBytes = scaledFromBytes;
         this.walTenant = "etcd-wal-" + name;
         this.backendTenant = "etcd-db-" + name;
         this.random = sim.split();
@@ -98,7 +107,9 @@ public final class SimRuntime implements Runtime {
 
     /**
      * Hands every fsync latency (virtual nanoseconds) this member's WAL observed since the last call
-     * to {@code sample}, in the order they happened, then forgets them.
+     * to {@code sample}, then forgets them: in the order they happened, unless more than
+     * {@link #MAX_FSYNC_SAMPLES} came between two calls, in which case the older ones come first as
+     * histogram values (3 significant digits, the precision of the simulation's own histograms).
      */
     public void drainFsyncs(java.util.function.LongConsumer sample) {
         if (fsyncOverflow != null) {
@@ -199,8 +210,10 @@ public final class SimRuntime implements Runtime {
         if (s == null) {
             s = new MemStorage(name + ":" + dir, new IoHook() {
                 @Override
-                public void beforeWrite(String file, long position, int length) {
-                    disk.write(walTenant, (long) length * byteScale);
+                public void beforeWrite(String file, long position, java.nio.ByteBuffer src) {
+                    // Only WAL segments hold frames (the snapshot directory's files go through here too).
+                    boolean segment = file.endsWith(".wal") || file.endsWith(".tmp");
+                    disk.write(walTenant, byteScale == 1 || !segment ? src.remaining() : chargedWalBytes(file, position, src));
                 }
 
                 @Override
@@ -225,7 +238,8 @@ public final class SimRuntime implements Runtime {
         walSyncs++;
         long took = done - start;
         recordFsync(took);
-        if (took >= SLOW_FSYNC_NANOS) {
+        // The longest slow fsync of the last 10 s: a short one right after a long stall does not hide it.
+        if (took >= SLOW_FSYNC_NANOS && (start - lastSlowFsyncAt >= SLOW_FSYNC_MEMORY_NANOS || took >= lastSlowFsyncNanos)) {
             lastSlowFsyncNanos = took;
             lastSlowFsyncAt = start;
         }
@@ -235,7 +249,76 @@ public final class SimRuntime implements Runtime {
     @Override
     public Backend backend(Path dir, long quotaBytes) throws IOException {
         InMemoryBackend.Disk d = backends.computeIfAbsent(dir, k -> new InMemoryBackend.Disk());
-        return new InMemoryBackend(d, BackendConfig.defaults().withClock(sim::clock), this::backendCommit);
+        return new InMemoryBackend(d, BackendConfig.defaults().withClock(sim::clock), new InMemoryBackend.CommitIo() {
+            @Override
+            public void committing(long batchBytes) {
+                backendCommit(batchBytes);
+            }
+
+            @Override
+            public long entryBytes(int keyLength, int valueLength) {
+                long b = InMemoryBackend.CommitIo.super.entryBytes(keyLength, valueLength);
+                return valueLength >= scaledFromBytes ? b * byteScale : b;
+            }
+        });
+    }
+
+    // The WAL's frame layout (wal/README.md): a 12-byte header (u32 LE payload length, u8 type, ...),
+    // the payload, zero padding to 8 bytes. Entry payloads are 17 bytes of term, index and type, then the data.
+    private static final int FRAME_HEADER_BYTES = 12;
+    private static final int FRAME_TYPE_ENTRY = 2;
+    private static final int ENTRY_FIXED_BYTES = 17;
+    private static final long MAX_FRAME_PAYLOAD_BYTES = 256L << 20;
+    /** Where the WAL's frame walk stands: the file and position the next write continues, bytes left in the frame. */
+    private String frameFile;
+    private long framePos = -1;
+    private int frameLeft;
+    private final byte[] frameHeader = new byte[FRAME_HEADER_BYTES];
+    private int frameHeaderFill;
+
+    /**
+     * The device bytes of a WAL write: each frame once, an entry frame carrying a weighted object
+     * {@link #byteScale} times. The WAL writes whole frames from a frame boundary, a frame larger than
+     * its buffer in consecutive pieces; a write elsewhere restarts the walk at a frame boundary. A frame
+     * is charged whole when its header is complete. Bytes that are no frame (zeros) count once.
+     */
+    long chargedWalBytes(String file, long position, java.nio.ByteBuffer src) {
+        if (!file.equals(frameFile) || position != framePos) {
+            frameFile = file;
+            frameLeft = 0;
+            frameHeaderFill = 0;
+        }
+        int i = src.position();
+        int end = src.limit();
+        framePos = position + (end - i);
+        long charged = 0;
+        while (i < end) {
+            if (frameLeft > 0) {
+                int skip = Math.min(frameLeft, end - i);
+                frameLeft -= skip;
+                i += skip;
+                continue;
+            }
+            int take = Math.min(FRAME_HEADER_BYTES - frameHeaderFill, end - i);
+            src.get(i, frameHeader, frameHeaderFill, take);
+            frameHeaderFill += take;
+            i += take;
+            if (frameHeaderFill < FRAME_HEADER_BYTES) break;
+            frameHeaderFill = 0;
+            long payload = (frameHeader[0] & 0xffL) | (frameHeader[1] & 0xffL) << 8 | (frameHeader[2] & 0xffL) << 16
+                    | (frameHeader[3] & 0xffL) << 24;
+            int type = frameHeader[4];
+            if (type <= 0 || type > 5 || payload > MAX_FRAME_PAYLOAD_BYTES) { // not a frame: the rest of this write counts as written
+                charged += FRAME_HEADER_BYTES + (end - i);
+                framePos = -1;
+                break;
+            }
+            long frame = (FRAME_HEADER_BYTES + payload + 7) & -8L;
+            boolean weighted = type == FRAME_TYPE_ENTRY && payload - ENTRY_FIXED_BYTES >= scaledFromBytes;
+            charged += weighted ? frame * byteScale : frame;
+            frameLeft = (int) Math.min(Integer.MAX_VALUE, frame - FRAME_HEADER_BYTES);
+        }
+        return charged;
     }
 
     /** bbolt's page size. */
@@ -253,7 +336,7 @@ public final class SimRuntime implements Runtime {
      * the apply loop waits for them, as etcd's apply waits for the batch transaction's lock.
      */
     private void backendCommit(long batchBytes) {
-        long pages = (batchBytes * byteScale + PAGE_BYTES - 1) / PAGE_BYTES + COMMIT_EXTRA_PAGES;
+        long pages = (batchBytes + PAGE_BYTES - 1) / PAGE_BYTES + COMMIT_EXTRA_PAGES;
         disk.write(backendTenant, pages * PAGE_BYTES);
         long dataSynced = disk.fsync(backendTenant, sim.clock());
         disk.write(backendTenant, PAGE_BYTES);

@@ -8,6 +8,7 @@ import io.quorumlab.chaos.report.HtmlReport;
 import io.quorumlab.chaos.report.HtmlReportTest;
 import io.quorumlab.server.member.Member;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -104,34 +105,49 @@ class ClusterSimulationTest {
 
     @Test
     void aWeightedRequestsBytesAreChargedOnTheDeviceNotCarried() throws Exception {
-        // The runtime charges each byte the member writes byteScale times on the device.
+        // The runtime charges a WAL entry or backend put that carries a weighted object (here >= 1000 bytes)
+        // byteScale times on the device, everything else once; a frame split across writes is charged once.
         Sim sim = new Sim(5);
         Disk d = new Disk(sim, "n", DiskProfile.named("nvme"), 0.0, 5_000_000_000L, 1L << 40);
-        SimRuntime rt = new SimRuntime(sim, "m", d, 7);
+        SimRuntime rt = new SimRuntime(sim, "m", d, 7, 1000);
         var f = rt.walStorage(java.nio.file.Path.of("/wal")).create("0.wal");
-        f.write(java.nio.ByteBuffer.allocate(1000), 0);
-        assertEquals(7000, d.writtenBy("etcd-wal-m"));
+        java.nio.ByteBuffer ab = java.nio.ByteBuffer.allocate(1232 + 80).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ab.putInt(0, 17 + 1200).put(4, (byte) 2);       // an entry with an object: 12 + 1217 -> 1232 bytes
+        ab.putInt(1232, 17 + 50).put(1232 + 4, (byte) 2); // a small entry (a checker's put): 12 + 67 -> 80
+        f.write(ab, 0);
+        java.nio.ByteBuffer c = java.nio.ByteBuffer.allocate(40).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        c.putInt(0, 24).put(4, (byte) 3);                  // a hard state, written in two pieces
+        f.write(c.duplicate().limit(5), 1312);
+        f.write(c.duplicate().position(5), 1317);
+        assertEquals(1232L * 7 + 80 + 40, d.writtenBy("etcd-wal-m"));
         var backend = rt.backend(java.nio.file.Path.of("/db"), 1L << 30);
         backend.put(io.quorumlab.mvcc.backend.Bucket.KEY, new byte[] {1}, new byte[10_000]);
+        backend.put(io.quorumlab.mvcc.backend.Bucket.KEY, new byte[] {2}, new byte[10]);
         backend.commit();
-        long pages = (7L * (1 + 10_000 + 16 /* InMemoryBackend.ENTRY_OVERHEAD_BYTES */) + 4095) / 4096
-                + SimRuntime.COMMIT_EXTRA_PAGES + 1; // the entries' pages, the path and freelist, the meta page
+        long batch = 7L * (1 + 10_000 + 16) + (1 + 10 + 16); // 16: InMemoryBackend's per-entry overhead
+        long pages = (batch + 4095) / 4096 + SimRuntime.COMMIT_EXTRA_PAGES + 1; // the entries, the path and freelist, the meta page
         assertEquals(pages * 4096, d.writtenBy("etcd-db-m"));
 
         // In a cluster: weight 10 carries one object's value per simulated request, so the member code holds
-        // about a tenth of the bytes (the device bytes per simulated second stay about the same; measured
-        // over long runs in docs/simulator.md).
+        // about a tenth of the bytes, while the etcd devices (dedicated: nothing else on them) see about the
+        // same bytes per simulated time as at weight 1.
         ClusterSimulation.Params p = ClusterSimulation.Params.dedicatedNvme(2 * MINUTE, 12);
         String replay = "\nreplay: quorumlab sim run --placement dedicated-nvme --minutes 2 --seed 12 --request-weight 1|10 --output json";
         long[] stored = new long[2];
+        long[] device = new long[2];
         int i = 0;
         for (int w : new int[] {1, 10}) {
             ClusterSimulation s = new ClusterSimulation(p.withWorkload(p.workload().withRequestWeight(w)));
             s.build();
             s.run(null);
-            for (Member m : s.members().values()) stored[i] += m.store().dbSizeInUseBytes();
+            for (Map.Entry<String, Member> m : s.members().entrySet()) {
+                stored[i] += m.getValue().store().dbSizeInUseBytes();
+                device[i] += s.runtime(m.getKey()).disk().writtenBy("etcd-wal-" + m.getKey());
+            }
             i++;
         }
+        double ratio = (double) device[1] / device[0];
+        assertTrue(ratio > 0.8 && ratio < 1.25, "WAL device bytes do not depend on the weight: " + device[1] + " vs " + device[0] + replay);
         assertTrue(stored[1] * 3 < stored[0], "the member code holds about a tenth of the bytes: " + stored[1] + " vs " + stored[0] + replay);
     }
 

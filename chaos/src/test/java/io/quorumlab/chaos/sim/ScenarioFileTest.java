@@ -154,6 +154,19 @@ class ScenarioFileTest {
         SimResult r = sc.build().run(null);
         assertTrue(r.leaderElections() >= 1, r.toJson());
         assertTrue(r.leaderChanges().stream().anyMatch(c -> c.cause().startsWith("no slow fsync or fault on leader etcd1; fsync")
-                && c.cause().contains("on follower etcd2") && c.cause().contains("on follower etcd3")), r.toJson());
+                && c.cause().contains("on member etcd2") && c.cause().contains("on member etcd3")), r.toJson());
+        // The same with both followers killed for 10 s: the chain names the faults on them.
+        SimResult k = Scenario.parse("""
+                name: follower-kill
+                placement: dedicated-nvme
+                duration: 2m
+                seed: 3
+                workload: {burstsPerDay: 0}
+                faults:
+                  - {at: 90s, kill: etcd2, downFor: 10s}
+                  - {at: 90s, kill: etcd3, downFor: 10s}
+                """, "inline").build().run(null);
+        assertTrue(k.leaderChanges().stream().anyMatch(c -> c.cause().startsWith("no slow fsync or fault on leader etcd1; power loss on etcd2")
+                && c.cause().contains("(member etcd2)") && c.cause().contains("(member etcd3)")), k.toJson());
     }
 }

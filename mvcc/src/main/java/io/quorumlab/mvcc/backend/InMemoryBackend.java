@@ -64,6 +64,11 @@ public final class InMemoryBackend extends BufferedBackend {
     @FunctionalInterface
     public interface CommitIo {
         void committing(long batchBytes);
+
+        /** The bytes one put of this size adds to the batch (a simulator may count some puts as several). */
+        default long entryBytes(int keyLength, int valueLength) {
+            return keyLength + valueLength + ENTRY_OVERHEAD_BYTES;
+        }
     }
 
     private final Disk disk;
@@ -147,7 +152,7 @@ public final class InMemoryBackend extends BufferedBackend {
         if (commitIo != null && !batch.isEmpty()) {
             long written = 0;
             for (Object[] w : batch) {
-                if (w[1] != null) written += entryBytes((byte[]) w[1], w[2] == null ? EMPTY : (byte[]) w[2]);
+                if (w[1] != null) written += commitIo.entryBytes(((byte[]) w[1]).length, w[2] == null ? 0 : ((byte[]) w[2]).length);
             }
             commitIo.committing(written);
         }

@@ -15,6 +15,15 @@ public interface IoHook {
 
     default void beforeWrite(String file, long position, int length) throws IOException { }
 
+    /**
+     * Before a write, with the bytes about to be written ({@code src}'s remaining bytes; a hook
+     * may read them with absolute gets but must not move its position). By default the length alone
+     * goes to {@link #beforeWrite(String, long, int)}.
+     */
+    default void beforeWrite(String file, long position, java.nio.ByteBuffer src) throws IOException {
+        beforeWrite(file, position, src.remaining());
+    }
+
     default void beforeForce(String file) throws IOException { }
 
     default void beforeFsyncDir() throws IOException { }

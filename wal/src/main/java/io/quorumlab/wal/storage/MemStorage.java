@@ -352,7 +352,7 @@ public final class MemStorage implements WalStorage {
             if (position + src.remaining() > Integer.MAX_VALUE - 64) {
                 throw new IOException("MemStorage file too large: " + name);
             }
-            hook.beforeWrite(name(), position, src.remaining());
+            hook.beforeWrite(name(), position, src);
             synchronized (MemStorage.this) {
                 check();
                 bytesWritten += src.remaining();
