@@ -29,13 +29,17 @@ public final class Disk {
     private final double entanglement;
     private final long dirtyThresholdBytes;
     /** Per tenant, dirty chunks in the order written: {time, bytes}. */
-    private final TreeMap<String, ArrayDeque<long[]>> dirty = new TreeMap<>();
+    private final TreeMap<String, Tenant> dirty = new TreeMap<>();
+
+    /** A tenant's dirty chunks, and the bytes it has written into the page cache so far. */
+    private static final class Tenant extends ArrayDeque<long[]> {
+        long written;
+    }
     private long totalDirty;
     private long busyUntil;
     private long extraLatencyNanos;
     private long stalledUntil;
     private long bytesWritten;
-    private final java.util.Map<String, long[]> written = new java.util.HashMap<>();
     private long syncs;
 
     public Disk(Sim sim, String name, DiskProfile profile, double entanglement, long writebackIntervalNanos,
@@ -61,9 +65,9 @@ public final class Disk {
     /** A buffered write: copied into the page cache now, written to the device later. */
     public void write(String tenant, long bytes) {
         if (bytes <= 0) return;
-        written.computeIfAbsent(tenant, k -> new long[1])[0] += bytes;
         long now = sim.clock();
-        ArrayDeque<long[]> q = dirty.computeIfAbsent(tenant, k -> new ArrayDeque<>());
+        Tenant q = dirty.computeIfAbsent(tenant, k -> new Tenant());
+        q.written += bytes;
         long[] last = q.peekLast();
         // Coalesce writes within the same second: the flusher's granularity is coarser anyway.
         if (last != null && now - last[0] < 1_000_000_000L) last[1] += bytes;
@@ -144,8 +148,8 @@ public final class Disk {
 
     /** Bytes {@code tenant} has written into the page cache so far (before any write-out). */
     public long writtenBy(String tenant) {
-        long[] w = written.get(tenant);
-        return w == null ? 0 : w[0];
+        Tenant t = dirty.get(tenant);
+        return t == null ? 0 : t.written;
     }
 
     public long bytesWritten() {

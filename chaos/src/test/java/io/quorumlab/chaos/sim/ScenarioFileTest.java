@@ -139,34 +139,31 @@ class ScenarioFileTest {
 
     @Test
     void stalledFollowersAreNamedInTheChainWhenTheLeadersOwnDiskWasFine() {
-        // Seed 3: cp1 leads; both followers' disks stall for 3 s at 90 s, longer than the election timeout.
-        // Replay: quorumlab sim run SCENARIO (the YAML below) --output json
-        Scenario sc = Scenario.parse("""
-                name: follower-stall
-                placement: dedicated-nvme
-                duration: 2m
-                seed: 3
-                workload: {burstsPerDay: 0}
-                faults:
-                  - {at: 90s, diskStall: etcd2, for: 3s}
-                  - {at: 90s, diskStall: etcd3, for: 3s}
-                """, "inline");
-        SimResult r = sc.build().run(null);
+        // Seed 3: etcd1 leads; both followers' disks stall for 3 s at 90 s, longer than the election timeout.
+        SimResult r = followersHit("follower-stall", "diskStall: etcd2, for: 3s", "diskStall: etcd3, for: 3s");
         assertTrue(r.leaderElections() >= 1, r.toJson());
         assertTrue(r.leaderChanges().stream().anyMatch(c -> c.cause().startsWith("no slow fsync or fault on leader etcd1; fsync")
                 && c.cause().contains("on member etcd2") && c.cause().contains("on member etcd3")), r.toJson());
         // The same with both followers killed for 10 s: the chain names the faults on them.
-        SimResult k = Scenario.parse("""
-                name: follower-kill
+        SimResult k = followersHit("follower-kill", "kill: etcd2, downFor: 10s", "kill: etcd3, downFor: 10s");
+        assertTrue(k.leaderChanges().stream().anyMatch(c -> c.cause().startsWith("no slow fsync or fault on leader etcd1; power loss on etcd2")
+                && c.cause().contains("(member etcd2)") && c.cause().contains("(member etcd3)")), k.toJson());
+    }
+
+    /**
+     * A 2-minute dedicated run, seed 3 (etcd1 leads), with two faults at 90 s.
+     * Replay: quorumlab sim run SCENARIO (the YAML below) --output json
+     */
+    private static SimResult followersHit(String name, String fault1, String fault2) {
+        return Scenario.parse("""
+                name: %s
                 placement: dedicated-nvme
                 duration: 2m
                 seed: 3
                 workload: {burstsPerDay: 0}
                 faults:
-                  - {at: 90s, kill: etcd2, downFor: 10s}
-                  - {at: 90s, kill: etcd3, downFor: 10s}
-                """, "inline").build().run(null);
-        assertTrue(k.leaderChanges().stream().anyMatch(c -> c.cause().startsWith("no slow fsync or fault on leader etcd1; power loss on etcd2")
-                && c.cause().contains("(member etcd2)") && c.cause().contains("(member etcd3)")), k.toJson());
+                  - {at: 90s, %s}
+                  - {at: 90s, %s}
+                """.formatted(name, fault1, fault2), "inline").build().run(null);
     }
 }
