@@ -80,6 +80,7 @@ public final class EtcdServer implements AutoCloseable {
         try {
             transport.bind(); // fail early and clearly when the peer port is taken
             member = new Member(mc, rt, transport, new MemberMetrics(registry));
+            member.setCorruptCheckPeriod(cfg.corruptCheckTime().toNanos());
         } catch (IOException | RuntimeException e) {
             transport.close();
             rt.close();

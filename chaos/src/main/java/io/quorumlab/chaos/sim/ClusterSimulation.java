@@ -411,6 +411,29 @@ public final class ClusterSimulation {
             sim.at(d.atNanos() + d.forNanos(), () -> {
                 if (disks.containsKey(d.node())) disks.get(d.node()).setExtraLatency(0);
             });
+        } else if (f instanceof Scenario.LinkLatency l) {
+            requireMember(l.member(), l.atNanos());
+            if (l.to() != null) requireMember(l.to(), l.atNanos());
+            List<long[]> slowed = new ArrayList<>();
+            sim.at(l.atNanos(), () -> {
+                if (!present(l.member(), l.atNanos(), l.describe())) return;
+                if (l.to() != null && !present(l.to(), l.atNanos(), l.describe())) return;
+                long id = idOf(l.member());
+                for (long other : nameOfId.keySet()) {
+                    if (other == id || (l.to() != null && other != idOf(l.to()))) continue;
+                    slowed.add(new long[] {id, other});
+                    if (!l.oneWay()) slowed.add(new long[] {other, id});
+                }
+                for (long[] k : slowed) net.addLatency(k[0], k[1], l.addNanos());
+                note(l.member(), l.describe());
+                if (l.to() != null) note(l.to(), l.describe());
+                logFault(l.atNanos(), l.describe(), slowed.size() + " one-way links slowed");
+            });
+            sim.at(l.atNanos() + l.forNanos(), () -> {
+                if (slowed.isEmpty()) return;
+                for (long[] k : slowed) net.addLatency(k[0], k[1], -l.addNanos());
+                logFault(sim.now(), "end of " + l.describe(), "latency restored");
+            });
         } else if (f instanceof Scenario.TransferLeader t) {
             if (!t.target().equals(Scenario.TransferLeader.ANY)) requireMember(t.target(), t.atNanos());
             sim.at(t.atNanos(), () -> transferLeader(t));

@@ -29,6 +29,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  *   - {at: 10m, isolate: cp2, for: 20s}       # symmetric partition of one member
  *   - {at: 15m, diskStall: cp1, for: 3s}      # the device answers nothing
  *   - {at: 20m, diskLatency: cp1, add: 20ms, for: 2m}
+ *   - {at: 22m, linkLatency: cp1, add: 50ms, for: 1m}              # every peer link of cp1, both ways
+ *   - {at: 23m, linkLatency: cp1, to: cp2, add: 5ms, for: 1m}      # cp1 <-> cp2 only (oneWay: true for cp1 -> cp2)
  *   - {at: 25m, restart: cp2, downFor: 10s}   # process restart: the page cache survives
  *   - {at: 26m, partition: cp1, to: cp3, for: 30s}               # both directions between two members
  *   - {at: 27m, partition: cp1, to: cp3, oneWay: true, for: 30s} # only cp1 -> cp3 is dropped
@@ -42,8 +44,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  */
 public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
     /** One fault at a virtual time. */
-    public sealed interface Fault permits Burst, Kill, Isolate, DiskStall, DiskLatency, Restart, Partition, TransferLeader,
-            AddMember, PromoteMember, RemoveMember {
+    public sealed interface Fault permits Burst, Kill, Isolate, DiskStall, DiskLatency, LinkLatency, Restart, Partition,
+            TransferLeader, AddMember, PromoteMember, RemoveMember {
         long atNanos();
 
         /** How the fault reads in a report ({@code kill cp1 for 30s}). */
@@ -77,6 +79,19 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
     public record DiskLatency(long atNanos, String node, long addNanos, long forNanos) implements Fault {
         public String describe() {
             return "disk latency +" + span(addNanos) + " on " + node + " for " + span(forNanos);
+        }
+    }
+
+    /**
+     * A latency step on the network: messages between etcd members take {@code addNanos} longer one way
+     * for {@code forNanos}; on every peer link of {@code member} ({@code to} null), or only between
+     * {@code member} and {@code to} (only {@code member -> to} if one-way).
+     */
+    public record LinkLatency(long atNanos, String member, String to, boolean oneWay, long addNanos, long forNanos)
+            implements Fault {
+        public String describe() {
+            String where = to == null ? "all links of " + member : oneWay ? member + " -> " + to : member + " <-> " + to;
+            return "link latency +" + span(addNanos) + " on " + where + " for " + span(forNanos);
         }
     }
 
@@ -132,7 +147,7 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
     }
 
     private static final List<String> KINDS = List.of("burst", "kill", "restart", "isolate", "partition", "diskStall",
-            "diskLatency", "transferLeader", "addMember", "promoteMember", "removeMember");
+            "diskLatency", "linkLatency", "transferLeader", "addMember", "promoteMember", "removeMember");
 
     public static Scenario load(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
@@ -204,6 +219,20 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
             case "diskLatency":
                 return new DiskLatency(at, name(where, f, kind), positive(where, "add", str(f, "add", "10ms")),
                         positive(where, "for", str(f, "for", "1m")));
+            case "linkLatency": {
+                String from = name(where, f, kind);
+                String to = null;
+                if (f.get("to") != null) {
+                    to = f.get("to").toString();
+                    if (!NAME.matcher(to).matches()) throw new IllegalArgumentException(where + "to needs a member name, not \"" + to + "\"");
+                    if (from.equals(to)) throw new IllegalArgumentException(where + "a link needs two different members");
+                }
+                Object ow = f.getOrDefault("oneWay", false);
+                if (!(ow instanceof Boolean)) throw new IllegalArgumentException(where + "oneWay must be true or false, not " + ow);
+                if ((Boolean) ow && to == null) throw new IllegalArgumentException(where + "oneWay needs to: MEMBER");
+                return new LinkLatency(at, from, to, (Boolean) ow, positive(where, "add", str(f, "add", "10ms")),
+                        positive(where, "for", str(f, "for", "1m")));
+            }
             case "transferLeader":
                 return new TransferLeader(at, name(where, f, kind));
             case "addMember": {

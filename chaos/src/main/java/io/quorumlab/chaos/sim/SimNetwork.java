@@ -26,6 +26,8 @@ public final class SimNetwork {
      *  added by migrations included); it outlives endpoints, as a link's clock must. */
     private long[] linkKeys = new long[8];
     private long[] linkArrivals = new long[8];
+    /** Per link slot, one-way latency added by latency-step faults (0 when none is active). */
+    private long[] linkExtra = new long[8];
     private int links;
     private long sent;
     private long dropped;
@@ -50,9 +52,11 @@ public final class SimNetwork {
         if (links == linkKeys.length) {
             linkKeys = java.util.Arrays.copyOf(linkKeys, links * 2);
             linkArrivals = java.util.Arrays.copyOf(linkArrivals, links * 2);
+            linkExtra = java.util.Arrays.copyOf(linkExtra, links * 2);
         }
         linkKeys[links] = key;
         linkArrivals[links] = 0;
+        linkExtra[links] = 0;
         return links++;
     }
 
@@ -60,12 +64,30 @@ public final class SimNetwork {
         return (!cutLinks.isEmpty() && cutLinks.contains(link(from, to))) || (loss > 0 && random.nextDouble() < loss);
     }
 
-    /** The arrival time of a message sent now on the link: latency sampled, never before the previous one. */
+    /** The arrival time of a message sent now on the link: latency sampled (plus any latency step), never before the previous one. */
     private long arrival(long from, long to) {
         int slot = linkSlot(link(from, to));
-        long arrival = Math.max(sim.clock() + sampleLatency(), linkArrivals[slot]);
+        long arrival = Math.max(sim.clock() + sampleLatency() + linkExtra[slot], linkArrivals[slot]);
         linkArrivals[slot] = arrival;
         return arrival;
+    }
+
+    /**
+     * A latency step on the link from {@code from} to {@code to} (one way): every message sent on it from
+     * now on takes {@code nanos} longer (negative to take a step back; overlapping steps add up). Messages
+     * already in flight keep their arrival time, and the link stays FIFO.
+     */
+    public void addLatency(long from, long to, long nanos) {
+        int slot = linkSlot(link(from, to));
+        long v = linkExtra[slot] + nanos;
+        if (v < 0) throw new IllegalStateException("latency step removed twice on link " + from + " -> " + to);
+        linkExtra[slot] = v;
+    }
+
+    /** The one-way latency currently added to the link by latency steps. */
+    public long addedLatency(long from, long to) {
+        int slot = linkSlot(link(from, to));
+        return linkExtra[slot];
     }
 
     /** Cuts the link from {@code from} to {@code to} (one way). */

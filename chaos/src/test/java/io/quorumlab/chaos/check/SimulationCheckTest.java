@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Short faulty simulations, each checked by the linearizability and watch checkers: kills with
- * unsynced-data loss, isolations and disk stalls (of a random member or of the leader of the moment),
+ * unsynced-data loss, isolations, disk stalls and link-latency steps (of a random member or of the leader of the moment),
  * on stacked and external placement. CI runs
  * {@value #DEFAULT_SEEDS} seeds; {@code -Dchaos.seeds=N} (and {@code -Dchaos.firstSeed=F}) widens the sweep, {@code -Dchaos.seed=S}
  * replays one seed. A failure prints the seed, its faults, and the command that replays it.
@@ -48,11 +48,12 @@ class SimulationCheckTest {
             long at = 4 * SECOND + (long) (r.nextDouble() * 13 * SECOND);
             String m = names.get(r.nextInt(names.size()));
             long len = (long) ((0.3 + r.nextDouble() * 3.7) * SECOND);
-            int kind = r.nextInt(5);
+            int kind = r.nextInt(6);
             Scenario.Fault f = null;
             if (kind == 0) f = new Scenario.Kill(at, m, len);
             else if (kind == 1) f = new Scenario.Isolate(at, m, len);
             else if (kind == 2) f = new Scenario.DiskStall(at, m, len);
+            else if (kind == 5) f = new Scenario.LinkLatency(at, m, null, false, (long) ((0.02 + r.nextDouble() * 1.5) * 1_000_000_000L), len);
             else if (kind == 3) sim.sim().at(at, () -> killLeader(sim, len));
             else sim.sim().at(at, () -> isolateLeader(sim, len));
             if (f != null) sim.schedule(f);

@@ -70,6 +70,8 @@ class ScenarioFileTest {
                   - {at: 7m, addMember: etcd2, as: voter}
                   - {at: 8m, promoteMember: etcd1}
                   - {at: 9m, removeMember: cp1}
+                  - {at: 10m, linkLatency: cp2, add: 50ms, for: 1m}
+                  - {at: 11m, linkLatency: cp2, to: cp3, oneWay: true, add: 5ms, for: 30s}
                 """, "t");
         assertEquals(List.of(new Scenario.Restart(60_000_000_000L, "cp2", 10_000_000_000L),
                 new Scenario.Partition(120_000_000_000L, "cp1", "cp3", false, 30_000_000_000L),
@@ -79,7 +81,11 @@ class ScenarioFileTest {
                 new Scenario.AddMember(360_000_000_000L, "etcd1", true, "ssd"),
                 new Scenario.AddMember(420_000_000_000L, "etcd2", false, "nvme"),
                 new Scenario.PromoteMember(480_000_000_000L, "etcd1"),
-                new Scenario.RemoveMember(540_000_000_000L, "cp1")), sc.faults());
+                new Scenario.RemoveMember(540_000_000_000L, "cp1"),
+                new Scenario.LinkLatency(600_000_000_000L, "cp2", null, false, 50_000_000L, 60_000_000_000L),
+                new Scenario.LinkLatency(660_000_000_000L, "cp2", "cp3", true, 5_000_000L, 30_000_000_000L)), sc.faults());
+        assertEquals("link latency +50ms on all links of cp2 for 1m", sc.faults().get(9).describe());
+        assertEquals("link latency +5ms on cp2 -> cp3 for 30s", sc.faults().get(10).describe());
         // Later faults may name members that earlier ones add.
         sc.build();
     }
@@ -103,6 +109,10 @@ class ScenarioFileTest {
         builtRefused("faults: [{at: 1m, transferLeader: cp7}]", "no member cp7");
         builtRefused("faults: [{at: 2m, addMember: etcd1}, {at: 1m, kill: etcd1}]", "member etcd1 is added at d0 00:02:00");
         refused("seed: seven", "seed must be an integer");
+        refused("faults: [{at: 1m, linkLatency: cp1, oneWay: true}]", "oneWay needs to: MEMBER");
+        refused("faults: [{at: 1m, linkLatency: cp1, to: cp1}]", "two different members");
+        refused("faults: [{at: 1m, linkLatency: cp1, add: 0ms}]", "add must be positive");
+        builtRefused("faults: [{at: 1m, linkLatency: cp1, to: cp9}]", "no member cp9");
         builtRefused("faults: [{at: 1m, partition: cp1, to: cp9}]", "no member cp9");
     }
 
@@ -165,5 +175,35 @@ class ScenarioFileTest {
                   - {at: 90s, %s}
                   - {at: 90s, %s}
                 """.formatted(name, fault1, fault2), "inline").build().run(null);
+    }
+
+    @Test
+    void aLatencyStepOnTheLeadersLinksIsPaidByEveryCommitAndALongOneCostsLeadership() {
+        // Seed 3, dedicated: etcd1 leads from the start (the first election is not counted). A 5 ms step on
+        // all its links from 10 s to the end adds one-way trips to every commit and every ReadIndex (up to
+        // four each when the API server's member is a follower: forward, append, ack, commit notice).
+        SimResult base = linkRun("no-step", "[]");
+        SimResult step = linkRun("step-5ms", "[{at: 10s, linkLatency: etcd1, add: 5ms, for: 2m}]");
+        assertEquals(0, step.leaderElections(), "a 5 ms step is far below the election timeout: " + step.toJson());
+        assertEquals(0, base.leaderElections(), base.toJson());
+        assertTrue(step.apiP99Ms() >= base.apiP99Ms() + 5, "API p99 " + base.apiP99Ms() + " -> " + step.apiP99Ms() + " ms: " + step.toJson());
+        // 1.5 s one way is longer than the election timeout: heartbeats arrive too late, a follower
+        // campaigns, and the chain names the step on the old leader.
+        SimResult slow = linkRun("step-1500ms", "[{at: 90s, linkLatency: etcd1, add: 1500ms, for: 10s}]");
+        assertTrue(slow.leaderElections() >= 1, slow.toJson());
+        assertTrue(slow.leaderChanges().stream().anyMatch(c -> c.cause().startsWith("link latency +1500ms on all links of etcd1")
+                && c.cause().contains("(leader etcd1)")), slow.toJson());
+    }
+
+    /** Replay: quorumlab sim run SCENARIO (the YAML below) --output json */
+    private static SimResult linkRun(String name, String faults) {
+        return Scenario.parse("""
+                name: %s
+                placement: dedicated-nvme
+                duration: 2m
+                seed: 3
+                workload: {burstsPerDay: 0}
+                faults: %s
+                """.formatted(name, faults), "inline").build().run(null);
     }
 }

@@ -376,9 +376,13 @@ final class ConfigParser {
         if (progressNotify.isNegative()) {
             throw new ConfigException("--experimental-watch-progress-notify-interval must not be negative");
         }
+        Duration corruptCheck = duration("experimental-corrupt-check-time");
+        if (corruptCheck.isNegative()) {
+            throw new ConfigException("--experimental-corrupt-check-time must not be negative");
+        }
         return new ServerConfig(name, dataDir, walDir, urls, cluster, raft, storage, compaction, grpc, clientTls, peerTls,
                 cipherSuites, auth, logging, new ServerConfig.Metrics(metricsLevel, metricsUrls),
-                bool("enable-pprof"), progressNotify, bool("experimental-initial-corrupt-check"));
+                bool("enable-pprof"), progressNotify, bool("experimental-initial-corrupt-check"), corruptCheck);
     }
 
     private ServerConfig.Raft raft() {

@@ -137,6 +137,7 @@ final class Flags {
         bool("force-new-cluster", false);
         add("experimental-watch-progress-notify-interval", Kind.DURATION, "10m");
         bool("experimental-initial-corrupt-check", false);
+        add("experimental-corrupt-check-time", Kind.DURATION, "0s");
         string("config-file", "");
         add("version", Kind.VERSION, "false");
         // etcd flags that scripts pass and quorumlab has no use for: accepted, warned about, ignored.
@@ -149,7 +150,7 @@ final class Flags {
                 "discovery-srv-name", "discovery-fallback", "discovery-proxy", "proxy", "proxy-failure-wait",
                 "proxy-refresh-interval", "proxy-dial-timeout", "proxy-write-timeout", "proxy-read-timeout",
                 "client-cert-allowed-hostname", "peer-cert-allowed-hostname", "log-rotation-config-json",
-                "experimental-corrupt-check-time", "experimental-backend-bbolt-freelist-type",
+                "experimental-backend-bbolt-freelist-type",
                 "experimental-compaction-batch-limit", "experimental-warning-apply-duration",
                 "experimental-enable-lease-checkpoint", "experimental-peer-skip-client-san-verification",
                 "tls-min-version", "tls-max-version")) {

@@ -97,6 +97,8 @@ import java.util.stream.Collectors;
  * @param watchProgressNotifyInterval --experimental-watch-progress-notify-interval
  * @param initialCorruptCheck --experimental-initial-corrupt-check: before serving clients, a restarted
  *        member compares its HashKV with its peers' at its revision and refuses to start on a mismatch
+ * @param corruptCheckTime --experimental-corrupt-check-time: period of the leader's HashKV comparison
+ *        with every member while running; zero (etcd's default) turns the periodic check off
  */
 public record ServerConfig(
         String name,
@@ -116,7 +118,8 @@ public record ServerConfig(
         Metrics metrics,
         boolean enablePprof,
         Duration watchProgressNotifyInterval,
-        boolean initialCorruptCheck) {
+        boolean initialCorruptCheck,
+        Duration corruptCheckTime) {
 
     /** etcd refuses election timeouts above this (milliseconds). */
     public static final long MAX_ELECTION_TIMEOUT_MILLIS = 50_000;

@@ -261,7 +261,10 @@ public final class Member implements MemberApi, AutoCloseable {
         scheduleLeaseCheck();
         schedulePublish();
         schedulePing();
-        scheduleCorruptionCheck();
+        if (corruptCheckNanos > 0) {
+            LOG.info("enabled corruption checking local-member-id={} interval={}ms", Long.toHexString(memberId), corruptCheckNanos / 1_000_000);
+            scheduleCorruptionCheck();
+        }
         if (autoCompactor != null) scheduleAutoCompaction();
     }
 
@@ -290,13 +293,17 @@ public final class Member implements MemberApi, AutoCloseable {
     }
 
     private static final byte CTRL_HASH = 9, CTRL_HASH_OK = 10;
-    /** Between corruption checks (etcd's --experimental-corrupt-check-time; etcd leaves it off by default). */
-    private volatile long corruptCheckNanos = 5 * 60_000_000_000L;
+    /** Between corruption checks (etcd's --experimental-corrupt-check-time); 0 = off, etcd's default. */
+    private volatile long corruptCheckNanos;
     /** The leader's own HashKV for the round in flight: revision -> {hash, compact revision}. */
     private final ConcurrentHashMap<Long, long[]> ownHashes = new ConcurrentHashMap<>();
 
-    /** Sets the period of the leader's corruption check (tests shorten it). */
-    void setCorruptCheckPeriod(long nanos) {
+    /**
+     * Sets the period of the leader's corruption check (--experimental-corrupt-check-time); 0 leaves it
+     * off, as etcd does by default. Call before {@link #start()}.
+     */
+    public void setCorruptCheckPeriod(long nanos) {
+        if (nanos < 0) throw new IllegalArgumentException("corruption check period must not be negative");
         corruptCheckNanos = nanos;
     }
 

@@ -207,4 +207,15 @@ class FlagParsingTest {
         String name = flag.substring(2).split("=")[0];
         assertEquals(List.of("--" + name + " is an etcd option quorumlab does not support; ignored"), warnings);
     }
+
+    @Test
+    void corruptCheckTimeIsOffByDefaultAndTakesAGoDuration() {
+        assertEquals(Duration.ZERO, parse().corruptCheckTime());
+        assertEquals(Duration.ofMinutes(3), parse("--experimental-corrupt-check-time=3m").corruptCheckTime());
+        List<String> warnings = new ArrayList<>();
+        ServerConfig.parse(new String[] {"--experimental-corrupt-check-time=90s"}, Map.of(), warnings::add);
+        assertEquals(List.of(), warnings, "the flag is honored now, not ignored");
+        assertThrows(ConfigException.class, () -> parse("--experimental-corrupt-check-time=-1s"));
+        assertThrows(ConfigException.class, () -> parse("--experimental-corrupt-check-time=often"));
+    }
 }

@@ -158,11 +158,13 @@ class YamlConfigTest {
                 grpc-keepalive-timeout: 20s
                 backend-batch-interval: 50ms
                 experimental-watch-progress-notify-interval: 600000000000
+                experimental-corrupt-check-time: 300000000000
                 """);
         assertEquals(Duration.ofHours(2), c.grpc().keepaliveInterval());
         assertEquals(Duration.ofSeconds(20), c.grpc().keepaliveTimeout());
         assertEquals(Duration.ofMillis(50), c.storage().backendBatchInterval());
         assertEquals(Duration.ofMinutes(10), c.watchProgressNotifyInterval());
+        assertEquals(Duration.ofMinutes(5), c.corruptCheckTime());
     }
 
     @Test
