@@ -38,6 +38,9 @@ final class FrameWriter {
     private final ByteBuffer headerBuf = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
 
     private WalFile file;
+    /** The segment's sequence number and tag (0: version-0 frames), bound into each header check. */
+    private long seq;
+    private int tag;
     /** File offset of buf[0]. */
     private long flushedPos;
     private int chainCrc;
@@ -51,8 +54,14 @@ final class FrameWriter {
         this.crcView = buf.duplicate();
     }
 
-    /** Points the writer at {@code file}; any buffered bytes must have been flushed. */
-    void begin(WalFile file, long position, int chainCrc) {
+    /**
+     * Points the writer at {@code file}, segment {@code seq} written with {@code tag} (0 writes
+     * version-0 frames, for appending to a segment of that version); buffered bytes must be flushed.
+     */
+    void begin(WalFile file, long position, int chainCrc, long seq, int tag) {
+        if (tag < 0 || tag > 255) {
+            throw new IllegalArgumentException("tag out of range: " + tag);
+        }
         if (buf.position() != 0) {
             throw new IllegalStateException("unflushed bytes when switching segments");
         }
@@ -62,6 +71,13 @@ final class FrameWriter {
         this.file = file;
         this.flushedPos = position;
         this.chainCrc = chainCrc;
+        this.seq = seq;
+        this.tag = tag;
+        this.cachedPayload = -1; // the cached header word holds the previous segment's tag and check
+    }
+
+    int tag() {
+        return tag;
     }
 
     WalFile file() {
@@ -177,8 +193,8 @@ final class FrameWriter {
         }
 
         headerBuf.clear();
-        headerBuf.putInt(payload).put((byte) type).put((byte) 0);
-        headerBuf.putShort((short) headerCheck(crc, header, 0));
+        headerBuf.putInt(payload).put((byte) type).put((byte) tag);
+        headerBuf.putShort((short) headerCheck(crc, header, 0, seq));
 
         crc.reset();
         updateIntLE(crc, chainCrc);
@@ -215,8 +231,8 @@ final class FrameWriter {
             word = cachedHeaderWord;
         } else {
             headerBuf.clear();
-            headerBuf.putInt(payload).put((byte) type).put((byte) 0);
-            headerBuf.putShort((short) headerCheck(crc, header, 0));
+            headerBuf.putInt(payload).put((byte) type).put((byte) tag);
+            headerBuf.putShort((short) headerCheck(crc, header, 0, seq));
             word = headerBuf.getLong(0);
             cachedHeaderWord = word;
             cachedPayload = payload;

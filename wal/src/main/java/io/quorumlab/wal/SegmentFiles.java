@@ -49,6 +49,24 @@ final class SegmentFiles {
         return out;
     }
 
+    /**
+     * The chain value segment {@code segs[i + 1]} starts from (its intact crc record), or
+     * {@link SegmentDecoder#UNKNOWN_CRC} for the last segment or a damaged record.
+     */
+    static long nextChain(WalStorage storage, List<SegmentName> segs, int i) throws IOException {
+        if (i + 1 >= segs.size()) {
+            return SegmentDecoder.UNKNOWN_CRC;
+        }
+        SegmentName next = segs.get(i + 1);
+        ByteBuffer head = ByteBuffer.allocate(SegmentDecoder.CRC_RECORD_BYTES);
+        try (WalFile f = storage.open(next.fileName())) {
+            while (head.hasRemaining() && f.read(head, head.position()) > 0) {
+                // read the record whole unless the file is shorter
+            }
+        }
+        return SegmentDecoder.carriedCrc(java.util.Arrays.copyOf(head.array(), head.position()), next.seq());
+    }
+
     static byte[] read(WalStorage storage, String name) throws IOException {
         try (WalFile f = storage.open(name)) {
             return f.readAll();

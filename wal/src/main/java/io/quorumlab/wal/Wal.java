@@ -194,6 +194,9 @@ public final class Wal implements Closeable {
     private volatile HardState lastHardState;
     /** Clock reading at the end of the last fsync (or write): where the batch's completion starts. */
     private long lastClock;
+    /** Segment cuts since open, and how many of them rewrote a recycled file; written under the lock. */
+    private volatile long cuts;
+    private volatile long recycledCuts;
     /** Set under the lock by close() once its files are closed: later requests fail "closed". */
     private boolean terminated;
 
@@ -204,18 +207,20 @@ public final class Wal implements Closeable {
     private volatile boolean committerParked;
 
     private Wal(WalStorage storage, WalOptions opts, byte[] metadata, List<SegmentName> segments,
-                WalFile current, long position, int chainCrc, long headerEnd, long lastIndex, HardState hs) {
+                WalFile current, int currentTag, long position, int chainCrc, long headerEnd, long lastIndex,
+                HardState hs) {
         this.storage = storage;
         this.opts = opts;
         this.metadata = metadata;
         this.segments = new ArrayList<>(segments);
         this.writer = new FrameWriter(opts.writeBufferBytes());
-        this.writer.begin(current, position, chainCrc);
+        this.writer.begin(current, position, chainCrc, this.segments.get(this.segments.size() - 1).seq(), currentTag);
         this.headerEnd = headerEnd;
         this.lastIndex = lastIndex;
         this.writtenIndex = lastIndex;
         this.lastHardState = hs;
-        this.pipeline = new SegmentPipeline(storage, opts.segmentBytes(), opts.segmentPreparer(), opts.nanoClock());
+        this.pipeline = new SegmentPipeline(storage, opts.segmentBytes(), opts.recycleSegments(), opts.segmentPreparer(),
+                opts.nanoClock());
         this.pipeline.start();
     }
 
@@ -251,7 +256,7 @@ public final class Wal implements Closeable {
         try {
             file.preallocate(opts.segmentBytes());
             FrameWriter w = new FrameWriter(4096);
-            w.begin(file, 0, 0);
+            w.begin(file, 0, 0, 0, WalFormat.TAG_FIRST);
             w.writeCrc(0);
             w.writeMetadata(metadata.data());
             w.writeSnapshot(SnapshotMarker.ZERO);
@@ -265,7 +270,8 @@ public final class Wal implements Closeable {
             LOG.info("wal created dir={} segment={} segment-bytes={}", storage.describe(), first.fileName(),
                     opts.segmentBytes());
             ok = true;
-            return new Wal(storage, opts, metadata.data(), List.of(first), file, pos, crc, pos, 0, HardState.EMPTY);
+            return new Wal(storage, opts, metadata.data(), List.of(first), file, WalFormat.TAG_FIRST, pos, crc, pos, 0,
+                    HardState.EMPTY);
         } finally {
             if (!ok) {
                 file.close();
@@ -317,7 +323,8 @@ public final class Wal implements Closeable {
             long[] headerEndOut = {0};
             SegmentDecoder.Result res;
             try {
-                res = decoder.scan(bytes, prevCrc, last, (rec, off) -> {
+                res = decoder.scan(bytes, segs.get(i).seq(), prevCrc, SegmentFiles.nextChain(storage, segs, i), last,
+                        (rec, off) -> {
                     replay.accept(rec, off);
                     if (rec instanceof WalMetadata m && headerEndOut[0] == 0) {
                         headerEndOut[0] = off + WalFormat.frameBytes(m.data().length);
@@ -332,7 +339,9 @@ public final class Wal implements Closeable {
             boolean hasHeader = res.records() >= 2; // crc + metadata, checked by the decoder order below
             if (res.outcome() == SegmentDecoder.Outcome.TORN) {
                 assert last : "decoder only reports torn tails in the last segment";
-                int brokenEnd = SegmentDecoder.lastNonZeroEnd(bytes, (int) res.validEnd());
+                // Version 0: everything up to the last non-zero byte; version 1: the bad frame only
+                // (what follows it is stale frames of the file's previous lives).
+                int brokenEnd = (int) Math.max(res.validEnd(), res.damagedEnd());
                 if (!hasHeader && i == first) {
                     throw new WalCorruptException(dir, name, res.validEnd(), "segment has no complete header ("
                             + res.reason() + ")");
@@ -340,12 +349,13 @@ public final class Wal implements Closeable {
                 if (!hasHeader) {
                     // Cut before its header became durable (cannot happen with our fsync order, but
                     // a truncated copy can): drop the whole segment and keep appending to the previous.
-                    String broken = SegmentFiles.saveBroken(storage, name, bytes, 0, brokenEnd);
+                    int segEnd = SegmentDecoder.lastNonZeroEnd(bytes, 0);
+                    String broken = SegmentFiles.saveBroken(storage, name, bytes, 0, segEnd);
                     storage.delete(name);
                     storage.fsyncDir();
                     LOG.warn("wal dropped segment with torn header file={} bytes={} saved-to={} reason=\"{}\"",
-                            name, brokenEnd, broken, res.reason());
-                    repairs.add(new Recovered.TornTail(name, 0, brokenEnd, broken, res.reason()));
+                            name, segEnd, broken, res.reason());
+                    repairs.add(new Recovered.TornTail(name, 0, segEnd, broken, res.reason()));
                     currentSeg = i - 1;
                     break;
                 }
@@ -384,7 +394,7 @@ public final class Wal implements Closeable {
                 dir, segs.size(), rec.snapshot().index(), replay.lastIndex(), rec.entries().size(), repairs.size());
         // Only bounds how empty a segment may be when cut (never cut a header-only segment).
         long headerEnd = Math.max(lastHeaderEnd, WalFormat.frameBytes(WalFormat.CRC_BYTES));
-        Wal wal = new Wal(storage, opts, replay.metadata.data(), segs, file, lastResult.validEnd(),
+        Wal wal = new Wal(storage, opts, replay.metadata.data(), segs, file, lastResult.tag(), lastResult.validEnd(),
                 lastResult.endCrc(), headerEnd, replay.lastIndex(), replay.hardState);
         return new Opened(wal, rec);
     }
@@ -401,7 +411,8 @@ public final class Wal implements Closeable {
         long prevCrc = SegmentDecoder.UNKNOWN_CRC;
         for (int i = 0; i < segs.size(); i++) {
             String name = segs.get(i).fileName();
-            SegmentDecoder.Result res = decoder.scan(SegmentFiles.read(storage, name), prevCrc, i == segs.size() - 1,
+            SegmentDecoder.Result res = decoder.scan(SegmentFiles.read(storage, name), segs.get(i).seq(), prevCrc,
+                    SegmentFiles.nextChain(storage, segs, i), i == segs.size() - 1,
                     (rec, off) -> {
                         if (rec instanceof SnapshotMarker m) {
                             markers.add(m);
@@ -629,7 +640,8 @@ public final class Wal implements Closeable {
 
     /**
      * Lets the WAL delete segments no longer needed to replay from a snapshot at {@code index},
-     * keeping at most {@link WalOptions#maxWals()} (0 keeps all). Returns how many were deleted.
+     * keeping at most {@link WalOptions#maxWals()} (0 keeps all). Released files go to the recycle pool
+     * ({@link WalOptions#recycleSegments()}) or are deleted. Returns how many were released.
      */
     public int releaseTo(long index) throws IOException {
         commitLock.lock();
@@ -643,22 +655,53 @@ public final class Wal implements Closeable {
                     keepFrom = i;
                 }
             }
-            int deleted = 0;
+            int released = 0;
+            List<String> toRecycle = null;
             while (keepFrom > 0 && segments.size() > opts.maxWals()) {
                 SegmentName victim = segments.remove(0);
-                storage.delete(victim.fileName());
+                int offered = toRecycle == null ? 0 : toRecycle.size();
+                if (failure == null && !closed && pipeline.wantsRecycled(offered)) {
+                    // Kept to be rewritten in place as a later segment (its stale frames carry
+                    // another tag and sequence, so they read as the end of the new segment's log).
+                    String tmp = pipeline.recycleName();
+                    storage.rename(victim.fileName(), tmp);
+                    if (toRecycle == null) {
+                        toRecycle = new ArrayList<>();
+                    }
+                    toRecycle.add(tmp);
+                    LOG.info("wal released segment file={} recycled-as={}", victim.fileName(), tmp);
+                } else {
+                    storage.delete(victim.fileName());
+                    LOG.info("wal released segment file={}", victim.fileName());
+                }
                 keepFrom--;
-                deleted++;
-                LOG.info("wal released segment file={}", victim.fileName());
+                released++;
             }
-            if (deleted > 0) {
+            if (released > 0) {
+                // The old names must be durably gone before a recycled file is overwritten: a
+                // crash must never bring back a segment name over rewritten contents.
                 storage.fsyncDir();
             }
+            if (toRecycle != null) {
+                for (String tmp : toRecycle) {
+                    pipeline.offerRecycled(tmp);
+                }
+            }
             assert !segments.isEmpty() : "the current segment is never released";
-            return deleted;
+            return released;
         } finally {
             commitLock.unlock();
         }
+    }
+
+    /** Segment cuts since this WAL was created or opened. */
+    public long segmentCuts() {
+        return cuts;
+    }
+
+    /** Those of {@link #segmentCuts()} that rewrote a released segment file instead of a zero-filled one. */
+    public long recycledSegmentCuts() {
+        return recycledCuts;
     }
 
     /** Index of the last entry written (not necessarily fsync'd yet). */
@@ -1182,7 +1225,7 @@ public final class Wal implements Closeable {
         SegmentName prev = segments.get(segments.size() - 1);
         SegmentName next = new SegmentName(prev.seq() + 1, writtenIndex + 1);
         int chain = writer.chainCrc();
-        writer.begin(spare.file(), 0, chain);
+        writer.begin(spare.file(), 0, chain, next.seq(), spare.tag());
         writer.writeCrc(chain);
         writer.writeMetadata(metadata);
         writer.writeHardState(lastHardState);
@@ -1194,9 +1237,13 @@ public final class Wal implements Closeable {
         storage.fsyncDir();
         segments.add(next);
         old.close();
+        cuts++;
+        if (spare.recycled()) {
+            recycledCuts++;
+        }
         long c4 = opts.nanoClock().getAsLong();
-        LOG.info("wal segment cut file={} previous={} took-us={} old-fsync-us={} spare-wait-us={} new-fsync-us={} dir-fsync-us={}",
-                next.fileName(), prev.fileName(), (c4 - c0) / 1000, (c1 - c0) / 1000, (c2 - c1) / 1000, (c3 - c2) / 1000, (c4 - c3) / 1000);
+        LOG.info("wal segment cut file={} previous={} recycled={} tag={} took-us={} old-fsync-us={} spare-wait-us={} new-fsync-us={} dir-fsync-us={}",
+                next.fileName(), prev.fileName(), spare.recycled(), spare.tag(), (c4 - c0) / 1000, (c1 - c0) / 1000, (c2 - c1) / 1000, (c3 - c2) / 1000, (c4 - c3) / 1000);
     }
 
     private void fsync(WalFile f) throws IOException {

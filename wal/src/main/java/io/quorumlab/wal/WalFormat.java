@@ -9,10 +9,19 @@ import java.util.zip.CRC32C;
  * <pre>
  * segment file  = frame* then zeros up to the preallocated size
  * frame         = header(12) payload padding(0..7)        -- every frame starts 8-byte aligned
- * header        = u32 payloadLength | u8 type | u8 0 | u16 headerCheck | u32 crc   (little-endian)
- * headerCheck   = low 16 bits of CRC32C(header bytes 0..5)
+ * header        = u32 payloadLength | u8 type | u8 tag | u16 headerCheck | u32 crc   (little-endian)
+ * headerCheck   = version 0 (tag 0):  low 16 bits of CRC32C(header bytes 0..5)
+ *                 version 1 (tag 1..255): low 16 bits of CRC32C(segment sequence as u64 LE | header bytes 0..5)
  * crc           = CRC32C(previous frame's crc as u32 LE | header bytes 0..7 | payload)
  * </pre>
+ *
+ * <p><b>Format version and generation.</b> The first frame of a segment (its crc record) says the
+ * segment's version: tag 0 is version 0 (every frame's byte 5 is 0, as written before segments were
+ * recycled); a non-zero tag is version 1, and every frame of that segment carries the same tag. A
+ * version-1 segment may be a recycled file whose bytes after the log's end are frames of its
+ * previous lives: their tag differs (a file's next life takes the previous tag + 1, wrapping within
+ * 1..255) and their header check was computed with another sequence number, so a frame whose tag or
+ * check does not match this segment is the end of the log exactly like zeros (SegmentDecoder).
  *
  * The header check lets recovery tell a damaged length (corruption: refuse to open) from a write
  * cut short (torn tail: truncate), because a torn header never passes it. The chained CRC makes a
@@ -38,6 +47,11 @@ final class WalFormat {
     static final int SNAPSHOT_BYTES = 16;
     static final int CRC_BYTES = 4;
 
+    /** Tag of version-0 segments (byte 5 of every frame is 0). */
+    static final int TAG_V0 = 0;
+    /** Tag of a file's first life in version 1; later lives count up (see {@link #nextTag}). */
+    static final int TAG_FIRST = 1;
+
     static final String SEGMENT_SUFFIX = ".wal";
     static final String TMP_SUFFIX = ".tmp";
     static final String BROKEN_SUFFIX = ".broken";
@@ -57,11 +71,35 @@ final class WalFormat {
         return type >= TYPE_METADATA && type <= TYPE_SNAPSHOT;
     }
 
-    /** Header check over bytes 0..5 of a header held in {@code b} at {@code off}. */
+    /** Header check of a version-0 frame over bytes 0..5 of a header held in {@code b} at {@code off}. */
     static int headerCheck(CRC32C crc, byte[] b, int off) {
         crc.reset();
         crc.update(b, off, 6);
         return (int) (crc.getValue() & 0xFFFF);
+    }
+
+    /**
+     * Header check of a frame of a segment with sequence {@code seq}: version 0 (byte 5 is 0) as
+     * {@link #headerCheck(CRC32C, byte[], int)}, version 1 also over the sequence number, so a frame
+     * left from a previous life of a recycled file fails it even if its tag repeats.
+     */
+    static int headerCheck(CRC32C crc, byte[] b, int off, long seq) {
+        crc.reset();
+        if (b[off + 5] != TAG_V0) {
+            updateLongLE(crc, seq);
+        }
+        crc.update(b, off, 6);
+        return (int) (crc.getValue() & 0xFFFF);
+    }
+
+    /** The tag of a file's next life: never 0 (version 0) and never the tag it had. */
+    static int nextTag(int previousTag) {
+        return previousTag % 255 + 1;
+    }
+
+    static void updateLongLE(CRC32C crc, long v) {
+        updateIntLE(crc, (int) v);
+        updateIntLE(crc, (int) (v >>> 32));
     }
 
     static void updateIntLE(CRC32C crc, int v) {

@@ -33,11 +33,16 @@ public record WalOptions(
         WalMetrics metrics,
         Executor segmentPreparer,
         boolean backgroundCommit,
-        boolean delegateWakeups) {
+        boolean delegateWakeups,
+        int recycleSegments) {
 
     public static final long DEFAULT_SEGMENT_BYTES = 64L * 1024 * 1024;
     public static final int DEFAULT_MAX_WALS = 5;
     public static final long DEFAULT_SLOW_FSYNC_NANOS = 1_000_000_000L;
+    /** Covers the cuts between two releases at a few hundred MB/s with releases per ~second. */
+    public static final int DEFAULT_RECYCLE_SEGMENTS = 4;
+    /** Hard bound on recycled files kept: each is a whole segment of disk. */
+    public static final int MAX_RECYCLE_SEGMENTS = 64;
 
     public WalOptions {
         if (segmentBytes < 4096 || (segmentBytes & 7) != 0) {
@@ -46,7 +51,8 @@ public record WalOptions(
         if (writeBufferBytes < 4096) {
             throw new IllegalArgumentException("writeBufferBytes must be >= 4096: " + writeBufferBytes);
         }
-        if (maxBatchRequests < 1 || maxPendingAppends < 1 || maxWals < 0 || slowFsyncNanos <= 0) {
+        if (maxBatchRequests < 1 || maxPendingAppends < 1 || maxWals < 0 || slowFsyncNanos <= 0
+                || recycleSegments < 0 || recycleSegments > MAX_RECYCLE_SEGMENTS) {
             throw new IllegalArgumentException("bad bounds in " + this);
         }
         if (nanoClock == null || metrics == null) {
@@ -56,62 +62,67 @@ public record WalOptions(
 
     public static WalOptions defaults() {
         return new WalOptions(DEFAULT_SEGMENT_BYTES, 1 << 20, 1024, 4096, DEFAULT_MAX_WALS,
-                DEFAULT_SLOW_FSYNC_NANOS, System::nanoTime, WalMetrics.NOOP, null, true, false);
+                DEFAULT_SLOW_FSYNC_NANOS, System::nanoTime, WalMetrics.NOOP, null, true, false, DEFAULT_RECYCLE_SEGMENTS);
     }
 
     public WalOptions withSegmentBytes(long v) {
         return new WalOptions(v, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals, slowFsyncNanos,
-                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
+                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups, recycleSegments);
     }
 
     public WalOptions withWriteBufferBytes(int v) {
         return new WalOptions(segmentBytes, v, maxBatchRequests, maxPendingAppends, maxWals, slowFsyncNanos,
-                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
+                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups, recycleSegments);
     }
 
     public WalOptions withMaxBatchRequests(int v) {
         return new WalOptions(segmentBytes, writeBufferBytes, v, maxPendingAppends, maxWals, slowFsyncNanos,
-                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
+                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups, recycleSegments);
     }
 
     public WalOptions withMaxPendingAppends(int v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, v, maxWals, slowFsyncNanos,
-                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
+                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups, recycleSegments);
     }
 
     public WalOptions withMaxWals(int v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, v, slowFsyncNanos,
-                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
+                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups, recycleSegments);
     }
 
     public WalOptions withSlowFsyncNanos(long v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals, v,
-                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
+                nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups, recycleSegments);
     }
 
     public WalOptions withNanoClock(LongSupplier v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
-                slowFsyncNanos, v, metrics, segmentPreparer, backgroundCommit, delegateWakeups);
+                slowFsyncNanos, v, metrics, segmentPreparer, backgroundCommit, delegateWakeups, recycleSegments);
     }
 
     public WalOptions withMetrics(WalMetrics v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
-                slowFsyncNanos, nanoClock, v, segmentPreparer, backgroundCommit, delegateWakeups);
+                slowFsyncNanos, nanoClock, v, segmentPreparer, backgroundCommit, delegateWakeups, recycleSegments);
     }
 
     public WalOptions withSegmentPreparer(Executor v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
-                slowFsyncNanos, nanoClock, metrics, v, backgroundCommit, delegateWakeups);
+                slowFsyncNanos, nanoClock, metrics, v, backgroundCommit, delegateWakeups, recycleSegments);
     }
 
     public WalOptions withBackgroundCommit(boolean v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
-                slowFsyncNanos, nanoClock, metrics, segmentPreparer, v, delegateWakeups);
+                slowFsyncNanos, nanoClock, metrics, segmentPreparer, v, delegateWakeups, recycleSegments);
     }
 
     public WalOptions withDelegateWakeups(boolean v) {
         return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
-                slowFsyncNanos, nanoClock, metrics, segmentPreparer, backgroundCommit, v);
+                slowFsyncNanos, nanoClock, metrics, segmentPreparer, backgroundCommit, v, recycleSegments);
+    }
+
+    public WalOptions withRecycleSegments(int v) {
+        return new WalOptions(segmentBytes, writeBufferBytes, maxBatchRequests, maxPendingAppends, maxWals,
+                slowFsyncNanos, nanoClock, metrics, segmentPreparer, backgroundCommit, delegateWakeups, v);
     }
 
     /** Everything in the caller's thread: no preparer thread, no commit thread. */

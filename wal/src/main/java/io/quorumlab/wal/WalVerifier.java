@@ -74,7 +74,8 @@ public final class WalVerifier {
             String replayError = null;
             long replayOffset = -1;
             try {
-                res = decoder.scan(bytes, prevCrc, i == segs.size() - 1, (rec, off) -> {
+                res = decoder.scan(bytes, segs.get(i).seq(), prevCrc, SegmentFiles.nextChain(storage, segs, i),
+                        i == segs.size() - 1, (rec, off) -> {
                     if (rec instanceof WalEntry e) {
                         ents[0]++;
                         if (ents[1] < 0) {
@@ -158,6 +159,13 @@ public final class WalVerifier {
         // A segment must keep its crc and metadata records to stay a segment.
         long keep = bad.headerBytes() > 0 && bad.validBytes() >= bad.headerBytes() ? bad.validBytes() : 0;
         int end = SegmentDecoder.lastNonZeroEnd(bytes, (int) keep);
+        if (bad.status() == Status.TORN_TAIL) {
+            // A torn tail owns only its bad frame; in a recycled segment the bytes after it are the
+            // file's previous lives (version 0: zeros, so this is the same end as above).
+            SegmentDecoder.Result torn = new SegmentDecoder().scan(bytes, all.get(badIdx).seq(),
+                    SegmentDecoder.UNKNOWN_CRC, true, (rec, off) -> { });
+            end = (int) Math.max(keep, Math.min(end, torn.damagedEnd()));
+        }
         if (keep == 0) {
             if (badIdx == 0) {
                 throw new WalException("cannot repair " + before.dir() + ": the first segment " + name

@@ -54,6 +54,18 @@ class CrashCutTest {
         runCuts(base, acked);
     }
 
+    @Test
+    void everyCutOfAVersionZeroLogRecoversThePrefix() throws IOException {
+        // Segments written before recycling existed (tag 0): the same rules, unchanged.
+        MemStorage base = new MemStorage();
+        List<WalEntry> acked = writeLog(base, 4096);
+        rewriteAsVersion0(base);
+        for (WalFormat.SegmentName n : SegmentFiles.list(base)) {
+            assertEquals(WalFormat.TAG_V0, tagOf(base, n.fileName()));
+        }
+        runCuts(base, acked);
+    }
+
     private static void runCuts(MemStorage base, List<WalEntry> acked) throws IOException {
         List<Frame> frames = frames(base);
         assertEquals(acked, entriesOf(frames), "decoder reads back what was written");

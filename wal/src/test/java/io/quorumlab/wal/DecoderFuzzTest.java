@@ -40,17 +40,22 @@ class DecoderFuzzTest {
     private static void fuzz(long seed) throws IOException {
         SplittableRandom rnd = new SplittableRandom(seed);
         List<byte[]> corpus = validSegments();
+        List<Long> seqs = corpusSeqs;
         SegmentDecoder dec = new SegmentDecoder();
         for (long it = 0; it < ITERATIONS; it++) {
+            int pick = rnd.nextInt(corpus.size());
             byte[] input = switch (rnd.nextInt(4)) {
                 case 0 -> randomBytes(rnd);
-                default -> mutate(corpus.get(rnd.nextInt(corpus.size())), rnd);
+                default -> mutate(corpus.get(pick), rnd);
             };
+            // Mostly the segment's own sequence (so version-1 header checks pass), sometimes another.
+            long seq = rnd.nextInt(4) == 0 ? rnd.nextInt(8) : seqs.get(pick);
             boolean last = rnd.nextBoolean();
             long prev = rnd.nextInt(3) == 0 ? SegmentDecoder.UNKNOWN_CRC : rnd.nextInt() & 0xFFFFFFFFL;
+            long next = rnd.nextInt(3) == 0 ? SegmentDecoder.UNKNOWN_CRC : rnd.nextInt() & 0xFFFFFFFFL;
             int[] seen = {0};
             long[] lastOffset = {-1};
-            SegmentDecoder.Result r = dec.scan(input, prev, last, (rec, off) -> {
+            SegmentDecoder.Result r = dec.scan(input, seq, prev, next, last, (rec, off) -> {
                 assertNotNull(rec);
                 assertTrue(off > lastOffset[0] && off % WalFormat.ALIGN == 0, "offsets increase, aligned");
                 lastOffset[0] = off;
@@ -66,6 +71,7 @@ class DecoderFuzzTest {
             }
             if (r.outcome() != SegmentDecoder.Outcome.CLEAN) {
                 assertNotNull(r.reason(), ctx);
+                assertTrue(r.damagedEnd() >= r.validEnd() && r.damagedEnd() <= input.length, ctx);
             }
             if (it % 50 == 0) {
                 fuzzDirectory(input, rnd, ctx);
@@ -128,7 +134,33 @@ class DecoderFuzzTest {
         return b;
     }
 
+    private static final List<Long> corpusSeqs = new ArrayList<>();
+
+    /**
+     * Version-1 segments of a fresh log (trimmed after their last record) and recycled ones, whole:
+     * their tails hold the frames of the files' previous lives.
+     */
     private static List<byte[]> validSegments() throws IOException {
+        corpusSeqs.clear();
+        List<byte[]> out = new ArrayList<>();
+        MemStorage r = new MemStorage();
+        try (Wal wal = Wal.create(r, recycling(4096), META)) {
+            for (int i = 1; i <= 120; i++) {
+                wal.save(List.of(entry(1, i, i * 11 % 300)), new HardState(1, 2, i - 1));
+                if (i % 20 == 0) {
+                    wal.saveSnapshot(new SnapshotMarker(i, 1));
+                    wal.releaseTo(i);
+                }
+            }
+            for (WalFormat.SegmentName n : SegmentFiles.list(r)) {
+                byte[] full = SegmentFiles.read(r, n.fileName());
+                if (full[5] > WalFormat.TAG_FIRST) {
+                    out.add(full);
+                    corpusSeqs.add(n.seq());
+                }
+            }
+        }
+        assertFalse(out.isEmpty(), "the corpus holds recycled segments");
         MemStorage s = new MemStorage();
         try (Wal wal = Wal.create(s, small(4096), META)) {
             for (int i = 1; i <= 40; i++) {
@@ -138,10 +170,10 @@ class DecoderFuzzTest {
                 }
             }
         }
-        List<byte[]> out = new ArrayList<>();
         for (WalFormat.SegmentName n : SegmentFiles.list(s)) {
             byte[] full = SegmentFiles.read(s, n.fileName());
             out.add(java.util.Arrays.copyOf(full, SegmentDecoder.lastNonZeroEnd(full, 0) + 16));
+            corpusSeqs.add(n.seq());
         }
         return out;
     }

@@ -61,7 +61,10 @@ class FrameEncodingTest {
             }
             byte[] seg = SegmentFiles.read(storage, f.file());
             int prevCrc = ByteBuffer.wrap(seg, (int) prev.start() + 8, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
-            byte[] want = reference(f.record(), prevCrc);
+            long seq = WalFormat.SegmentName.parse(f.file()).seq();
+            int tag = seg[5] & 0xFF;
+            assertEquals(WalFormat.TAG_FIRST, tag, "a new WAL writes version-1 segments, first life");
+            byte[] want = reference(f.record(), prevCrc, seq, tag);
             byte[] got = java.util.Arrays.copyOfRange(seg, (int) f.start(), (int) f.end());
             assertArrayEquals(want, got, "frame " + i + " at " + f.file() + ":" + f.start() + " " + f.record());
             checked++;
@@ -69,8 +72,50 @@ class FrameEncodingTest {
         assertTrue(checked > written.size(), "checked " + checked + " frames");
     }
 
-    /** The format, spelled out: header(12) = len u32 | type u8 | 0 | check u16 | crc u32; payload; zeros to 8. */
-    private static byte[] reference(WalRecord rec, int prevCrc) {
+    /**
+     * Tag 0 (version 0) frames are byte for byte what segments held before recycling: an appender
+     * continuing a version-0 segment writes them, and readers of that format keep working.
+     */
+    @Test
+    void tagZeroWritesTheVersionZeroFormat() throws IOException {
+        MemStorage storage = new MemStorage();
+        io.quorumlab.wal.storage.WalFile file = storage.create("v0");
+        FrameWriter w = new FrameWriter(4096);
+        w.begin(file, 0, 0, 7, WalFormat.TAG_V0);
+        w.writeCrc(0);
+        List<WalRecord> recs = List.of(META, new HardState(3, 1, 2), entry(3, 5, 100), entry(3, 6, 5000),
+                new SnapshotMarker(4, 3));
+        long pos = w.position();
+        List<long[]> spans = new ArrayList<>();
+        List<Integer> prevs = new ArrayList<>();
+        for (WalRecord r : recs) {
+            prevs.add(w.chainCrc());
+            if (r instanceof WalMetadata m) {
+                w.writeMetadata(m.data());
+            } else if (r instanceof HardState h) {
+                w.writeHardState(h);
+            } else if (r instanceof WalEntry e) {
+                w.writeEntry(e);
+            } else {
+                w.writeSnapshot((SnapshotMarker) r);
+            }
+            spans.add(new long[] {pos, w.position()});
+            pos = w.position();
+        }
+        w.flush();
+        byte[] seg = file.readAll();
+        assertEquals(0, seg[5], "crc record of a version-0 segment");
+        for (int i = 0; i < recs.size(); i++) {
+            byte[] got = java.util.Arrays.copyOfRange(seg, (int) spans.get(i)[0], (int) spans.get(i)[1]);
+            assertArrayEquals(reference(recs.get(i), prevs.get(i), 7, 0), got, "record " + recs.get(i));
+        }
+    }
+
+    /**
+     * The format, spelled out: header(12) = len u32 | type u8 | tag u8 | check u16 | crc u32; payload;
+     * zeros to 8. check = CRC32C(header 0..5) for tag 0, CRC32C(seq u64 LE | header 0..5) otherwise.
+     */
+    private static byte[] reference(WalRecord rec, int prevCrc, long seq, int tag) {
         ByteBuffer payload = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
         int type;
         if (rec instanceof WalEntry e) {
@@ -91,8 +136,11 @@ class FrameEncodingTest {
         int len = payload.position();
         int frame = (12 + len + 7) & -8;
         ByteBuffer out = ByteBuffer.allocate(frame).order(ByteOrder.LITTLE_ENDIAN);
-        out.putInt(len).put((byte) type).put((byte) 0);
+        out.putInt(len).put((byte) type).put((byte) tag);
         CRC32C c = new CRC32C();
+        if (tag != 0) {
+            c.update(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(seq).array());
+        }
         c.update(out.array(), 0, 6);
         out.putShort((short) c.getValue());
         c.reset();

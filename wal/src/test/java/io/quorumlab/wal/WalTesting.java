@@ -18,6 +18,49 @@ final class WalTesting {
         return WalOptions.defaults().withSegmentBytes(segmentBytes).withWriteBufferBytes(4096).singleThreaded();
     }
 
+    /** Small options that recycle: one live segment kept after a release, up to two files recycled. */
+    static WalOptions recycling(long segmentBytes) {
+        return small(segmentBytes).withMaxWals(1).withRecycleSegments(2);
+    }
+
+    /**
+     * Rewrites every segment in the version-0 format (tag 0 in every frame, header checks without
+     * the sequence number), as segments written before recycling existed: same records, same chain.
+     */
+    static void rewriteAsVersion0(MemStorage storage) throws IOException {
+        int chain = 0;
+        for (WalFormat.SegmentName n : SegmentFiles.list(storage)) {
+            List<WalRecord> recs = new ArrayList<>();
+            byte[] bytes = SegmentFiles.read(storage, n.fileName());
+            new SegmentDecoder().scan(bytes, n.seq(), SegmentDecoder.UNKNOWN_CRC, false, (rec, off) -> recs.add(rec));
+            try (io.quorumlab.wal.storage.WalFile f = storage.open(n.fileName())) {
+                f.write(java.nio.ByteBuffer.allocate(bytes.length), 0);
+                FrameWriter w = new FrameWriter(4096);
+                w.begin(f, 0, chain, n.seq(), WalFormat.TAG_V0);
+                w.writeCrc(chain);
+                for (WalRecord r : recs) {
+                    if (r instanceof WalMetadata m) {
+                        w.writeMetadata(m.data());
+                    } else if (r instanceof HardState h) {
+                        w.writeHardState(h);
+                    } else if (r instanceof WalEntry e) {
+                        w.writeEntry(e);
+                    } else if (r instanceof SnapshotMarker m) {
+                        w.writeSnapshot(m);
+                    }
+                }
+                w.flush();
+                f.force();
+                chain = w.chainCrc();
+            }
+        }
+    }
+
+    /** The tag of a segment's crc record: 0 for version 0, its life's number (1, 2, ...) in version 1. */
+    static int tagOf(MemStorage storage, String file) throws IOException {
+        return SegmentFiles.read(storage, file)[5] & 0xFF;
+    }
+
     /** Entry {@code index} with content derived from the index, so any mix-up is visible. */
     static WalEntry entry(long term, long index, int size) {
         byte[] data = new byte[size];
@@ -40,7 +83,7 @@ final class WalTesting {
             byte[] bytes = SegmentFiles.read(storage, s.fileName());
             List<long[]> starts = new ArrayList<>();
             List<WalRecord> recs = new ArrayList<>();
-            SegmentDecoder.Result res = dec.scan(bytes, SegmentDecoder.UNKNOWN_CRC, true, (rec, off) -> {
+            SegmentDecoder.Result res = dec.scan(bytes, s.seq(), SegmentDecoder.UNKNOWN_CRC, true, (rec, off) -> {
                 starts.add(new long[] {off});
                 recs.add(rec);
             });

@@ -516,7 +516,9 @@ public class WalBenchmark {
                 t.setDaemon(true);
                 return t;
             });
+            // -Dwal.bench.recycleSegments: released files rewritten in place (0: every segment zero-filled).
             WalOptions opts = tune(WalOptions.defaults().withMetrics(stats).withMaxWals(2)
+                    .withRecycleSegments(recycleSegments())
                     .withSegmentBytes(Long.getLong("wal.bench.segmentBytes", WalOptions.DEFAULT_SEGMENT_BYTES))
                     .withSegmentPreparer(task -> {
                         sparesPrepared.incrementAndGet();
@@ -540,6 +542,10 @@ public class WalBenchmark {
                 throw new IOException("waiting for the first spare segment", e);
             }
             sparesAtSetup = sparesPrepared.get();
+        }
+
+        static int recycleSegments() {
+            return Integer.getInteger("wal.bench.recycleSegments", WalOptions.DEFAULT_RECYCLE_SEGMENTS);
         }
 
         WalOptions tune(WalOptions opts) {
@@ -716,11 +722,12 @@ public class WalBenchmark {
                             t.fsync.getMean() / 1e6, t.loop.switches, t.loop.mode.label(), 100 * wal / bare);
                 }
             }
-            // Each spare prepared after setup means one segment cut (and one zero-fill) in the run.
-            System.out.printf("wal-bench %s %s: segment-bytes=%d spares started after setup (= segment cuts in"
-                            + " warmup, measurement and paired slices)=%d%n", bp.getBenchmark().replaceAll(".*\\.", ""),
-                    FsyncStats.paramsOf(bp), Long.getLong("wal.bench.segmentBytes", WalOptions.DEFAULT_SEGMENT_BYTES),
-                    sparesPrepared.get() - sparesAtSetup);
+            // Each zero-filled spare prepared after setup is one cut that did not rewrite a recycled file.
+            System.out.printf("wal-bench %s %s: segment-bytes=%d recycle-segments=%d segment cuts (warmup, measurement"
+                            + " and paired slices)=%d of which recycled=%d, zero-filled spares started after setup=%d%n",
+                    bp.getBenchmark().replaceAll(".*\\.", ""), FsyncStats.paramsOf(bp),
+                    Long.getLong("wal.bench.segmentBytes", WalOptions.DEFAULT_SEGMENT_BYTES), recycleSegments(),
+                    wal.segmentCuts(), wal.recycledSegmentCuts(), sparesPrepared.get() - sparesAtSetup);
             wal.close();
             preparer.shutdown();
             for (Twin t : twins) {
