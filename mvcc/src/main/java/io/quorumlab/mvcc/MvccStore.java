@@ -42,6 +42,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -86,7 +87,8 @@ public final class MvccStore implements AutoCloseable {
     private final Backend backend;
     private final StoreConfig config;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-    private final TreeMap<ByteKey, KeyIndex> index = new TreeMap<>();
+    /** Key -> its revisions. Keyed by the key's bytes (etcd's unsigned order), shared with the KeyIndex: no wrapper per key. */
+    private final TreeMap<byte[], KeyIndex> index = new TreeMap<>(Arrays::compareUnsigned);
     private final Lessor lessor = new Lessor();
     private final Set<AlarmResponse.Member> alarms = new LinkedHashSet<>();
     private final WatchHub watchHub;
@@ -129,7 +131,7 @@ public final class MvccStore implements AutoCloseable {
             maxMain[0] = Math.max(maxMain[0], main);
             byte[] key = Codec.decodeKeyOnly(v);
             ByteKey bk = new ByteKey(key);
-            KeyIndex ki = index.computeIfAbsent(bk, x -> new KeyIndex(key));
+            KeyIndex ki = index.computeIfAbsent(key, KeyIndex::new);
             if (Codec.isTombstone(k)) {
                 // A tombstone whose generation was already compacted away: a crash interrupted compaction.
                 if (!ki.tombstone(main, sub)) {
@@ -293,7 +295,7 @@ public final class MvccStore implements AutoCloseable {
     private void checkPut(PutRequest p, long rev, boolean leaseFirst) {
         if (leaseFirst) checkLease(p);
         if (p.ignoreValue() || p.ignoreLease()) {
-            KeyIndex ki = index.get(new ByteKey(p.key()));
+            KeyIndex ki = index.get(p.key());
             if (ki == null || ki.get(rev) == null) throw new MvccException(ErrorCode.KEY_NOT_FOUND);
         }
         if (!leaseFirst) checkLease(p);
@@ -324,8 +326,7 @@ public final class MvccStore implements AutoCloseable {
         void doPut(byte[] key, byte[] value, long lease) {
             long rev = writeRev();
             long sub = events.size();
-            ByteKey bk = new ByteKey(key);
-            KeyIndex ki = index.get(bk);
+            KeyIndex ki = index.get(key);
             KeyIndex.Visible before = ki == null ? null : ki.get(rev);
             long created = before == null ? rev : before.createRevision();
             long version = before == null ? 1 : before.version() + 1;
@@ -333,20 +334,23 @@ public final class MvccStore implements AutoCloseable {
             backend.put(Bucket.KEY, Codec.revKey(rev, sub, false), Codec.encodeKv(kv));
             if (ki == null) {
                 ki = new KeyIndex(key);
-                index.put(bk, ki);
+                index.put(key, ki);
             }
             ki.put(rev, sub);
             events.add(new Event(Event.Type.PUT, kv, null));
-            lessor.detach(bk);
-            if (lease != 0) lessor.attach(bk, lease);
+            if (lease != 0 || !lessor.keyLease.isEmpty()) {
+                ByteKey bk = new ByteKey(key);
+                lessor.detach(bk);
+                if (lease != 0) lessor.attach(bk, lease);
+            }
         }
 
         DeleteRangeResponse delete(DeleteRangeRequest d) {
             List<KeyValue> prev = List.of();
             if (d.prevKv()) prev = rangeKvs(d.key(), d.rangeEnd(), readRev());
             List<byte[]> keys = new ArrayList<>();
-            for (Map.Entry<ByteKey, KeyIndex> e : keysIn(d.key(), d.rangeEnd())) {
-                if (e.getValue().get(readRev()) != null) keys.add(e.getKey().bytes());
+            for (KeyIndex ki : keysIn(d.key(), d.rangeEnd())) {
+                if (ki.get(readRev()) != null) keys.add(ki.key);
             }
             for (byte[] k : keys) doDelete(k);
             long rev = (!keys.isEmpty() || !events.isEmpty()) ? writeRev() : beginRev;
@@ -356,13 +360,12 @@ public final class MvccStore implements AutoCloseable {
         void doDelete(byte[] key) {
             long rev = writeRev();
             long sub = events.size();
-            ByteKey bk = new ByteKey(key);
             KeyValue tomb = new KeyValue(key, 0, rev, 0, Bytes.EMPTY, 0);
             backend.put(Bucket.KEY, Codec.revKey(rev, sub, true), Codec.encodeKv(tomb));
-            boolean ended = index.get(bk).tombstone(rev, sub);
+            boolean ended = index.get(key).tombstone(rev, sub);
             assert ended : "delete of a key with no live generation";
             events.add(new Event(Event.Type.DELETE, tomb, null));
-            lessor.detach(bk);
+            if (!lessor.keyLease.isEmpty()) lessor.detach(new ByteKey(key));
         }
 
         void end() {
@@ -539,10 +542,10 @@ public final class MvccStore implements AutoCloseable {
         if (rev > curRev) throw new MvccException(ErrorCode.FUTURE_REV);
         if (rev <= 0) rev = curRev;
         if (rev < compactRev) throw new MvccException(ErrorCode.COMPACTED);
-        List<Map.Entry<ByteKey, KeyIndex.Visible>> visible = new ArrayList<>();
-        for (Map.Entry<ByteKey, KeyIndex> e : keysIn(r.key(), r.rangeEnd())) {
-            KeyIndex.Visible v = e.getValue().get(rev);
-            if (v != null) visible.add(Map.entry(e.getKey(), v));
+        List<KeyIndex.Visible> visible = new ArrayList<>();
+        for (KeyIndex ki : keysIn(r.key(), r.rangeEnd())) {
+            KeyIndex.Visible v = ki.get(rev);
+            if (v != null) visible.add(v);
         }
         long count = visible.size();
         ResponseHeader header = ResponseHeader.ofRevision(curRev);
@@ -553,7 +556,7 @@ public final class MvccStore implements AutoCloseable {
         if (!fetchAll && r.limit() > 0) fetch = (int) Math.min(fetch, r.limit() + 1); // one extra tells "more"
         List<KeyValue> kvs = new ArrayList<>(fetch);
         for (int i = 0; i < fetch; i++) {
-            KeyIndex.Visible v = visible.get(i).getValue();
+            KeyIndex.Visible v = visible.get(i);
             kvs.add(readKv(v.modMain(), v.modSub()));
         }
         if (r.maxModRevision() != 0) kvs.removeIf(kv -> kv.modRevision() > r.maxModRevision());
@@ -583,16 +586,16 @@ public final class MvccStore implements AutoCloseable {
     }
 
     /** Index entries whose key lies in etcd's [key, rangeEnd) interpretation. Lock held. */
-    private Iterable<Map.Entry<ByteKey, KeyIndex>> keysIn(byte[] key, byte[] end) {
+    private Iterable<KeyIndex> keysIn(byte[] key, byte[] end) {
         if (end.length == 0) {
-            KeyIndex ki = index.get(new ByteKey(key));
-            return ki == null ? List.of() : List.of(Map.entry(new ByteKey(key), ki));
+            KeyIndex ki = index.get(key);
+            return ki == null ? List.of() : List.of(ki);
         }
-        NavigableMap<ByteKey, KeyIndex> sub;
-        if (Bytes.isFromKey(end)) sub = index.tailMap(new ByteKey(key), true);
+        NavigableMap<byte[], KeyIndex> sub;
+        if (Bytes.isFromKey(end)) sub = index.tailMap(key, true);
         else if (Bytes.compare(key, end) >= 0) return List.of();
-        else sub = index.subMap(new ByteKey(key), true, new ByteKey(end), false);
-        return sub.entrySet();
+        else sub = index.subMap(key, true, end, false);
+        return sub.values();
     }
 
     /** Full kvs visible at rev in a range, key-ascending. Lock held. */
@@ -603,8 +606,8 @@ public final class MvccStore implements AutoCloseable {
     /** With {@code values} false the kvs carry an empty value (metadata only). */
     private List<KeyValue> rangeKvs(byte[] key, byte[] end, long rev, boolean values) {
         List<KeyValue> out = new ArrayList<>();
-        for (Map.Entry<ByteKey, KeyIndex> e : keysIn(key, end)) {
-            KeyIndex.Visible v = e.getValue().get(rev);
+        for (KeyIndex ki : keysIn(key, end)) {
+            KeyIndex.Visible v = ki.get(rev);
             if (v != null) out.add(readKv(v.modMain(), v.modSub(), values));
         }
         return out;
@@ -613,7 +616,7 @@ public final class MvccStore implements AutoCloseable {
     /** The kv of a key visible at rev, or null. Lock held. */
     KeyValue kvAt(byte[] key, long rev) {
         if (rev < compactRev || rev <= 0) return null;
-        KeyIndex ki = index.get(new ByteKey(key));
+        KeyIndex ki = index.get(key);
         KeyIndex.Visible v = ki == null ? null : ki.get(rev);
         return v == null ? null : readKv(v.modMain(), v.modSub());
     }
@@ -762,7 +765,7 @@ public final class MvccStore implements AutoCloseable {
                     }
                     long main = Codec.revMain(k);
                     if (main <= compacted) {
-                        KeyIndex ki = index.get(new ByteKey(Codec.decodeKeyOnly(v)));
+                        KeyIndex ki = index.get(Codec.decodeKeyOnly(v));
                         if (ki == null || !ki.has(main, Codec.revSub(k))) return true; // awaiting physical deletion
                     }
                     crc.update(k);
@@ -1104,16 +1107,13 @@ public final class MvccStore implements AutoCloseable {
             long[] indexed = {0};
             for (KeyIndex ki : index.values()) {
                 if (ki.isEmpty()) throw new AssertionError("empty key index kept: " + Bytes.show(ki.key));
-                for (KeyIndex.Generation g : ki.gens) {
-                    for (int i = 0; i < g.size; i++) {
-                        boolean tomb = g.closed && i == g.size - 1;
-                        if (g.mains[i] > currentRev) throw new AssertionError("revision beyond current: " + g.mains[i]);
-                        if (backend.get(Bucket.KEY, Codec.revKey(g.mains[i], g.subs[i], tomb)) == null) {
-                            throw new AssertionError("indexed revision missing: " + Bytes.show(ki.key) + "@" + g.mains[i] + "/" + g.subs[i]);
-                        }
-                        indexed[0]++;
+                ki.forEachRevision((main, sub, tomb) -> {
+                    if (main > currentRev) throw new AssertionError("revision beyond current: " + main);
+                    if (backend.get(Bucket.KEY, Codec.revKey(main, sub, tomb)) == null) {
+                        throw new AssertionError("indexed revision missing: " + Bytes.show(ki.key) + "@" + main + "/" + sub);
                     }
-                }
+                    indexed[0]++;
+                });
             }
             long[] stored = {0};
             backend.scan(Bucket.KEY, Bytes.EMPTY, null, (k, v) -> {
