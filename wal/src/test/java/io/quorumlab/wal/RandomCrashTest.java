@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -20,6 +22,20 @@ import org.junit.jupiter.params.provider.MethodSource;
  * entries.
  */
 class RandomCrashTest {
+
+    private static final AtomicInteger RECYCLE_RUNS = new AtomicInteger();
+    private static final AtomicInteger RECYCLED_RUNS = new AtomicInteger();
+
+    /** The recycled runs must mostly crash with a rewritten file in the log, or they test nothing new. */
+    @AfterAll
+    static void mostRecycledRunsCrashedOverRecycledFiles() {
+        System.out.println("RandomCrashTest: " + RECYCLED_RUNS + " of " + RECYCLE_RUNS
+                + " recycled runs crashed with a recycled segment in the log");
+        if (RECYCLE_RUNS.get() >= 20) {
+            assertTrue(RECYCLED_RUNS.get() * 2 > RECYCLE_RUNS.get(),
+                    RECYCLED_RUNS + " of " + RECYCLE_RUNS + " recycled runs had a recycled segment at the crash");
+        }
+    }
 
     static List<Long> seeds() {
         long n = Long.getLong("wal.crash.seeds", 200);
@@ -34,18 +50,34 @@ class RandomCrashTest {
     @MethodSource("seeds")
     void recoveredLogIsAPrefixContainingEveryAck(long seed) throws IOException {
         try {
-            run(seed);
+            run(seed, false);
         } catch (AssertionError | IOException | RuntimeException e) {
             throw new AssertionError("failing seed " + seed + "; replay: mvn -pl wal test "
                     + "-Dtest=RandomCrashTest -Dwal.crash.seeds=" + (seed + 1), e);
         }
     }
 
-    private static void run(long seed) throws IOException {
+    /**
+     * The same with a snapshot and a release every few saves and --max-wals=1, so cuts rewrite
+     * recycled files: a torn last write lands over the previous life's frames (the simulated disk
+     * keeps a torn write's old bytes), and power loss also hits releases and recycled cuts.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void recoveredRecycledLogIsAPrefixContainingEveryAck(long seed) throws IOException {
+        try {
+            run(seed, true);
+        } catch (AssertionError | IOException | RuntimeException e) {
+            throw new AssertionError("failing seed " + seed + " (recycled); replay: mvn -pl wal test "
+                    + "-Dtest=RandomCrashTest -Dwal.crash.seeds=" + (seed + 1), e);
+        }
+    }
+
+    private static void run(long seed, boolean recycle) throws IOException {
         SplittableRandom rnd = new SplittableRandom(seed);
         MemStorage storage = new MemStorage();
         int[] ops = {0};
-        int failAt = 3 + rnd.nextInt(60);
+        int[] failAt = {3 + rnd.nextInt(60)};
         boolean[] armed = {false};
         // If the failing save cut a segment, the old segment (holding the first part of its
         // batch) was fsync'd by the cut, so more than the acknowledged entries may survive.
@@ -65,19 +97,35 @@ class RandomCrashTest {
 
             private void tick(boolean cut) throws IOException {
                 duringCut[0] |= cut;
-                if (armed[0] && ++ops[0] == failAt) {
+                if (armed[0] && ++ops[0] == failAt[0]) {
                     throw new IOException("injected power loss");
                 }
             }
         });
         List<WalEntry> written = new ArrayList<>();
         List<WalEntry> acked = new ArrayList<>();
-        Wal wal = Wal.create(storage, small(4096), META);
+        WalOptions opts = recycle ? recycling(4096) : small(4096);
+        Wal wal = Wal.create(storage, opts, META);
         armed[0] = true;
         long index = 0;
         long term = 1;
+        boolean releaseFailed = false;
+        int saves = 0;
+        if (recycle) {
+            failAt[0] = 3 + rnd.nextInt(150); // past the first releases, into recycled cuts
+        }
         try {
             while (true) {
+                if (recycle && ++saves % 8 == 0 && index > 0) {
+                    duringCut[0] = false;
+                    wal.saveSnapshot(new SnapshotMarker(index, term));
+                    try {
+                        wal.releaseTo(index);
+                    } catch (IOException e) {
+                        releaseFailed = true; // releases do not fail the WAL; the crash comes next
+                        throw e;
+                    }
+                }
                 int n = 1 + rnd.nextInt(5);
                 List<WalEntry> batch = new ArrayList<>();
                 if (rnd.nextInt(10) == 0) {
@@ -99,15 +147,30 @@ class RandomCrashTest {
         }
         // The WAL is failed-stop now; nothing more may be appended.
         long lastTerm = term;
-        assertThrows(IOException.class, () -> wal.save(List.of(entry(lastTerm, 1_000_000, 1)), HardState.EMPTY));
+        if (!releaseFailed) {
+            assertThrows(IOException.class, () -> wal.save(List.of(entry(lastTerm, 1_000_000, 1)), HardState.EMPTY));
+        }
 
+        if (recycle) {
+            for (WalFormat.SegmentName n : SegmentFiles.list(storage)) {
+                if (tagOf(storage, n.fileName()) > WalFormat.TAG_FIRST) {
+                    RECYCLED_RUNS.incrementAndGet();
+                    break;
+                }
+            }
+            RECYCLE_RUNS.incrementAndGet();
+        }
         CrashMode mode = CrashMode.values()[rnd.nextInt(CrashMode.values().length)];
         storage.setHook(IoHook.NONE);
         storage.crash(mode, rnd);
 
-        Wal.Opened opened = Wal.open(storage, small(4096), null);
+        Wal.Opened opened = Wal.open(storage, opts, null);
         List<WalEntry> got = opened.recovered().entries();
-        String what = "mode=" + mode + " failAt=" + failAt + " duringCut=" + duringCut[0] + " written=" + written.size() + " acked=" + acked.size()
+        // Replay starts after the last snapshot marker that survived: compare from there on.
+        long base = opened.recovered().snapshot().index();
+        written.removeIf(e -> e.index() <= base);
+        acked.removeIf(e -> e.index() <= base);
+        String what = "mode=" + mode + " failAt=" + failAt[0] + " duringCut=" + duringCut[0] + " written=" + written.size() + " acked=" + acked.size()
                 + " got=" + got.size();
         assertTrue(got.size() >= acked.size(), what + ": lost acknowledged entries");
         assertTrue(got.size() <= written.size(), what);
@@ -119,7 +182,7 @@ class RandomCrashTest {
         WalEntry next = entry(term + 1, opened.recovered().lastIndex() + 1, 10);
         opened.wal().save(List.of(next), new HardState(term + 1, 2, 0));
         opened.wal().close();
-        List<WalEntry> again = Wal.open(storage, small(4096), null).recovered().entries();
+        List<WalEntry> again = Wal.open(storage, opts, null).recovered().entries();
         assertEquals(got.size() + 1, again.size(), what);
         assertEquals(next, again.get(again.size() - 1), what);
     }
