@@ -156,11 +156,52 @@ final class SimCommand implements Runnable {
         return String.format(Locale.ROOT, "%dd%02dh%02dm%02ds", s / 86400, (s / 3600) % 24, (s / 60) % 60, s % 60);
     }
 
-    static void writeReport(Path file, String html) throws IOException {
-        Path parent = file.toAbsolutePath().getParent();
-        if (parent != null) Files.createDirectories(parent);
-        Files.writeString(file, html, StandardCharsets.UTF_8);
+    /**
+     * Refuses a {@code --report} path that cannot be written before any simulated time is spent: a
+     * directory, a read-only file, a parent that is not a writable directory (missing parents are
+     * created, as {@link #writeReport} would).
+     */
+    static void checkReportPath(CommandLine cmd, Path file) {
+        if (file == null) return;
+        Path abs = file.toAbsolutePath();
+        String why = null;
+        if (Files.isDirectory(abs)) {
+            why = "it is a directory";
+        } else if (Files.exists(abs) && !Files.isWritable(abs)) {
+            why = "the file is not writable";
+        } else if (abs.getParent() != null) {
+            try {
+                Files.createDirectories(abs.getParent());
+                if (!Files.isWritable(abs.getParent())) why = "directory " + abs.getParent() + " is not writable";
+            } catch (IOException | SecurityException e) {
+                why = "cannot create directory " + abs.getParent() + ": " + reason(e);
+            }
+        }
+        if (why != null) throw new CommandLine.ParameterException(cmd, "cannot write --report " + file + ": " + why);
     }
+
+    /** Writes the report; a failure (the path changed during the run) is a message and exit code 2, not a stack trace. */
+    static int writeReport(CommandLine cmd, Path file, String html) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) Files.createDirectories(parent);
+            Files.writeString(file, html, StandardCharsets.UTF_8);
+            return 0;
+        } catch (IOException e) {
+            cmd.getErr().println("cannot write --report " + file + ": " + reason(e));
+            cmd.getErr().flush();
+            return USAGE;
+        }
+    }
+
+    private static String reason(Exception e) {
+        if (e instanceof java.nio.file.FileAlreadyExistsException) return "a file is in the way (" + e.getMessage() + ")";
+        if (e instanceof java.nio.file.AccessDeniedException) return "permission denied (" + e.getMessage() + ")";
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    /** picocli's exit code for a usage error, also used when the report could not be written. */
+    static final int USAGE = 2;
 
     static void checkOutput(CommandLine cmd, String output) {
         if (!"text".equals(output) && !"json".equals(output)) {
@@ -211,6 +252,7 @@ final class SimCommand implements Runnable {
         public Integer call() throws Exception {
             CommandLine cmd = spec.commandLine();
             checkOutput(cmd, output);
+            checkReportPath(cmd, report);
             ClusterSimulation s;
             ClusterSimulation.Params p;
             try {
@@ -235,7 +277,8 @@ final class SimCommand implements Runnable {
             out.flush();
             printCheck(cmd, output, "", check);
             if (report != null) {
-                writeReport(report, HtmlReport.runs(r.scenario(), List.of(r)));
+                int rc = writeReport(cmd, report, HtmlReport.runs(r.scenario(), List.of(r)));
+                if (rc != 0) return rc;
                 if (!"json".equals(output)) out.println("report: " + report);
             }
             out.flush();
@@ -326,6 +369,7 @@ final class SimCommand implements Runnable {
             checkOutput(cmd, output);
             if (days != null && !(days > 0)) throw new CommandLine.ParameterException(cmd, "--days must be positive");
             if (!(minutes > 0)) throw new CommandLine.ParameterException(cmd, "--minutes must be positive");
+            checkReportPath(cmd, report);
             long duration = days != null ? (long) (days * 86_400e9) : minutes(minutes);
             Double burst = burstAt < 0 ? null : burstAt;
             boolean bar = showProgress(progress, output);
@@ -341,7 +385,10 @@ final class SimCommand implements Runnable {
             SimResult stacked = stackedRun.result(), dedicated = dedicatedRun.result();
             int code = stackedRun.check().ok() && dedicatedRun.check().ok() ? 0 : CHECK_FAILED;
             PrintWriter out = cmd.getOut();
-            if (report != null) writeReport(report, HtmlReport.runs("Stacked vs dedicated NVMe etcd, seed " + seed, List.of(stacked, dedicated)));
+            if (report != null) {
+                int rc = writeReport(cmd, report, HtmlReport.runs("Stacked vs dedicated NVMe etcd, seed " + seed, List.of(stacked, dedicated)));
+                if (rc != 0) return rc;
+            }
             if ("json".equals(output)) {
                 out.print("{\"stacked\": " + stacked.toJson().trim() + ",\n\"dedicatedNvme\": " + dedicated.toJson().trim() + "}\n");
                 out.flush();
@@ -407,6 +454,7 @@ final class SimCommand implements Runnable {
         public Integer call() throws IOException {
             CommandLine cmd = spec.commandLine();
             checkOutput(cmd, output);
+            checkReportPath(cmd, report);
             Scenario sc = loadScenario(cmd, scenario);
             List<String> vals;
             ClusterSimulation.Params p = sc.params();
@@ -431,7 +479,8 @@ final class SimCommand implements Runnable {
             PrintWriter out = cmd.getOut();
             out.print("json".equals(output) ? Sweep.json(r) : Sweep.text(r));
             if (report != null) {
-                writeReport(report, HtmlReport.sweep(r));
+                int rc = writeReport(cmd, report, HtmlReport.sweep(r));
+                if (rc != 0) return rc;
                 if (!"json".equals(output)) out.println("report: " + report);
             }
             out.flush();

@@ -85,6 +85,36 @@ class SimCommandTest {
     }
 
     @Test
+    void malformedYamlAndAnUnwritableReportAreUsageErrorsBeforeTheRun(@TempDir Path dir) throws Exception {
+        Path broken = dir.resolve("broken.yaml");
+        Files.writeString(broken, "faults: [{at: 1m, kill: cp1\n");
+        Outcome o = run("sim", "run", broken.toString());
+        assertEquals(2, o.code(), o.err());
+        assertTrue(o.err().contains("not valid YAML") && !o.err().contains("\tat org.yaml"), o.err());
+        Path typo = dir.resolve("typo.yaml");
+        Files.writeString(typo, "duration: 10s\nfaults:\n  - {at: 1s, kill: cp1, downfor: 1s}\n");
+        o = run("sim", "run", typo.toString());
+        assertEquals(2, o.code(), o.err());
+        assertTrue(o.err().contains("unknown key \"downfor\" in the kill fault (allowed: at, kill, downFor"), o.err());
+        // A directory as the report, or a file under a regular file: refused at once (a 1-day run would take minutes).
+        Path ok = dir.resolve("ok.yaml");
+        Files.writeString(ok, "placement: stacked\nduration: 1d\n");
+        for (Path bad : new Path[] {dir, ok.resolve("r.html")}) {
+            for (String sub : new String[] {"run", "sweep"}) {
+                String[] args = sub.equals("run") ? new String[] {"sim", "run", ok.toString(), "--report", bad.toString()}
+                        : new String[] {"sim", "sweep", ok.toString(), "--param", "load", "--values", "1", "--report", bad.toString()};
+                o = run(args);
+                assertEquals(2, o.code(), sub + " " + bad + ": " + o.err());
+                assertTrue(o.err().contains("cannot write --report") && !o.err().contains("Exception:"), o.err());
+                assertTrue(o.out().isEmpty(), "nothing was simulated: " + o.out());
+            }
+        }
+        o = run("sim", "compare-placement", "--days", "1", "--report", dir.toString());
+        assertEquals(2, o.code(), o.err());
+        assertTrue(o.err().contains("cannot write --report"), o.err());
+    }
+
+    @Test
     void progressBarShowsShareRateAndEta() {
         SimCommand.ProgressBar bar = new SimCommand.ProgressBar("x", 7 * 86_400_000_000_000L, new PrintWriter(new StringWriter()));
         String line = bar.line(7 * 86_400_000_000_000L / 4, 100);

@@ -676,8 +676,11 @@ public final class ClusterSimulation {
 
     /**
      * Fault tolerance from the simulated Raft state: the voters in the membership as the leader applied
-     * it (else the most advanced running member), those of them that run and can talk to it, and how
-     * many of those may fail before fewer than a majority remain (negative: quorum already lost).
+     * it (else the most advanced running member); {@code up}, the largest group of running voters that
+     * could commit together, i.e. some voter of it (a would-be leader) is linked both ways to every other
+     * (Raft needs leader-follower links only, followers need not reach each other); and how many of
+     * those may fail before fewer than a majority remain (negative: quorum lost). An isolated leader
+     * does not lose quorum while the others form a majority around one of them.
      * Returns {voters, up, tolerance}.
      */
     private int[] tolerance() {
@@ -688,13 +691,23 @@ public final class ClusterSimulation {
             }
         }
         if (ref == null) return new int[] {p.members(), 0, -(p.members() / 2 + 1)};
-        int voters = 0, up = 0;
+        int voters = 0;
+        long[] running = new long[8];
+        int n = 0;
         for (MemberInfo mi : ref.members()) {
             if (mi.learner()) continue;
             voters++;
-            String n = nameOfId.get(mi.id());
-            Member m = n == null ? null : members.get(n);
-            if (m != null && !m.isStopped() && !removed.contains(n) && (mi.id() == ref.memberId() || linked(mi.id(), ref.memberId()))) up++;
+            String name = nameOfId.get(mi.id());
+            Member m = name == null ? null : members.get(name);
+            if (m == null || m.isStopped() || removed.contains(name)) continue;
+            if (n == running.length) running = java.util.Arrays.copyOf(running, n * 2);
+            running[n++] = mi.id();
+        }
+        int up = 0;
+        for (int c = 0; c < n; c++) {
+            int group = 1;
+            for (int o = 0; o < n; o++) if (o != c && linked(running[c], running[o])) group++;
+            up = Math.max(up, group);
         }
         return new int[] {voters, up, up - (voters / 2 + 1)};
     }

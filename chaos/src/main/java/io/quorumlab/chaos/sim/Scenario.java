@@ -155,11 +155,38 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
         }
     }
 
+    /** Top-level keys of a scenario file. */
+    static final List<String> TOP_KEYS = List.of("name", "placement", "members", "etcdDisk", "duration", "seed", "workload", "faults");
+    /** Keys of the {@code workload:} mapping, each a field of {@link Workload}. */
+    static final List<String> WORKLOAD_KEYS = List.of("apiRequestsPerSecond", "etcdCallsPerApiRequest", "writeFraction",
+            "auditBytesPerRequest", "valueBytes", "dailyAmplitude", "burstsPerDay", "burstMinutes", "burstMultiplier",
+            "burstImageBytes", "burstImageMBps", "requestWeight");
+    /** The keys each fault kind takes besides {@code at} and its own name. */
+    private static final Map<String, List<String>> FAULT_KEYS = Map.ofEntries(
+            Map.entry("burst", List.of()),
+            Map.entry("kill", List.of("downFor")),
+            Map.entry("restart", List.of("downFor")),
+            Map.entry("isolate", List.of("for")),
+            Map.entry("partition", List.of("to", "oneWay", "for")),
+            Map.entry("diskStall", List.of("for")),
+            Map.entry("diskLatency", List.of("add", "for")),
+            Map.entry("linkLatency", List.of("to", "oneWay", "add", "for")),
+            Map.entry("transferLeader", List.of()),
+            Map.entry("addMember", List.of("as", "disk")),
+            Map.entry("promoteMember", List.of()),
+            Map.entry("removeMember", List.of()));
+
     @SuppressWarnings("unchecked")
     public static Scenario parse(String yaml, String source) {
-        Object doc = new Yaml(new SafeConstructor(new LoaderOptions())).load(yaml);
+        Object doc;
+        try {
+            doc = new Yaml(new SafeConstructor(new LoaderOptions())).load(yaml);
+        } catch (org.yaml.snakeyaml.error.YAMLException e) {
+            throw new IllegalArgumentException(source + ": not valid YAML: " + e.getMessage().strip(), e);
+        }
         if (!(doc instanceof Map<?, ?> m)) throw new IllegalArgumentException(source + ": a scenario is a YAML mapping");
         Map<String, Object> root = (Map<String, Object>) m;
+        onlyKeys(root, TOP_KEYS, source + ": ", "scenario");
         String placement = str(root, "placement", "stacked");
         long duration = duration(str(root, "duration", "10m"));
         long seed = integer(root, "seed", 1, source);
@@ -170,20 +197,38 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
         };
         if (root.containsKey("etcdDisk")) p = p.withEtcdDisk(str(root, "etcdDisk", "ssd"));
         Workload w = p.workload();
-        if (root.get("workload") instanceof Map<?, ?> wm) w = workload(w, (Map<String, Object>) wm);
+        Object wo = root.get("workload");
+        if (wo instanceof Map<?, ?> wm) {
+            w = workload(w, (Map<String, Object>) wm, source + ": workload: ");
+        } else if (wo != null) {
+            throw new IllegalArgumentException(source + ": workload must be a mapping ({" + WORKLOAD_KEYS.get(0) + ": ..., ...}), not " + wo);
+        }
         p = p.withWorkload(w);
         String name = str(root, "name", source);
         p = new ClusterSimulation.Params(name, p.placement(), (int) integer(root, "members", 3, source),
                 p.etcdDisk(), p.apiNodeDisk(), p.workload(), p.durationNanos(), p.seed(), p.heartbeatMillis(),
                 p.electionMillis(), p.entanglement(), p.externalExtraRttNanos(), p.linkLatencyNanos());
         List<Fault> faults = new ArrayList<>();
-        if (root.get("faults") instanceof List<?> fl) {
+        Object fo = root.get("faults");
+        if (fo instanceof List<?> fl) {
             for (Object o : fl) {
-                if (!(o instanceof Map<?, ?> fm)) throw new IllegalArgumentException(source + ": each fault is a mapping");
+                if (!(o instanceof Map<?, ?> fm)) throw new IllegalArgumentException(source + ": each fault is a mapping, not " + o);
                 faults.add(fault((Map<String, Object>) fm, source));
             }
+        } else if (fo != null) {
+            throw new IllegalArgumentException(source + ": faults must be a list (\"- {at: 1m, kill: cp1}\" per line), not " + fo);
         }
         return new Scenario(p, List.copyOf(faults));
+    }
+
+    /** Refuses a key outside {@code allowed} (a typo would otherwise fall back to a default silently). */
+    private static void onlyKeys(Map<String, Object> m, List<String> allowed, String where, String what) {
+        for (Object k : m.keySet()) {
+            if (!allowed.contains(String.valueOf(k))) {
+                throw new IllegalArgumentException(where + "unknown key \"" + k + "\" in " + what + " (allowed: "
+                        + String.join(", ", allowed) + ")");
+            }
+        }
     }
 
     private static Fault fault(Map<String, Object> f, String source) {
@@ -195,6 +240,9 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
         }
         if (kind == null) throw new IllegalArgumentException(source + ": unknown fault " + f + " (" + String.join(", ", KINDS) + ")");
         String where = source + ": fault " + f + ": ";
+        List<String> allowed = new ArrayList<>(List.of("at", kind));
+        allowed.addAll(FAULT_KEYS.get(kind));
+        onlyKeys(f, allowed, where, "the " + kind + " fault");
         long at = nonNegative(where, "at", str(f, "at", "0s"));
         switch (kind) {
             case "burst":
@@ -278,13 +326,14 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
         return v;
     }
 
-    private static Workload workload(Workload w, Map<String, Object> m) {
-        return new Workload(num(m, "apiRequestsPerSecond", w.apiRequestsPerSecond()),
-                num(m, "etcdCallsPerApiRequest", w.etcdCallsPerApiRequest()), num(m, "writeFraction", w.writeFraction()),
-                (int) num(m, "auditBytesPerRequest", w.auditBytesPerRequest()), (int) num(m, "valueBytes", w.valueBytes()),
-                num(m, "dailyAmplitude", w.dailyAmplitude()), num(m, "burstsPerDay", w.burstsPerDay()),
-                num(m, "burstMinutes", w.burstMinutes()), num(m, "burstMultiplier", w.burstMultiplier()),
-                (long) num(m, "burstImageBytes", w.burstImageBytes()), num(m, "burstImageMBps", w.burstImageMBps()),
+    private static Workload workload(Workload w, Map<String, Object> m, String where) {
+        onlyKeys(m, WORKLOAD_KEYS, where, "workload");
+        return new Workload(num(m, "apiRequestsPerSecond", w.apiRequestsPerSecond(), where),
+                num(m, "etcdCallsPerApiRequest", w.etcdCallsPerApiRequest(), where), num(m, "writeFraction", w.writeFraction(), where),
+                (int) num(m, "auditBytesPerRequest", w.auditBytesPerRequest(), where), (int) num(m, "valueBytes", w.valueBytes(), where),
+                num(m, "dailyAmplitude", w.dailyAmplitude(), where), num(m, "burstsPerDay", w.burstsPerDay(), where),
+                num(m, "burstMinutes", w.burstMinutes(), where), num(m, "burstMultiplier", w.burstMultiplier(), where),
+                (long) num(m, "burstImageBytes", w.burstImageBytes(), where), num(m, "burstImageMBps", w.burstImageMBps(), where),
                 (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, integer(m, "requestWeight", w.requestWeight(), "workload"))));
     }
 
@@ -295,9 +344,11 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
         throw new IllegalArgumentException(source + ": " + k + " must be an integer, not " + v);
     }
 
-    private static double num(Map<String, Object> m, String k, double dflt) {
+    private static double num(Map<String, Object> m, String k, double dflt, String where) {
         Object v = m.get(k);
-        return v instanceof Number n ? n.doubleValue() : dflt;
+        if (v == null) return dflt;
+        if (v instanceof Number n && Double.isFinite(n.doubleValue())) return n.doubleValue();
+        throw new IllegalArgumentException(where + k + " must be a number, not " + v);
     }
 
     private static String str(Map<String, Object> m, String k, String dflt) {

@@ -23,8 +23,8 @@ public record SimResult(String scenario, String placement, long seed, long durat
 
     /**
      * One fault (or its end) as it took effect: at {@code atNanos} it was due, at {@code doneNanos} it
-     * was done (membership changes wait for the cluster); then the voters, those up (running and
-     * connected to the leader), how many more may fail before quorum is lost, and the lowest that
+     * was done (membership changes wait for the cluster); then the voters, those up (the largest group
+     * of running voters one of which reaches each other both ways), how many more may fail before quorum is lost, and the lowest that
      * number was, sampled every 50 ms, until the next entry.
      */
     public record FaultRecord(long atNanos, long doneNanos, String fault, String outcome, int voters, int up,

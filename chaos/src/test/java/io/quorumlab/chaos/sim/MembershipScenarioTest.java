@@ -74,4 +74,38 @@ class MembershipScenarioTest {
         assertEquals(0, restart.faultTolerance(), "one of three voters down leaves no tolerance" + replay);
         assertEquals(0, r.apiFailed(), replay);
     }
+
+    @Test
+    void isolatingTheLeaderKeepsQuorumWhileTheOthersFormAMajority() {
+        Scenario sc = Scenario.parse("""
+                name: isolate-leader
+                placement: external
+                duration: 60s
+                seed: 4
+                workload: {apiRequestsPerSecond: 60, burstsPerDay: 0}
+                faults:
+                  - {at: 6s, transferLeader: etcd3}
+                  - {at: 15s, isolate: etcd3, for: 5s}
+                  - {at: 30s, partition: etcd1, to: etcd2, for: 5s}
+                  - {at: 45s, partition: etcd1, to: etcd2, for: 5s}
+                  - {at: 45s, isolate: etcd3, for: 5s}
+                """, "inline");
+        SimResult r = sc.build().run(null);
+        String replay = "\nreplay: MembershipScenarioTest (seed 4)\n" + r.toJson();
+        List<SimResult.FaultRecord> f = r.faults();
+        SimResult.FaultRecord isolated = f.stream().filter(x -> x.fault().equals("isolate etcd3 for 5s")).findFirst().orElseThrow();
+        // The stale leader etcd3 is cut off, but etcd1 and etcd2 reach each other: 2 of 3 can commit.
+        assertEquals(2, isolated.up(), replay);
+        assertEquals(0, isolated.faultTolerance(), replay);
+        assertEquals(0, isolated.minFaultToleranceUntilNext(), "no moment without quorum" + replay);
+        // Followers cut from each other still both reach the leader etcd3 (Raft needs no follower-follower link).
+        SimResult.FaultRecord pair = f.stream().filter(x -> x.atNanos() == 30_000_000_000L).findFirst().orElseThrow();
+        assertEquals(3, pair.up(), replay);
+        // Both at once: no member reaches another both ways, quorum is lost for those 5 s and only then.
+        SimResult.FaultRecord both = f.stream().filter(x -> x.fault().equals("isolate etcd3 for 5s") && x.atNanos() == 45_000_000_000L)
+                .findFirst().orElseThrow();
+        assertEquals(1, both.up(), replay);
+        assertEquals(-1, both.faultTolerance(), replay);
+        assertTrue(r.quorumLostSeconds() >= 4.9 && r.quorumLostSeconds() <= 5.1, r.quorumLostSeconds() + replay);
+    }
 }

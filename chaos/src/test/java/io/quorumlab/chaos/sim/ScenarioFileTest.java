@@ -116,6 +116,38 @@ class ScenarioFileTest {
         builtRefused("faults: [{at: 1m, partition: cp1, to: cp9}]", "no member cp9");
     }
 
+    @Test
+    void typosAndMisshapenSectionsAreRefusedWithTheAllowedKeys() {
+        refused("foo: bar\n", "unknown key \"foo\" in scenario (allowed: name, placement, members, etcdDisk, duration, seed, workload, faults");
+        refused("workload: {apiRequestPerSecond: 5}\n", "unknown key \"apiRequestPerSecond\" in workload (allowed: apiRequestsPerSecond,");
+        refused("workload: {apiRequestsPerSecond: lots}\n", "apiRequestsPerSecond must be a number, not lots");
+        refused("workload: {writeFraction: .nan}\n", "writeFraction must be a number");
+        refused("workload: 5\n", "workload must be a mapping");
+        refused("faults: {at: 1m, kill: cp1}\n", "faults must be a list");
+        refused("faults: [{at: 1m, kill: cp1, downfor: 1s}]\n", "unknown key \"downfor\" in the kill fault (allowed: at, kill, downFor)");
+        refused("faults: [{at: 1m, isolate: cp1, downFor: 1s}]\n", "unknown key \"downFor\" in the isolate fault (allowed: at, isolate, for)");
+        refused("faults: [{at: 1m, partition: cp1, to: cp2, oneway: true}]\n", "unknown key \"oneway\" in the partition fault");
+        refused("faults: [{at: 1m, burst: true, for: 5m}]\n", "unknown key \"for\" in the burst fault (allowed: at, burst)");
+        // Every key the Javadoc's example uses is accepted.
+        Scenario.parse("""
+                name: all
+                placement: stacked
+                members: 3
+                etcdDisk: ssd
+                duration: 30m
+                seed: 7
+                workload: {apiRequestsPerSecond: 250, etcdCallsPerApiRequest: 0.6, writeFraction: 0.3, auditBytesPerRequest: 100,
+                           valueBytes: 900, dailyAmplitude: 0.5, burstsPerDay: 0, burstMinutes: 5, burstMultiplier: 2,
+                           burstImageBytes: 1000000, burstImageMBps: 50, requestWeight: 1}
+                faults:
+                  - {at: 5m, kill: cp1, downFor: 30s}
+                  - {at: 10m, isolate: cp2, for: 20s}
+                  - {at: 20m, diskLatency: cp1, add: 20ms, for: 2m}
+                  - {at: 23m, linkLatency: cp1, to: cp2, oneWay: true, add: 5ms, for: 1m}
+                  - {at: 30m, addMember: etcd1, as: learner, disk: nvme}
+                """, "all");
+    }
+
     private static void refused(String yaml, String reason) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Scenario.parse(yaml, "t"), yaml);
         assertTrue(e.getMessage().contains(reason), yaml + " -> " + e.getMessage());
