@@ -173,6 +173,9 @@ public final class Member implements MemberApi, AutoCloseable {
         if (backend instanceof io.quorumlab.mvcc.backend.BufferedBackend bb) bb.setCommitListener(metrics::backendCommitNanos);
         metrics.watchStore(store);
         loadMembership();
+        // The cluster's own member table (MemberAdd/Update as applied) wins over --initial-cluster, which
+        // only bootstraps: a restarted member reaches members added after it was started, as in etcd.
+        peerUrls.putAll(peerUrlsOf(membership, null));
 
         WalStorage walStorage = rt.walStorage(cfg.walDir());
         WalStorage snapStorage = rt.walStorage(cfg.dataDir().resolve("member").resolve("snap"));
@@ -597,10 +600,18 @@ public final class Member implements MemberApi, AutoCloseable {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
+            // The snapshot carries the member table: a member that joined (or caught up) by snapshot
+            // knows every member the compacted log had added, their names and URLs (MemberList,
+            // MemberRemove and its peer connections depend on it).
+            loadMembership();
+            Map<Long, String> urls = peerUrlsOf(membership, union(snap.confState()));
             appliedIndex = snap.index();
             releaseAppliedWaiters();
+            rt.execute(() -> {
+                peerUrls.putAll(urls);
+                updateMembershipFrom(snap.confState());
+            });
         });
-        rt.execute(() -> updateMembershipFrom(snap.confState()));
         LOG.info("installed snapshot index={} term={} bytes={}", snap.index(), snap.term(), data.length);
     }
 
@@ -1018,6 +1029,20 @@ public final class Member implements MemberApi, AutoCloseable {
             removedMembers.add(ByteBuffer.wrap(k, REMOVED_KEY_PREFIX.length, 8).getLong());
             return true;
         });
+    }
+
+    /**
+     * Peer URLs of the members in {@code table} other than this one and not removed, restricted to
+     * {@code members} when given (a snapshot's configuration).
+     */
+    private Map<Long, String> peerUrlsOf(java.util.SortedMap<Long, MemberInfo> table, java.util.Set<Long> members) {
+        Map<Long, String> urls = new TreeMap<>();
+        for (MemberInfo m : table.values()) {
+            if (m.id() == memberId || m.peerUrls().isEmpty() || removedMembers.contains(m.id())) continue;
+            if (members != null && !members.contains(m.id())) continue;
+            urls.put(m.id(), String.join(",", m.peerUrls()));
+        }
+        return urls;
     }
 
     /** A member's published name and client URLs (etcd's "attributes"), applied from the log. */
