@@ -354,8 +354,9 @@ final class SimCommand implements Runnable {
         long seed;
         @Option(names = "--request-weight", description = WEIGHT_HELP)
         Integer weight;
-        @Option(names = "--burst-at", defaultValue = "2", description = "simulated minute of a deployment burst (negative: none)")
-        double burstAt;
+        @Option(names = "--burst-at", description = "simulated minute of an extra deployment burst (negative: none; default "
+                + "minute 2 with --minutes, none with --days: the workload's own bursts are then in the run)")
+        Double burstAt;
         @Option(names = "--output", defaultValue = "text", description = "text | json")
         String output;
         @Option(names = "--report", description = "also write a self-contained HTML report (both runs on each chart) to this file")
@@ -371,7 +372,8 @@ final class SimCommand implements Runnable {
             if (!(minutes > 0)) throw new CommandLine.ParameterException(cmd, "--minutes must be positive");
             checkReportPath(cmd, report);
             long duration = days != null ? (long) (days * 86_400e9) : minutes(minutes);
-            Double burst = burstAt < 0 ? null : burstAt;
+            double b = burstAt != null ? burstAt : days != null ? -1 : 2;
+            Double burst = b < 0 ? null : b;
             boolean bar = showProgress(progress, output);
             ClusterSimulation.Params sp, dp;
             try {
@@ -399,15 +401,19 @@ final class SimCommand implements Runnable {
             out.printf(Locale.ROOT, "%-34s %16s %16s%n", "same workload and seed " + seed, "stacked", "dedicated-nvme");
             row(out, "WAL fsync p50 (ms)", stacked.walFsyncP50Ms(), dedicated.walFsyncP50Ms());
             row(out, "WAL fsync p99 (ms)", stacked.walFsyncP99Ms(), dedicated.walFsyncP99Ms());
-            row(out, "WAL fsync p99, peak hour (ms)", stacked.walFsyncPeakHourP99Ms(), dedicated.walFsyncPeakHourP99Ms());
+            if (stacked.reachedPeakHours()) {
+                row(out, "WAL fsync p99, peak hour (ms)", stacked.walFsyncPeakHourP99Ms(), dedicated.walFsyncPeakHourP99Ms());
+            } else {
+                out.printf(Locale.ROOT, "%-34s %16s %16s%n", "WAL fsync p99, peak hour (ms)", "n/a", "n/a");
+            }
             row(out, "WAL fsync max (ms)", stacked.walFsyncMaxMs(), dedicated.walFsyncMaxMs());
             row(out, "API server p99 (ms)", stacked.apiP99Ms(), dedicated.apiP99Ms());
-            row(out, "leader elections", stacked.leaderElections(), dedicated.leaderElections());
+            count(out, "leader elections", stacked.leaderElections(), dedicated.leaderElections());
             row(out, "leader elections per week", stacked.electionsPerWeek(), dedicated.electionsPerWeek());
             row(out, "write freeze (s)", stacked.writeFreezeSeconds(), dedicated.writeFreezeSeconds());
             row(out, "write freeze per week (s)", stacked.freezeSecondsPerWeek(), dedicated.freezeSecondsPerWeek());
-            row(out, "proposals failed", stacked.proposalsFailed(), dedicated.proposalsFailed());
-            row(out, "API requests failed", stacked.apiFailed(), dedicated.apiFailed());
+            count(out, "proposals failed", stacked.proposalsFailed(), dedicated.proposalsFailed());
+            count(out, "API requests failed", stacked.apiFailed(), dedicated.apiFailed());
             row(out, "etcd attempts per call", stacked.retryMultiplier(), dedicated.retryMultiplier());
             out.println();
             out.print(text(stacked));
@@ -422,11 +428,16 @@ final class SimCommand implements Runnable {
         private static void row(PrintWriter out, String name, double a, double b) {
             out.printf(Locale.ROOT, "%-34s %16.2f %16.2f%n", name, a, b);
         }
+
+        private static void count(PrintWriter out, String name, long a, long b) {
+            out.printf(Locale.ROOT, "%-34s %16d %16d%n", name, a, b);
+        }
     }
 
     @Command(name = "sweep", mixinStandardHelpOptions = true,
-            description = "Run a scenario once per value of one parameter (same seed) and set elections, write freezes and "
-                    + "API-server p99 against the value.")
+            description = {"Run a scenario once per value of one parameter (same seed) and set elections, write freezes and "
+                    + "API-server p99 against the value.",
+                    "Exit code 1 if the linearizability or watch checker found a violation in any run."})
     static final class SweepCommand implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
@@ -478,13 +489,17 @@ final class SimCommand implements Runnable {
             if (current[0] != null) current[0].done();
             PrintWriter out = cmd.getOut();
             out.print("json".equals(output) ? Sweep.json(r) : Sweep.text(r));
+            out.flush();
+            for (int i = 0; i < r.runs().size(); i++) {
+                printCheck(cmd, output, param + "=" + r.values().get(i), r.runs().get(i).checks());
+            }
             if (report != null) {
                 int rc = writeReport(cmd, report, HtmlReport.sweep(r));
                 if (rc != 0) return rc;
                 if (!"json".equals(output)) out.println("report: " + report);
             }
             out.flush();
-            return 0;
+            return Sweep.ok(r) ? 0 : CHECK_FAILED;
         }
     }
 

@@ -115,6 +115,19 @@ class SimCommandTest {
     }
 
     @Test
+    void comparePlacementSaysNaForAPeakHourItNeverReachedAndCountsAsIntegers(@TempDir Path dir) throws Exception {
+        Path report = dir.resolve("cmp.html");
+        Outcome o = run("sim", "compare-placement", "--minutes", "0.5", "--burst-at", "-1", "--report", report.toString());
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().lines().anyMatch(l -> l.startsWith("WAL fsync p99, peak hour (ms)") && l.trim().endsWith("n/a")), o.out());
+        assertTrue(o.out().lines().anyMatch(l -> l.matches("leader elections +\\d+ +\\d+")), o.out());
+        String html = Files.readString(report);
+        assertTrue(html.contains("n/a (ended before 12:00)") && html.contains("linearizability and watch checks"), html);
+        o = run("sim", "compare-placement", "--minutes", "0.5", "--burst-at", "-1", "--output", "json");
+        assertTrue(o.out().contains("\"walFsyncPeakHourP99Ms\": null") && o.out().contains("\"checks\": {\"ok\": true"), o.out());
+    }
+
+    @Test
     void progressBarShowsShareRateAndEta() {
         SimCommand.ProgressBar bar = new SimCommand.ProgressBar("x", 7 * 86_400_000_000_000L, new PrintWriter(new StringWriter()));
         String line = bar.line(7 * 86_400_000_000_000L / 4, 100);

@@ -39,7 +39,13 @@ public final class HtmlReport {
             new Chart("retryMultiplier", "Retry multiplier (etcd attempts per API request that needed etcd)", "x", false,
                     HtmlReport::retryMultiplier),
             new Chart("faultTolerance", "Fault tolerance (voters that may still fail without losing quorum, min per interval)",
-                    "members", false, r -> r.series().column("faultTolerance")));
+                    "members", false, r -> r.series().column("faultTolerance")),
+            new Chart(ClusterSimulation.HAS_LEADER, "etcd_server_has_leader (lowest over members and 50 ms samples; 0: some member had no leader)",
+                    "0/1", false, r -> r.series().column(ClusterSimulation.HAS_LEADER)),
+            new Chart(ClusterSimulation.APPLY_LAG, "Apply lag: etcd_server_proposals_committed_total - etcd_server_proposals_applied_total "
+                    + "(highest over members)", "entries", false, r -> r.series().column(ClusterSimulation.APPLY_LAG)),
+            new Chart(ClusterSimulation.PROPOSALS_PENDING, "etcd_server_proposals_pending (highest over members)", "proposals", false,
+                    r -> r.series().column(ClusterSimulation.PROPOSALS_PENDING)));
 
     /** The series names a report charts (tests check each is present). */
     public static List<String> chartIds() {
@@ -150,19 +156,21 @@ public final class HtmlReport {
         row(sb, "WAL fsync p50 / p99 / p99.9 (ms)", runs,
                 r -> fmt(r.walFsyncP50Ms()) + " / " + fmt(r.walFsyncP99Ms()) + " / " + fmt(r.walFsyncP999Ms()));
         row(sb, "WAL fsync max (ms)", runs, r -> fmt(r.walFsyncMaxMs()));
-        row(sb, "WAL fsync p99, peak hour (ms)", runs, r -> fmt(r.walFsyncPeakHourP99Ms()));
+        row(sb, "WAL fsync p99, peak hour (ms)", runs, r -> r.reachedPeakHours() ? fmt(r.walFsyncPeakHourP99Ms()) : "n/a (ended before 12:00)");
         row(sb, "API-server p50 / p99 (ms)", runs, r -> fmt(r.apiP50Ms()) + " / " + fmt(r.apiP99Ms()));
         row(sb, "API requests / failed", runs, r -> r.apiRequests() + " / " + r.apiFailed());
         row(sb, "retry multiplier", runs, r -> fmt(r.retryMultiplier()));
         row(sb, "leader elections (per week)", runs, r -> r.leaderElections() + " (" + fmt(r.electionsPerWeek()) + ")");
         row(sb, "write freeze s (per week)", runs, r -> fmt(r.writeFreezeSeconds()) + " (" + fmt(r.freezeSecondsPerWeek()) + ")");
         row(sb, "longest write freeze (s)", runs, r -> fmt(r.longestFreezeSeconds()));
+        row(sb, "write freezes", runs, r -> Long.toString(r.freezeCount()));
         row(sb, "proposals failed", runs, r -> Long.toString(r.proposalsFailed()));
         row(sb, "deployment bursts", runs, r -> Integer.toString(r.deploymentBursts()));
         row(sb, "lowest fault tolerance", runs, r -> Integer.toString(r.minFaultTolerance()));
         row(sb, "time without quorum (s)", runs, r -> fmt(r.quorumLostSeconds()));
         row(sb, "members at the end", runs, r -> String.join(", ", r.finalMembers()));
         row(sb, "simulator events", runs, r -> Long.toString(r.events()));
+        row(sb, "linearizability and watch checks", runs, r -> (r.checks().ok() ? "ok: " : "VIOLATIONS: ") + r.checks().summary());
         sb.append("</table>\n");
     }
 

@@ -10,7 +10,8 @@ import java.util.function.LongConsumer;
 
 /**
  * {@code quorumlab sim sweep}: the same scenario and seed run once per value of one parameter, and
- * what came out of each run (elections, freezes, API-server p99) set against the value. Parameters:
+ * what came out of each run (elections, freezes, API-server p99) set against the value; every run is
+ * checked by the linearizability and watch checkers ({@link SimResult#checks()}, {@link #ok}). Parameters:
  * <ul>
  *   <li>{@code disk.fsync.p99}: the etcd device's fsync distribution is scaled (median and p99 by one
  *       factor) so that its p99 is the value; each run reports the WAL fsync p99 it then observed;</li>
@@ -90,6 +91,12 @@ public final class Sweep {
         return new Result(base.params().name(), param, List.copyOf(values), List.copyOf(runs));
     }
 
+    /** Whether no run of the sweep had a checker violation. */
+    public static boolean ok(Result r) {
+        for (SimResult s : r.runs()) if (!s.checks().ok()) return false;
+        return true;
+    }
+
     /** The table and an ASCII bar of elections per week per value. */
     public static String text(Result r) {
         StringBuilder sb = new StringBuilder();
@@ -97,15 +104,15 @@ public final class Sweep {
         sb.append(String.format(Locale.ROOT, "sweep of %s over %s (%s, seed %d, %s simulated per value)%n", r.param(),
                 r.scenario(), first.placement(), first.seed(), HtmlReport.span(first.durationNanos() / 1e9)));
         boolean fsync = r.param().equals("disk.fsync.p99");
-        sb.append(String.format(Locale.ROOT, "%-10s %14s %14s %10s %14s %14s %12s %10s%n", "value",
+        sb.append(String.format(Locale.ROOT, "%-10s %14s %14s %10s %14s %14s %12s %10s  %s%n", "value",
                 fsync ? "fsync p99 req" : "API req/s", "WAL fsync p99", "elections", "elections/wk", "freeze s/wk",
-                "API p99 ms", "retries x"));
+                "API p99 ms", "retries x", "checks"));
         for (int i = 0; i < r.runs().size(); i++) {
             SimResult s = r.runs().get(i);
             double requested = numeric(r.param(), r.values().get(i));
-            sb.append(String.format(Locale.ROOT, "%-10s %14.2f %14.2f %10d %14.1f %14.1f %12.2f %10.3f%n", r.values().get(i),
+            sb.append(String.format(Locale.ROOT, "%-10s %14.2f %14.2f %10d %14.1f %14.1f %12.2f %10.3f  %s%n", r.values().get(i),
                     requested, s.walFsyncP99Ms(), s.leaderElections(), s.electionsPerWeek(), s.freezeSecondsPerWeek(),
-                    s.apiP99Ms(), s.retryMultiplier()));
+                    s.apiP99Ms(), s.retryMultiplier(), s.checks().ok() ? "ok" : s.checks().violationCount() + " VIOLATIONS"));
         }
         if (fsync) {
             sb.append("(fsync p99 req: what the etcd device's fsync distribution was scaled to; WAL fsync p99: what the WAL\n"

@@ -158,6 +158,8 @@ public final class ClusterSimulation {
     private final Map<String, Long> noteAt = new HashMap<>();
     private final Map<String, String> noteText = new HashMap<>();
     private final List<FaultDraft> faultLog = new ArrayList<>();
+    /** Active network-loss faults' probabilities. */
+    private final List<Double> losses = new ArrayList<>();
     private final TimeSeries series = new TimeSeries(SERIES_INTERVAL_NANOS, List.of(
             new TimeSeries.Column("walFsyncP99Ms", "ms", TimeSeries.Merge.MAX),
             new TimeSeries.Column("walFsyncMaxMs", "ms", TimeSeries.Merge.MAX),
@@ -166,8 +168,46 @@ public final class ClusterSimulation {
             new TimeSeries.Column("deviceQueueMs", "ms", TimeSeries.Merge.MAX),
             new TimeSeries.Column("etcdRequests", "requests", TimeSeries.Merge.SUM),
             new TimeSeries.Column("etcdAttempts", "attempts", TimeSeries.Merge.SUM),
-            new TimeSeries.Column("faultTolerance", "members", TimeSeries.Merge.MIN)));
-    private final double[] row = new double[8];
+            new TimeSeries.Column("faultTolerance", "members", TimeSeries.Merge.MIN),
+            // etcd's own metrics as the simulated members export them (MemberMetrics), under etcd's names.
+            new TimeSeries.Column(HAS_LEADER, "0/1", TimeSeries.Merge.MIN),
+            new TimeSeries.Column(PROPOSALS_PENDING, "proposals", TimeSeries.Merge.MAX),
+            new TimeSeries.Column(APPLY_LAG, "entries", TimeSeries.Merge.MAX),
+            new TimeSeries.Column(HEARTBEAT_FAILURES, "failures", TimeSeries.Merge.SUM),
+            new TimeSeries.Column(PROPOSALS_FAILED, "proposals", TimeSeries.Merge.SUM),
+            new TimeSeries.Column(LEADER_CHANGES, "changes", TimeSeries.Merge.SUM)));
+    private final double[] row = new double[14];
+
+    /** Lowest over the running members and over the interval's 50 ms samples (an etcd NoLeader alert's view). */
+    public static final String HAS_LEADER = "etcd_server_has_leader";
+    /** Highest over the running members, sampled every {@value #METRICS_SAMPLE_EVERY} x 50 ms. */
+    public static final String PROPOSALS_PENDING = "etcd_server_proposals_pending";
+    /**
+     * Committed minus applied index, highest over the running members and samples: what etcd exports as
+     * {@code etcd_server_proposals_committed_total - etcd_server_proposals_applied_total}.
+     */
+    public static final String APPLY_LAG = "etcd_server_proposals_committed_total-etcd_server_proposals_applied_total";
+    /** Counters: their increase over the interval, summed over members (restarts reset a member's counters, as a rate() handles). */
+    public static final String HEARTBEAT_FAILURES = "etcd_server_heartbeat_send_failures_total";
+    public static final String PROPOSALS_FAILED = "etcd_server_proposals_failed_total";
+    /** The increase over the interval, highest over members (each member sees each change). */
+    public static final String LEADER_CHANGES = "etcd_server_leader_changes_seen_total";
+    /** Registry-read metrics (pending proposals, apply lag) are sampled every this many 50 ms samples. */
+    static final int METRICS_SAMPLE_EVERY = 5;
+    /** etcd's bucket bounds for etcd_disk_wal_fsync_duration_seconds: 1 ms x 2^k, k = 0..13. */
+    static final double[] WAL_FSYNC_BUCKETS = new double[14];
+
+    static {
+        for (int k = 0; k < WAL_FSYNC_BUCKETS.length; k++) WAL_FSYNC_BUCKETS[k] = 0.001 * (1L << k);
+    }
+
+    private int intervalHasLeader = 1;
+    private double intervalPending;
+    private double intervalApplyLag;
+    private int observations;
+    /** Per member and counter, the value at the end of the last interval (for increases across restarts). */
+    private final Map<String, double[]> lastCounters = new HashMap<>();
+    private double fsyncSumSeconds;
     private double burstFactor = 1;
     private SplittableRandom burstRandom;
     private long lastLeaderTerm;
@@ -175,6 +215,10 @@ public final class ClusterSimulation {
     private String lastLeader = "";
     private long freezeNanos;
     private long freezeStart = -1;
+    private long waitingSince = -1;
+    private long lastProgressAt;
+    private final List<long[]> freezeIntervals = new ArrayList<>();
+    private long freezeCount;
     private long longestFreezeNanos;
     private int bursts;
     private io.quorumlab.chaos.check.CheckedWorkload checked; // checked clients and watchers (chaos.check)
@@ -259,8 +303,19 @@ public final class ClusterSimulation {
         burstRandom = sim.split();
         scheduleBursts(0);
         sample();
-        checked = new io.quorumlab.chaos.check.CheckedWorkload(sim, members, io.quorumlab.chaos.check.CheckedWorkload.Config.defaults());
+        checked = new io.quorumlab.chaos.check.CheckedWorkload(sim, members, checkerConfig);
         checked.start();
+    }
+
+    private io.quorumlab.chaos.check.CheckedWorkload.Config checkerConfig = io.quorumlab.chaos.check.CheckedWorkload.Config.defaults();
+
+    /**
+     * The checked clients' configuration (call before {@link #build}); e.g. a larger linearizability
+     * search budget for runs whose faults leave many writes ambiguous.
+     */
+    public void checkerConfig(io.quorumlab.chaos.check.CheckedWorkload.Config cfg) {
+        if (checked != null) throw new IllegalStateException("the checked workload is already built");
+        checkerConfig = cfg;
     }
 
     /** The linearizability and watch checkers' verdict on this run (call after {@link #run}). */
@@ -338,9 +393,23 @@ public final class ClusterSimulation {
             requireMember(k.member(), k.atNanos());
             sim.at(k.atNanos(), () -> {
                 if (!present(k.member(), k.atNanos(), k.describe())) return;
-                crashMember(k.member(), k.downNanos(), CrashMode.LOSE_UNSYNCED);
-                logFault(k.atNanos(), k.describe(), "power lost; unsynced WAL bytes dropped");
+                crashMember(k.member(), k.downNanos(), k.torn() ? CrashMode.TEAR_LAST_WRITE : CrashMode.LOSE_UNSYNCED);
+                logFault(k.atNanos(), k.describe(), k.torn() ? "power lost; unsynced WAL bytes dropped, the last write torn"
+                        : "power lost; unsynced WAL bytes dropped");
             });
+        } else if (f instanceof Scenario.Loss l) {
+            sim.at(l.atNanos(), () -> {
+                losses.add(l.probability());
+                net.setLoss(combinedLoss());
+                logFault(l.atNanos(), l.describe(), String.format(Locale.ROOT, "%.3g%% of member messages dropped", combinedLoss() * 100));
+            });
+            if (l.forNanos() > 0) {
+                sim.at(l.atNanos() + l.forNanos(), () -> {
+                    losses.remove(l.probability());
+                    net.setLoss(combinedLoss());
+                    logFault(sim.now(), "end of " + l.describe(), String.format(Locale.ROOT, "%.3g%% loss left", combinedLoss() * 100));
+                });
+            }
         } else if (f instanceof Scenario.Restart r) {
             requireMember(r.member(), r.atNanos());
             sim.at(r.atNanos(), () -> {
@@ -400,16 +469,23 @@ public final class ClusterSimulation {
             });
         } else if (f instanceof Scenario.DiskLatency d) {
             requireNode(d.node(), d.atNanos());
+            Disk[] slowed = {null};
             sim.at(d.atNanos(), () -> {
                 if (!disks.containsKey(d.node())) {
                     logFault(d.atNanos(), d.describe(), "skipped: no node " + d.node() + " now");
                     return;
                 }
-                disks.get(d.node()).setExtraLatency(d.addNanos());
-                logFault(d.atNanos(), d.describe(), "device slowed");
+                slowed[0] = disks.get(d.node());
+                slowed[0].addExtraLatency(d.addNanos());
+                note(d.node(), d.describe());
+                logFault(d.atNanos(), d.describe(), String.format(Locale.ROOT, "device slowed (+%.0f ms in all)",
+                        slowed[0].extraLatencyNanos() / 1e6));
             });
             sim.at(d.atNanos() + d.forNanos(), () -> {
-                if (disks.containsKey(d.node())) disks.get(d.node()).setExtraLatency(0);
+                if (slowed[0] == null) return;
+                slowed[0].addExtraLatency(-d.addNanos());
+                logFault(sim.now(), "end of " + d.describe(), String.format(Locale.ROOT, "latency step removed (+%.0f ms left)",
+                        slowed[0].extraLatencyNanos() / 1e6));
             });
         } else if (f instanceof Scenario.LinkLatency l) {
             requireMember(l.member(), l.atNanos());
@@ -462,6 +538,13 @@ public final class ClusterSimulation {
         } else {
             throw new IllegalArgumentException("unsupported fault " + f);
         }
+    }
+
+    /** Independent drops: a message survives every active loss fault. */
+    private double combinedLoss() {
+        double survive = 1;
+        for (double p : losses) survive *= 1 - p;
+        return losses.isEmpty() ? 0 : 1 - survive;
     }
 
     private void requireMember(String name, long at) {
@@ -773,13 +856,22 @@ public final class ClusterSimulation {
                 lastLeader = leader;
             }
         }
-        // A write freeze: writes are outstanding and nothing was applied anywhere for a whole sample.
+        // A write freeze: an API write has waited longer than the grace with no apply anywhere in that
+        // time. Writes outstanding without a break since waitingSince and no apply since lastProgressAt mean
+        // the write outstanding at max(both) is still waiting (a write ends only after its entry applies,
+        // or fails); the freeze starts when that write's wait passes the grace. It does not depend on how
+        // dense the writes are (the request weight): a sparse write's own commit latency is not a freeze
+        // unless it exceeds the grace, and then only the excess counts, as for dense writes.
         long applied = 0;
         for (Member m : members.values()) if (!m.isStopped()) applied = Math.max(applied, m.appliedIndex());
         boolean waiting = false;
         for (ApiServerModel a : apiServers) waiting |= a.inflightWrites > 0;
-        if (waiting && applied == lastApplied && lastLeaderTerm > 0) {
-            if (freezeStart < 0) freezeStart = now - SAMPLE_NANOS;
+        if (applied != lastApplied) lastProgressAt = now;
+        if (!waiting) waitingSince = -1;
+        else if (waitingSince < 0) waitingSince = now;
+        long stalledSince = Math.max(waitingSince, lastProgressAt);
+        if (waiting && lastLeaderTerm > 0 && now - stalledSince >= FREEZE_GRACE_NANOS) {
+            if (freezeStart < 0) freezeStart = stalledSince + FREEZE_GRACE_NANOS;
         } else if (freezeStart >= 0) {
             endFreeze(now);
         }
@@ -789,6 +881,7 @@ public final class ClusterSimulation {
             if (e.getValue().isStopped()) continue;
             intervalQueueNanos = Math.max(intervalQueueNanos, runtimes.get(e.getKey()).disk().queueDelayNanos());
         }
+        sampleMemberMetrics();
         // Before the first election there is no membership to count yet (the members are booting).
         if (lastLeaderTerm > 0) {
             int tol = tolerance()[2];
@@ -797,6 +890,44 @@ public final class ClusterSimulation {
             if (tol < 0) quorumLostNanos += SAMPLE_NANOS;
             if (!faultLog.isEmpty()) faultLog.get(faultLog.size() - 1).seen(tol);
         }
+    }
+
+    /**
+     * Reads etcd's gauges off the running members (read-only: nothing here schedules or draws). Whether
+     * a member knows a leader is its own field, read every sample; the registry-backed ones every
+     * {@link #METRICS_SAMPLE_EVERY} samples (a registry read walks every collector). Before the first
+     * election the members are booting, as before clients arrive.
+     */
+    private void sampleMemberMetrics() {
+        if (lastLeaderTerm == 0) return;
+        boolean registry = observations++ % METRICS_SAMPLE_EVERY == 0;
+        for (var e : members.entrySet()) {
+            Member m = e.getValue();
+            if (m.isStopped() || removed.contains(e.getKey())) continue;
+            if (m.leaderId() == 0) intervalHasLeader = 0;
+            if (registry) {
+                intervalPending = Math.max(intervalPending, value(m, PROPOSALS_PENDING));
+                var st = m.status();
+                intervalApplyLag = Math.max(intervalApplyLag, st.raftIndex() - st.raftAppliedIndex());
+            }
+        }
+    }
+
+    /** The increase of etcd's counters since the last interval: {heartbeat failures, proposals failed} summed, leader changes max. */
+    private double[] counterIncreases() {
+        String[] names = {HEARTBEAT_FAILURES, PROPOSALS_FAILED, LEADER_CHANGES};
+        double[] out = new double[3];
+        for (var e : members.entrySet()) {
+            double[] last = lastCounters.computeIfAbsent(e.getKey(), k -> new double[3]);
+            for (int i = 0; i < 3; i++) {
+                double v = value(e.getValue(), names[i]);
+                double inc = v >= last[i] ? v - last[i] : v; // a restarted member's registry starts at 0
+                last[i] = v;
+                if (i < 2) out[i] += inc;
+                else out[i] = Math.max(out[i], inc);
+            }
+        }
+        return out;
     }
 
     private void leaderChange(long now, long term, String leader) {
@@ -822,12 +953,16 @@ public final class ClusterSimulation {
         return n;
     }
 
-    /** Pauses shorter than this are ordinary batching and sampling noise, not a freeze. */
-    private static final long MIN_FREEZE_NANOS = 250_000_000L;
+    /** A write may wait this long with no apply anywhere before the wait counts as a freeze (the excess counts). */
+    static final long FREEZE_GRACE_NANOS = 250_000_000L;
+    /** Freeze intervals kept in the result (the rest are counted). */
+    static final int MAX_FREEZE_INTERVALS = 1000;
 
     private void endFreeze(long now) {
         long f = now - freezeStart;
-        if (f >= MIN_FREEZE_NANOS) {
+        if (f > 0) {
+            freezeCount++;
+            if (freezeIntervals.size() < MAX_FREEZE_INTERVALS) freezeIntervals.add(new long[] {freezeStart, now});
             freezeNanos += f;
             longestFreezeNanos = Math.max(longestFreezeNanos, f);
             // The freeze around a leader change completes that change's cause chain.
@@ -905,6 +1040,7 @@ public final class ClusterSimulation {
         for (SimRuntime rt : runtimes.values()) {
             rt.drainFsyncs(v -> {
                 fsyncAll.recordValue(v);
+                fsyncSumSeconds += v / 1e9;
                 fsyncInterval.recordValue(v);
                 if (peak) fsyncPeak.recordValue(v);
             });
@@ -918,7 +1054,17 @@ public final class ClusterSimulation {
         row[5] = req - seriesRequests;
         row[6] = att - seriesAttempts;
         row[7] = intervalMinTolerance == Integer.MAX_VALUE ? tolerance()[2] : intervalMinTolerance;
+        row[8] = intervalHasLeader;
+        row[9] = intervalPending;
+        row[10] = intervalApplyLag;
+        double[] inc = counterIncreases();
+        row[11] = inc[0];
+        row[12] = inc[1];
+        row[13] = inc[2];
         series.record(now, row);
+        intervalHasLeader = 1;
+        intervalPending = 0;
+        intervalApplyLag = 0;
         seriesRequests = req;
         seriesAttempts = att;
         fsyncInterval.reset();
@@ -961,7 +1107,18 @@ public final class ClusterSimulation {
                 ms(apiLatency, 50), ms(apiLatency, 99), requests, calls, attempts, failed, leaderChanges.size(), freezeNanos / 1e9,
                 longestFreezeNanos / 1e9, proposalsFailed, bursts, List.copyOf(changes), List.copyOf(faults),
                 minTolerance == Integer.MAX_VALUE ? tol[2] : minTolerance, tol[2], quorumLostNanos / 1e9,
-                List.copyOf(finalMembers), series.snapshot(), sim.executedEvents());
+                List.copyOf(finalMembers), series.snapshot(), sim.executedEvents(), checkReport(), walFsyncHistogram(),
+                List.copyOf(freezeIntervals), freezeCount);
+    }
+
+    /** Every WAL fsync of the run (all members) in etcd's buckets of etcd_disk_wal_fsync_duration_seconds. */
+    private SimResult.Histogram walFsyncHistogram() {
+        long[] cumulative = new long[WAL_FSYNC_BUCKETS.length];
+        for (int k = 0; k < cumulative.length; k++) {
+            long bound = Math.round(WAL_FSYNC_BUCKETS[k] * 1e9);
+            cumulative[k] = fsyncAll.getTotalCount() == 0 ? 0 : fsyncAll.getCountBetweenValues(0, bound);
+        }
+        return new SimResult.Histogram(WAL_FSYNC_BUCKETS.clone(), cumulative, fsyncAll.getTotalCount(), fsyncSumSeconds);
     }
 
     private static double value(Member m, String metric) {

@@ -136,9 +136,19 @@ public final class Disk {
         stalledUntil = Math.max(stalledUntil, untilNanos);
     }
 
-    /** Fault: every operation takes this much longer (a degraded device). */
-    public void setExtraLatency(long nanos) {
-        extraLatencyNanos = Math.max(0, nanos);
+    /**
+     * Fault: every operation from now on takes {@code nanos} longer (a degraded device); negative takes a
+     * step back. Overlapping steps add up, like link latency steps.
+     */
+    public void addExtraLatency(long nanos) {
+        long v = extraLatencyNanos + nanos;
+        if (v < 0) throw new IllegalStateException("disk latency step on " + name + " removed twice");
+        extraLatencyNanos = v;
+    }
+
+    /** The latency that latency steps add to each operation now. */
+    public long extraLatencyNanos() {
+        return extraLatencyNanos;
     }
 
     /** How long an operation issued now would wait before the device starts it. */

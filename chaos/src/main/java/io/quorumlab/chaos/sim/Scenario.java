@@ -23,9 +23,12 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * duration: 30m                 # s, m, h, d
  * seed: 7
  * workload: {apiRequestsPerSecond: 250, burstsPerDay: 0, requestWeight: 1}   # any Workload field; requestWeight: real requests per simulated one
+ * loss: 0.01                    # network loss on every member link for the whole run (also a timed fault)
  * faults:
  *   - {at: 1m, burst: true}                  # a deployment burst
  *   - {at: 5m, kill: cp1, downFor: 30s}       # power loss, restart from what was durable
+ *   - {at: 6m, kill: cp2, torn: true}         # power loss tearing the last WAL write (a prefix of it survives)
+ *   - {at: 7m, loss: 0.05, for: 1m}           # 5% of messages between members dropped
  *   - {at: 10m, isolate: cp2, for: 20s}       # symmetric partition of one member
  *   - {at: 15m, diskStall: cp1, for: 3s}      # the device answers nothing
  *   - {at: 20m, diskLatency: cp1, add: 20ms, for: 2m}
@@ -44,7 +47,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  */
 public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
     /** One fault at a virtual time. */
-    public sealed interface Fault permits Burst, Kill, Isolate, DiskStall, DiskLatency, LinkLatency, Restart, Partition,
+    public sealed interface Fault permits Burst, Kill, Loss, Isolate, DiskStall, DiskLatency, LinkLatency, Restart, Partition,
             TransferLeader, AddMember, PromoteMember, RemoveMember {
         long atNanos();
 
@@ -58,9 +61,25 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
         }
     }
 
-    public record Kill(long atNanos, String member, long downNanos) implements Fault {
+    /** Power loss: unsynced WAL bytes are lost, or with {@code torn} the last write is torn (a prefix of it survives). */
+    public record Kill(long atNanos, String member, long downNanos, boolean torn) implements Fault {
+        public Kill(long atNanos, String member, long downNanos) {
+            this(atNanos, member, downNanos, false);
+        }
+
         public String describe() {
-            return "kill " + member + " (power loss) for " + span(downNanos);
+            return "kill " + member + (torn ? " (power loss, last write torn)" : " (power loss)") + " for " + span(downNanos);
+        }
+    }
+
+    /**
+     * Network loss: each message between etcd members is dropped with probability {@code probability}
+     * (overlapping losses combine as independent drops), for {@code forNanos}; 0 means to the end of the run.
+     */
+    public record Loss(long atNanos, double probability, long forNanos) implements Fault {
+        public String describe() {
+            return String.format(Locale.ROOT, "network loss %.3g%%", probability * 100)
+                    + (forNanos == 0 ? " on every link" : " on every link for " + span(forNanos));
         }
     }
 
@@ -146,7 +165,7 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
         return String.format(Locale.ROOT, "%.0fms", nanos / 1e6);
     }
 
-    private static final List<String> KINDS = List.of("burst", "kill", "restart", "isolate", "partition", "diskStall",
+    private static final List<String> KINDS = List.of("burst", "kill", "loss", "restart", "isolate", "partition", "diskStall",
             "diskLatency", "linkLatency", "transferLeader", "addMember", "promoteMember", "removeMember");
 
     public static Scenario load(Path file) throws IOException {
@@ -156,7 +175,8 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
     }
 
     /** Top-level keys of a scenario file. */
-    static final List<String> TOP_KEYS = List.of("name", "placement", "members", "etcdDisk", "duration", "seed", "workload", "faults");
+    static final List<String> TOP_KEYS = List.of("name", "placement", "members", "etcdDisk", "duration", "seed", "workload", "loss",
+            "faults");
     /** Keys of the {@code workload:} mapping, each a field of {@link Workload}. */
     static final List<String> WORKLOAD_KEYS = List.of("apiRequestsPerSecond", "etcdCallsPerApiRequest", "writeFraction",
             "auditBytesPerRequest", "valueBytes", "dailyAmplitude", "burstsPerDay", "burstMinutes", "burstMultiplier",
@@ -164,7 +184,8 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
     /** The keys each fault kind takes besides {@code at} and its own name. */
     private static final Map<String, List<String>> FAULT_KEYS = Map.ofEntries(
             Map.entry("burst", List.of()),
-            Map.entry("kill", List.of("downFor")),
+            Map.entry("kill", List.of("downFor", "torn")),
+            Map.entry("loss", List.of("for")),
             Map.entry("restart", List.of("downFor")),
             Map.entry("isolate", List.of("for")),
             Map.entry("partition", List.of("to", "oneWay", "for")),
@@ -209,6 +230,7 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
                 p.etcdDisk(), p.apiNodeDisk(), p.workload(), p.durationNanos(), p.seed(), p.heartbeatMillis(),
                 p.electionMillis(), p.entanglement(), p.externalExtraRttNanos(), p.linkLatencyNanos());
         List<Fault> faults = new ArrayList<>();
+        if (root.containsKey("loss")) faults.add(new Loss(0, probability(source + ": ", root.get("loss")), 0));
         Object fo = root.get("faults");
         if (fo instanceof List<?> fl) {
             for (Object o : fl) {
@@ -247,8 +269,13 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
         switch (kind) {
             case "burst":
                 return new Burst(at);
-            case "kill":
-                return new Kill(at, name(where, f, kind), positive(where, "downFor", str(f, "downFor", "30s")));
+            case "kill": {
+                Object torn = f.getOrDefault("torn", false);
+                if (!(torn instanceof Boolean)) throw new IllegalArgumentException(where + "torn must be true or false, not " + torn);
+                return new Kill(at, name(where, f, kind), positive(where, "downFor", str(f, "downFor", "30s")), (Boolean) torn);
+            }
+            case "loss":
+                return new Loss(at, probability(where, f.get("loss")), positive(where, "for", str(f, "for", "1m")));
             case "restart":
                 return new Restart(at, name(where, f, kind), nonNegative(where, "downFor", str(f, "downFor", "5s")));
             case "isolate":
@@ -312,6 +339,11 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
             throw new IllegalArgumentException(where + kind + " needs a member or node name (lower-case letters, digits, '-'), not \"" + n + "\"");
         }
         return n;
+    }
+
+    private static double probability(String where, Object v) {
+        if (v instanceof Number n && n.doubleValue() >= 0 && n.doubleValue() < 1) return n.doubleValue();
+        throw new IllegalArgumentException(where + "loss is a probability in [0, 1), e.g. 0.01, not " + v);
     }
 
     private static long positive(String where, String key, String value) {

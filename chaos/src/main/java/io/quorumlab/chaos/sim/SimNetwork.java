@@ -10,8 +10,15 @@ import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
- * Links between members: per-message latency (base plus log-normal jitter), loss, and partitions
- * (one-way or symmetric). Each link is FIFO like the TCP connection it stands for.
+ * Links between members: per-message latency (a base plus exponential jitter with a given median, the
+ * same distribution on every link, plus any latency step on the link), loss, and partitions (one-way or
+ * symmetric). Each link is FIFO like the TCP connection it stands for.
+ *
+ * <p>A message to a peer across a cut link is handled as {@code NettyPeerTransport} handles a peer it
+ * cannot connect to: it is queued (the send succeeds, up to the real per-peer bound of
+ * {@value #QUEUE_MESSAGES} messages; beyond it the send returns -1 and the peer is reported unreachable),
+ * and each failed reconnect, every {@value #RECONNECT_MILLIS} ms while messages keep coming, drops the
+ * queue and reports the peer unreachable to the member (Raft then probes that follower).
  */
 public final class SimNetwork {
     private final Sim sim;
@@ -28,8 +35,15 @@ public final class SimNetwork {
     private long[] linkArrivals = new long[8];
     /** Per link slot, one-way latency added by latency-step faults (0 when none is active). */
     private long[] linkExtra = new long[8];
+    /** Per link slot, messages queued for a peer across a cut, and when the next failed reconnect reports it. */
+    private int[] linkQueued = new int[8];
+    private long[] linkNextReport = new long[8];
     private int links;
     private long sent;
+    private long unreachableReports;
+    /** NettyPeerTransport's per-peer queue bound and reconnect interval. */
+    static final int QUEUE_MESSAGES = 4096;
+    static final long RECONNECT_MILLIS = 100;
     private long dropped;
 
     public SimNetwork(Sim sim, long baseLatencyNanos, long jitterMedianNanos) {
@@ -53,10 +67,14 @@ public final class SimNetwork {
             linkKeys = java.util.Arrays.copyOf(linkKeys, links * 2);
             linkArrivals = java.util.Arrays.copyOf(linkArrivals, links * 2);
             linkExtra = java.util.Arrays.copyOf(linkExtra, links * 2);
+            linkQueued = java.util.Arrays.copyOf(linkQueued, links * 2);
+            linkNextReport = java.util.Arrays.copyOf(linkNextReport, links * 2);
         }
         linkKeys[links] = key;
         linkArrivals[links] = 0;
         linkExtra[links] = 0;
+        linkQueued[links] = 0;
+        linkNextReport[links] = 0;
         return links++;
     }
 
@@ -121,6 +139,46 @@ public final class SimNetwork {
         return dropped;
     }
 
+    /** Peers reported unreachable to their senders (failed reconnects and full queues across cuts). */
+    public long unreachableReports() {
+        return unreachableReports;
+    }
+
+    private boolean isCut(long from, long to) {
+        return !cutLinks.isEmpty() && cutLinks.contains(link(from, to));
+    }
+
+    /**
+     * A Raft message to a peer across a cut, as the real transport sees a peer it cannot reach: queued
+     * (never delivered: the queue is dropped at the next failed reconnect, which reports the peer
+     * unreachable), or refused with -1 when the queue is full.
+     */
+    private long sendAcrossCut(Endpoint src, Message m) {
+        sent++;
+        dropped++;
+        int slot = linkSlot(link(src.id, m.to()));
+        long now = sim.clock();
+        if (now >= linkNextReport[slot]) {
+            // A reconnect attempt fails: its queue is dropped and the member hears the peer is unreachable.
+            linkNextReport[slot] = now + RECONNECT_MILLIS * 1_000_000L;
+            linkQueued[slot] = 0;
+            reportUnreachable(src, m.to());
+        }
+        if (linkQueued[slot] >= QUEUE_MESSAGES) {
+            reportUnreachable(src, m.to());
+            return -1;
+        }
+        linkQueued[slot]++;
+        return m.entriesBytes() + 64;
+    }
+
+    private void reportUnreachable(Endpoint src, long peer) {
+        java.util.function.Consumer<Long> u = src.unreachable;
+        if (u == null) return;
+        unreachableReports++;
+        u.accept(peer); // the member hands it to its own loop (rt.execute), as with the real transport's threads
+    }
+
     /** A one-way delay sample for any link of this network (also used for client traffic). */
     public long sampleLatency() {
         double u = random.nextDouble();
@@ -163,6 +221,7 @@ public final class SimNetwork {
         final long id;
         java.util.function.BiConsumer<Long, byte[]> control;
         Consumer<Message> inbound;
+        Consumer<Long> unreachable;
         boolean closed;
 
         Endpoint(long id) {
@@ -172,6 +231,7 @@ public final class SimNetwork {
         @Override
         public void start(Consumer<Message> inbound, Consumer<Long> unreachable) {
             this.inbound = inbound;
+            this.unreachable = unreachable;
             this.closed = false;
         }
 
@@ -181,6 +241,7 @@ public final class SimNetwork {
         @Override
         public long send(Message m) {
             if (closed) return -1;
+            if (isCut(id, m.to())) return sendAcrossCut(this, m);
             deliver(id, m.to(), m);
             return m.entriesBytes() + 64;
         }

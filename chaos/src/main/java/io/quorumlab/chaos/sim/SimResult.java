@@ -19,7 +19,24 @@ public record SimResult(String scenario, String placement, long seed, long durat
                         double writeFreezeSeconds, double longestFreezeSeconds, long proposalsFailed, int deploymentBursts,
                         List<ClusterSimulation.LeaderChange> leaderChanges, List<FaultRecord> faults,
                         int minFaultTolerance, int finalFaultTolerance, double quorumLostSeconds, List<String> finalMembers,
-                        TimeSeries series, long events) {
+                        TimeSeries series, long events, io.quorumlab.chaos.check.CheckReport checks, Histogram walFsyncHistogram,
+                        List<long[]> freezeIntervals, long freezeCount) {
+
+    /**
+     * A Prometheus-style histogram: cumulative counts of values at or below each upper bound (seconds),
+     * the total count ("+Inf") and the sum.
+     */
+    public record Histogram(double[] upperBounds, long[] cumulativeCounts, long count, double sum) {
+        String toJson() {
+            StringBuilder sb = new StringBuilder("{\"le\": [");
+            for (int i = 0; i < upperBounds.length; i++) sb.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.3f", upperBounds[i]));
+            sb.append(", \"+Inf\"], \"cumulativeCount\": [");
+            for (int i = 0; i < cumulativeCounts.length; i++) sb.append(i == 0 ? "" : ", ").append(cumulativeCounts[i]);
+            sb.append(", ").append(count).append("], \"count\": ").append(count)
+                    .append(String.format(Locale.ROOT, ", \"sum\": %.6f}", sum));
+            return sb.toString();
+        }
+    }
 
     /**
      * One fault (or its end) as it took effect: at {@code atNanos} it was due, at {@code doneNanos} it
@@ -29,6 +46,11 @@ public record SimResult(String scenario, String placement, long seed, long durat
      */
     public record FaultRecord(long atNanos, long doneNanos, String fault, String outcome, int voters, int up,
                               int faultTolerance, int minFaultToleranceUntilNext) {}
+
+    /** Whether the run reached the daily peak window (12:00-16:00) at all; if not, there is no peak-hour p99. */
+    public boolean reachedPeakHours() {
+        return durationNanos > 12 * 3_600_000_000_000L;
+    }
 
     public double simulatedDays() {
         return durationNanos / 86_400e9;
@@ -62,7 +84,8 @@ public record SimResult(String scenario, String placement, long seed, long durat
         field(sb, "walFsyncP99Ms", walFsyncP99Ms);
         field(sb, "walFsyncP999Ms", walFsyncP999Ms);
         field(sb, "walFsyncMaxMs", walFsyncMaxMs);
-        field(sb, "walFsyncPeakHourP99Ms", walFsyncPeakHourP99Ms);
+        if (reachedPeakHours()) field(sb, "walFsyncPeakHourP99Ms", walFsyncPeakHourP99Ms);
+        else sb.append("  \"walFsyncPeakHourP99Ms\": null,\n"); // the run ended before the first peak window
         field(sb, "walFsyncs", walFsyncs);
         field(sb, "apiServerP50Ms", apiP50Ms);
         field(sb, "apiServerP99Ms", apiP99Ms);
@@ -76,6 +99,7 @@ public record SimResult(String scenario, String placement, long seed, long durat
         field(sb, "writeFreezeSeconds", writeFreezeSeconds);
         field(sb, "writeFreezeSecondsPerWeek", freezeSecondsPerWeek());
         field(sb, "longestWriteFreezeSeconds", longestFreezeSeconds);
+        field(sb, "writeFreezes", freezeCount);
         field(sb, "proposalsFailed", proposalsFailed);
         field(sb, "deploymentBursts", deploymentBursts);
         field(sb, "minFaultTolerance", minFaultTolerance);
@@ -84,6 +108,13 @@ public record SimResult(String scenario, String placement, long seed, long durat
         field(sb, "events", events);
         sb.append("  \"finalMembers\": [");
         for (int i = 0; i < finalMembers.size(); i++) sb.append(i == 0 ? "\"" : ", \"").append(escape(finalMembers.get(i))).append('"');
+        sb.append("],\n");
+        // Each freeze as [start, end] in simulated seconds; the first ClusterSimulation.MAX_FREEZE_INTERVALS of them.
+        sb.append("  \"writeFreezeIntervals\": [");
+        for (int i = 0; i < freezeIntervals.size(); i++) {
+            long[] f = freezeIntervals.get(i);
+            sb.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "[%.2f, %.2f]", f[0] / 1e9, f[1] / 1e9));
+        }
         sb.append("],\n");
         sb.append("  \"faults\": [");
         for (int i = 0; i < faults.size(); i++) {
@@ -96,6 +127,8 @@ public record SimResult(String scenario, String placement, long seed, long durat
                     .append(", \"minFaultToleranceUntilNext\": ").append(f.minFaultToleranceUntilNext()).append('}');
         }
         sb.append(faults.isEmpty() ? "],\n" : "\n  ],\n");
+        sb.append("  \"checks\": ").append(checksJson(checks)).append(",\n");
+        sb.append("  \"etcd_disk_wal_fsync_duration_seconds\": ").append(walFsyncHistogram.toJson()).append(",\n");
         sb.append("  \"series\": ").append(series.toJson("  ")).append(",\n");
         sb.append("  \"leaderChanges\": [");
         for (int i = 0; i < leaderChanges.size(); i++) {
@@ -110,6 +143,18 @@ public record SimResult(String scenario, String placement, long seed, long durat
         return sb.toString();
     }
 
+    /** The linearizability and watch checkers' verdict as one JSON object (violations listed up to CheckReport's bound). */
+    static String checksJson(io.quorumlab.chaos.check.CheckReport c) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("{\"ok\": ").append(c.ok()).append(", \"windows\": ").append(c.windows()).append(", \"ops\": ").append(c.ops())
+                .append(", \"ambiguousOps\": ").append(c.ambiguousOps()).append(", \"partitions\": ").append(c.partitions())
+                .append(", \"unknownPartitions\": ").append(c.unknowns().size()).append(", \"watchEvents\": ").append(c.watchEvents())
+                .append(", \"violations\": ").append(c.violationCount()).append(", \"listed\": [");
+        for (int i = 0; i < c.violations().size(); i++) sb.append(i == 0 ? "\"" : ", \"").append(escape(c.violations().get(i))).append('"');
+        sb.append("]}");
+        return sb.toString();
+    }
+
     private static void field(StringBuilder sb, String name, Object v) {
         sb.append("  \"").append(name).append("\": ");
         if (v instanceof String s) sb.append('"').append(escape(s)).append('"');
@@ -119,6 +164,6 @@ public record SimResult(String scenario, String placement, long seed, long durat
     }
 
     private static String escape(String s) {
-        return s.replace("\\", "\\\\").replace("\"", "\\\"");
+        return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
     }
 }

@@ -38,6 +38,9 @@ class SweepTest {
             double ratio = s.walFsyncP99Ms() / requested;
             assertTrue(ratio > 0.75 && ratio < 1.35, "observed p99 " + s.walFsyncP99Ms() + " ms for requested " + requested + replay);
             assertTrue(s.scenario().endsWith("disk.fsync.p99=" + values.get(i)), s.scenario());
+            // Every run of a sweep is checked, and its verdict is in its result (and the JSON).
+            assertTrue(s.checks().ops() > 0 && s.checks().ok(), s.checks() + replay);
+            assertTrue(s.toJson().contains("\"checks\": {\"ok\": true, \"windows\": "), replay);
             assertTrue(s.etcdDisk().contains("fsync p99"), s.etcdDisk());
         }
         String text = Sweep.text(r);

@@ -118,13 +118,13 @@ class ScenarioFileTest {
 
     @Test
     void typosAndMisshapenSectionsAreRefusedWithTheAllowedKeys() {
-        refused("foo: bar\n", "unknown key \"foo\" in scenario (allowed: name, placement, members, etcdDisk, duration, seed, workload, faults");
+        refused("foo: bar\n", "unknown key \"foo\" in scenario (allowed: name, placement, members, etcdDisk, duration, seed, workload, loss, faults");
         refused("workload: {apiRequestPerSecond: 5}\n", "unknown key \"apiRequestPerSecond\" in workload (allowed: apiRequestsPerSecond,");
         refused("workload: {apiRequestsPerSecond: lots}\n", "apiRequestsPerSecond must be a number, not lots");
         refused("workload: {writeFraction: .nan}\n", "writeFraction must be a number");
         refused("workload: 5\n", "workload must be a mapping");
         refused("faults: {at: 1m, kill: cp1}\n", "faults must be a list");
-        refused("faults: [{at: 1m, kill: cp1, downfor: 1s}]\n", "unknown key \"downfor\" in the kill fault (allowed: at, kill, downFor)");
+        refused("faults: [{at: 1m, kill: cp1, downfor: 1s}]\n", "unknown key \"downfor\" in the kill fault (allowed: at, kill, downFor, torn)");
         refused("faults: [{at: 1m, isolate: cp1, downFor: 1s}]\n", "unknown key \"downFor\" in the isolate fault (allowed: at, isolate, for)");
         refused("faults: [{at: 1m, partition: cp1, to: cp2, oneway: true}]\n", "unknown key \"oneway\" in the partition fault");
         refused("faults: [{at: 1m, burst: true, for: 5m}]\n", "unknown key \"for\" in the burst fault (allowed: at, burst)");
