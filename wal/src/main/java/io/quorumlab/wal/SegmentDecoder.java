@@ -358,7 +358,7 @@ final class SegmentDecoder {
     /**
      * The first 8-aligned offset after {@code pos} holding a frame of this generation that is
      * proven by its CRC: it chains from {@code hintA} or {@code hintB} (the stopping frame's stored
-     * or recomputed CRC, or the last good frame's), or the next frame chains from it. -1 if none.
+     * or recomputed CRC, or the last good frame's). -1 if none.
      * Allocation-free; one byte compare per offset ({@link #ANY_TAG}: a header check per offset).
      */
     private long currentFrameAfter(int pos, int tag, int hintA, int hintB) {
@@ -376,15 +376,11 @@ final class SegmentDecoder {
                 continue;
             }
             int stored = bb.getInt(qi + 8);
+            // Only a CRC chained from the real log counts as proof. Two frames merely chained to each
+            // other prove nothing: a client's value in a previous life of this file can hold such a
+            // pair (crafted for a future sequence and tag), which would make a clean log unopenable.
             if (frameCrc(seg, qi, hintA, payload) == stored || frameCrc(seg, qi, hintB, payload) == stored) {
                 return q;
-            }
-            long q2 = q + frameBytes(payload);
-            if (q2 + HEADER_BYTES <= n && (seg[(int) q2 + 5] & 0xFF) == t) {
-                int payload2 = candidatePayload((int) q2);
-                if (payload2 >= 0 && frameCrc(seg, (int) q2, stored, payload2) == bb.getInt((int) q2 + 8)) {
-                    return q;
-                }
             }
         }
         return -1;

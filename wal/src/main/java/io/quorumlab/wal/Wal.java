@@ -657,6 +657,7 @@ public final class Wal implements Closeable {
             }
             int released = 0;
             List<String> toRecycle = null;
+            try {
             while (keepFrom > 0 && segments.size() > opts.maxWals()) {
                 SegmentName victim = segments.remove(0);
                 int offered = toRecycle == null ? 0 : toRecycle.size();
@@ -681,6 +682,14 @@ public final class Wal implements Closeable {
                 // The old names must be durably gone before a recycled file is overwritten: a
                 // crash must never bring back a segment name over rewritten contents.
                 storage.fsyncDir();
+            }
+            } catch (IOException e) {
+                // A rename, delete or directory fsync that failed leaves the directory in a state this
+                // process cannot vouch for: fail-stop like any other WAL I/O error (renamed files are
+                // not offered for reuse; open() deletes leftover .tmp files).
+                if (failure == null) failure = e;
+                LOG.error("wal release failed; the wal is now failed-stop dir={} error=\"{}\"", storage.describe(), e.toString());
+                throw e;
             }
             if (toRecycle != null) {
                 for (String tmp : toRecycle) {
