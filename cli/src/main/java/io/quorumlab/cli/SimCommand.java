@@ -288,18 +288,24 @@ final class SimCommand implements Runnable {
 
     /** The default weight of runs longer than {@link #LONG_RUN_NANOS}: measured in docs/simulator.md. */
     static final int LONG_RUN_WEIGHT = 10;
+    /** The default weight of runs longer than {@link #WEEK_RUN_NANOS} (a simulated week in about 5 minutes). */
+    static final int WEEK_RUN_WEIGHT = 30;
     static final String WEIGHT_HELP = "real API requests one simulated request stands for (bytes and counts scaled; "
-            + "default: the scenario's, else 1 up to 6 simulated hours and " + LONG_RUN_WEIGHT + " beyond; see docs/simulator.md)";
+            + "default: the scenario's, else 1 up to 6 simulated hours, " + LONG_RUN_WEIGHT + " up to 2 days and "
+            + WEEK_RUN_WEIGHT + " beyond; see docs/simulator.md)";
     static final long LONG_RUN_NANOS = 6 * 3_600_000_000_000L;
+    static final long WEEK_RUN_NANOS = 48 * 3_600_000_000_000L;
 
     /**
      * The request weight: the one asked for, else the scenario's own if it sets one, else 1 for runs
-     * up to 6 simulated hours and {@link #LONG_RUN_WEIGHT} for longer ones (a week at weight 1 takes
-     * hours of CPU).
+     * up to 6 simulated hours, {@link #LONG_RUN_WEIGHT} up to 2 days and {@link #WEEK_RUN_WEIGHT} beyond
+     * (a week costs about two hours of CPU at weight 1, 13 minutes at 10, 5 at 30; the weights'
+     * agreement is measured in docs/simulator.md).
      */
     static ClusterSimulation.Params withWeight(ClusterSimulation.Params p, Integer asked) {
         int w = asked != null ? asked
                 : p.workload().requestWeight() > 1 ? p.workload().requestWeight()
+                : p.durationNanos() > WEEK_RUN_NANOS ? WEEK_RUN_WEIGHT
                 : p.durationNanos() > LONG_RUN_NANOS ? LONG_RUN_WEIGHT : 1;
         return p.withWorkload(p.workload().withRequestWeight(w));
     }

@@ -146,6 +146,10 @@ class SimCommandTest {
         var longRun = io.quorumlab.chaos.sim.ClusterSimulation.Params.stacked(6 * hour + 1, 1);
         assertEquals(1, SimCommand.withWeight(shortRun, null).workload().requestWeight());
         assertEquals(SimCommand.LONG_RUN_WEIGHT, SimCommand.withWeight(longRun, null).workload().requestWeight());
+        var twoDays = io.quorumlab.chaos.sim.ClusterSimulation.Params.stacked(48 * hour, 1);
+        var week = io.quorumlab.chaos.sim.ClusterSimulation.Params.stacked(168 * hour, 1);
+        assertEquals(SimCommand.LONG_RUN_WEIGHT, SimCommand.withWeight(twoDays, null).workload().requestWeight());
+        assertEquals(30, SimCommand.withWeight(week, null).workload().requestWeight(), "a week defaults to weight 30");
         assertEquals(3, SimCommand.withWeight(longRun, 3).workload().requestWeight(), "the flag wins");
         var scenarioWeighted = shortRun.withWorkload(shortRun.workload().withRequestWeight(7));
         assertEquals(7, SimCommand.withWeight(scenarioWeighted, null).workload().requestWeight(), "then the scenario's own");
