@@ -1122,6 +1122,8 @@ public final class ClusterSimulation {
     }
 
     private static double value(Member m, String metric) {
+        double direct = m.metrics().value(metric);
+        if (!Double.isNaN(direct)) return direct;
         Double v = metricsOf(m).getSampleValue(metric);
         return v == null ? 0 : v;
     }

@@ -104,6 +104,24 @@ public final class MemberMetrics {
         return new MemberMetrics(new CollectorRegistry());
     }
 
+    /**
+     * The current value of one of this member's etcd metrics by name, read straight from its collector
+     * (the simulator samples these every few virtual milliseconds; scanning the registry would format
+     * every histogram each time). NaN for a name this method does not cover.
+     */
+    public double value(String name) {
+        return switch (name) {
+            case "etcd_server_has_leader" -> hasLeader.get();
+            case "etcd_server_proposals_pending" -> proposalsPending.get();
+            case "etcd_server_proposals_failed_total" -> proposalsFailed.get();
+            case "etcd_server_heartbeat_send_failures_total" -> heartbeatFailures.get();
+            case "etcd_server_leader_changes_seen_total" -> leaderChanges.get();
+            case "etcd_server_proposals_applied_total" -> proposalsApplied.get();
+            case "etcd_server_proposals_committed_total" -> proposalsCommitted.get();
+            default -> Double.NaN;
+        };
+    }
+
     public CollectorRegistry registry() {
         return registry;
     }
