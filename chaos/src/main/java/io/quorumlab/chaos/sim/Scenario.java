@@ -20,6 +20,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * placement: stacked            # or external
  * members: 3
  * etcdDisk: ssd                 # nvme | ssd | hdd | measured:FILE
+ * externalRtt: 0.3ms            # extra API server <-> etcd round trip with external placement (default 0.3ms)
  * duration: 30m                 # s, m, h, d
  * seed: 7
  * workload: {apiRequestsPerSecond: 250, burstsPerDay: 0, requestWeight: 1}   # any Workload field; requestWeight: real requests per simulated one
@@ -176,7 +177,7 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
 
     /** Top-level keys of a scenario file. */
     static final List<String> TOP_KEYS = List.of("name", "placement", "members", "etcdDisk", "duration", "seed", "workload", "loss",
-            "faults");
+            "externalRtt", "faults");
     /** Keys of the {@code workload:} mapping, each a field of {@link Workload}. */
     static final List<String> WORKLOAD_KEYS = List.of("apiRequestsPerSecond", "etcdCallsPerApiRequest", "writeFraction",
             "auditBytesPerRequest", "valueBytes", "dailyAmplitude", "burstsPerDay", "burstMinutes", "burstMultiplier",
@@ -226,9 +227,14 @@ public record Scenario(ClusterSimulation.Params params, List<Fault> faults) {
         }
         p = p.withWorkload(w);
         String name = str(root, "name", source);
+        long externalRtt = p.externalExtraRttNanos();
+        if (root.containsKey("externalRtt")) {
+            externalRtt = nonNegative(source + ": ", "externalRtt", str(root, "externalRtt", "0.3ms"));
+            if (externalRtt > 50_000_000L) throw new IllegalArgumentException(source + ": externalRtt must be at most 50ms, not " + root.get("externalRtt"));
+        }
         p = new ClusterSimulation.Params(name, p.placement(), (int) integer(root, "members", 3, source),
                 p.etcdDisk(), p.apiNodeDisk(), p.workload(), p.durationNanos(), p.seed(), p.heartbeatMillis(),
-                p.electionMillis(), p.entanglement(), p.externalExtraRttNanos(), p.linkLatencyNanos());
+                p.electionMillis(), p.entanglement(), externalRtt, p.linkLatencyNanos());
         List<Fault> faults = new ArrayList<>();
         if (root.containsKey("loss")) faults.add(new Loss(0, probability(source + ": ", root.get("loss")), 0));
         Object fo = root.get("faults");

@@ -57,6 +57,14 @@ class ScenarioFileTest {
     }
 
     @Test
+    void externalRttIsAScenarioKey() {
+        assertEquals(300_000L, Scenario.parse("placement: external", "t").params().externalExtraRttNanos(), "default 0.3 ms");
+        assertEquals(500_000L, Scenario.parse("placement: external\nexternalRtt: 0.5ms", "t").params().externalExtraRttNanos());
+        refused("placement: external\nexternalRtt: 1s", "externalRtt must be at most 50ms");
+        refused("placement: external\nexternalRtt: -1ms", "externalRtt must not be negative");
+    }
+
+    @Test
     void newFaultsParse() {
         Scenario sc = Scenario.parse("""
                 placement: stacked
@@ -118,7 +126,7 @@ class ScenarioFileTest {
 
     @Test
     void typosAndMisshapenSectionsAreRefusedWithTheAllowedKeys() {
-        refused("foo: bar\n", "unknown key \"foo\" in scenario (allowed: name, placement, members, etcdDisk, duration, seed, workload, loss, faults");
+        refused("foo: bar\n", "unknown key \"foo\" in scenario (allowed: name, placement, members, etcdDisk, duration, seed, workload, loss, externalRtt, faults");
         refused("workload: {apiRequestPerSecond: 5}\n", "unknown key \"apiRequestPerSecond\" in workload (allowed: apiRequestsPerSecond,");
         refused("workload: {apiRequestsPerSecond: lots}\n", "apiRequestsPerSecond must be a number, not lots");
         refused("workload: {writeFraction: .nan}\n", "writeFraction must be a number");

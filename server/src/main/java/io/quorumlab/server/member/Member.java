@@ -46,6 +46,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -620,6 +621,7 @@ public final class Member implements MemberApi, AutoCloseable {
             if (m.type() == MessageType.SNAP) {
                 sendSnapshot(m);
             } else {
+                if (m.type() == MessageType.HEARTBEAT) heartbeatOnTime(m.to());
                 long bytes = transport.send(m);
                 if (bytes >= 0) metrics.peerSent(m.to(), bytes);
                 else if (m.type() == MessageType.HEARTBEAT) metrics.heartbeatSendFailed();
@@ -647,6 +649,28 @@ public final class Member implements MemberApi, AutoCloseable {
         });
     }
 
+    /** When this leader last sent each follower a heartbeat (member loop); cleared on a role change. */
+    private final Map<Long, Long> lastHeartbeatSent = new HashMap<>();
+
+    /**
+     * etcd's heartbeat timeout detector: a heartbeat sent more than two heartbeat intervals after the
+     * previous one to the same follower counts as a send failure and is logged — the leader's loop was
+     * held up (typically by a slow fdatasync), which is how a slow disk turns into elections.
+     */
+    private void heartbeatOnTime(long to) {
+        long now = rt.nanoTime();
+        Long last = lastHeartbeatSent.put(to, now);
+        if (last == null) return;
+        long expected = 2 * cfg.heartbeatMillis() * 1_000_000L;
+        long took = now - last;
+        if (took > expected) {
+            metrics.heartbeatSendFailed();
+            LOG.warn("leader failed to send out heartbeat on time; took too long, leader is overloaded likely from slow disk"
+                    + " to={} heartbeat-interval={}ms expected-duration={}ms exceeded-duration={}ms", Long.toHexString(to),
+                    cfg.heartbeatMillis(), expected / 1_000_000, (took - expected) / 1_000_000);
+        }
+    }
+
     private void onSoftState(long lead, StateRole newRole) {
         if (lead != leaderId) {
             if (lead != 0) metrics.leaderChanged();
@@ -655,6 +679,7 @@ public final class Member implements MemberApi, AutoCloseable {
         StateRole old = role;
         role = newRole;
         leaderId = lead;
+        if (old != newRole) lastHeartbeatSent.clear();
         metrics.setLeader(lead != 0, newRole == StateRole.LEADER);
         if (old != StateRole.LEADER && newRole == StateRole.LEADER) {
             long extend = cfg.electionMillis() * 1_000_000L;
