@@ -313,8 +313,32 @@ final class SegmentDecoder {
             return new Result(Outcome.TORN, pos, chain, records, pos, "torn frame header", tag,
                     lastNonZeroEnd(seg, pos));
         }
+        int damaged = last ? ownFrameWithDamagedTag(pos) : -1;
+        if (damaged >= 0) {
+            // This segment's frame whose tag byte alone is wrong (its header checks with our tag and
+            // sequence): a damaged last record, reported and set aside like any torn tail, not a
+            // silent end of log.
+            return new Result(Outcome.TORN, pos, chain, records, pos, "frame with a damaged tag byte", tag, damaged);
+        }
         Result lost = lostBeforeNextSegment(pos, chain, records, "end of log");
         return lost != null ? lost : new Result(Outcome.CLEAN, pos, chain, records, -1, null, tag, pos);
+    }
+
+    private final byte[] headerScratch = new byte[HEADER_BYTES];
+
+    /**
+     * The end of the frame at {@code pos} if it is this segment's frame with only its tag byte wrong
+     * (length and type plausible, header check right once our tag is put back), else -1. A previous
+     * life's frame fails the check: it was computed with another sequence.
+     */
+    private int ownFrameWithDamagedTag(int pos) {
+        if (tag == TAG_V0 || pos + HEADER_BYTES > seg.length || (seg[pos + 5] & 0xFF) == tag) return -1;
+        long len = bb.getInt(pos) & 0xFFFFFFFFL;
+        if (len > MAX_PAYLOAD_BYTES || !validType(seg[pos + 4] & 0xFF)) return -1;
+        System.arraycopy(seg, pos, headerScratch, 0, HEADER_BYTES);
+        headerScratch[5] = (byte) tag;
+        if ((bb.getShort(pos + 6) & 0xFFFF) != headerCheck(crc, headerScratch, 0, seq)) return -1;
+        return (int) Math.min(seg.length, pos + (long) frameBytes((int) len));
     }
 
     /** A non-last segment whose log ends with another chain value than the next one carries lost frames. */
