@@ -205,16 +205,7 @@ class ScenarioFileTest {
      * Replay: quorumlab sim run SCENARIO (the YAML below) --output json
      */
     private static SimResult followersHit(String name, String fault1, String fault2) {
-        return Scenario.parse("""
-                name: %s
-                placement: dedicated-nvme
-                duration: 2m
-                seed: 3
-                workload: {burstsPerDay: 0}
-                faults:
-                  - {at: 90s, %s}
-                  - {at: 90s, %s}
-                """.formatted(name, fault1, fault2), "inline").build().run(null);
+        return dedicated2m(name, "[{at: 90s, " + fault1 + "}, {at: 90s, " + fault2 + "}]");
     }
 
     @Test
@@ -235,8 +226,12 @@ class ScenarioFileTest {
                 && c.cause().contains("(leader etcd1)")), slow.toJson());
     }
 
-    /** Replay: quorumlab sim run SCENARIO (the YAML below) --output json */
     private static SimResult linkRun(String name, String faults) {
+        return dedicated2m(name, faults);
+    }
+
+    /** A 2-minute dedicated run, seed 3 (etcd1 leads). Replay: quorumlab sim run SCENARIO (the YAML below) --output json */
+    private static SimResult dedicated2m(String name, String faults) {
         return Scenario.parse("""
                 name: %s
                 placement: dedicated-nvme
