@@ -307,7 +307,8 @@ class GroupCommitTest {
             long[] next = {1};
             List<Long> accepted = new ArrayList<>();
             List<Throwable> refused = new ArrayList<>();
-            CountDownLatch secondWave = new CountDownLatch(4);
+            // Completed second-wave appends; how many were accepted is known only once the first wave is done.
+            java.util.concurrent.atomic.AtomicInteger secondWave = new java.util.concurrent.atomic.AtomicInteger();
             // The first wave: 4 appends fill the bound while the committer is held in fsync.
             gate.close();
             List<CompletableFuture<Void>> firstWave = new ArrayList<>();
@@ -323,7 +324,7 @@ class GroupCommitTest {
                     for (int k = 0; k < 2; k++) {
                         long idx = appendOne(wal, next, x -> {
                             if (x == null) {
-                                secondWave.countDown();
+                                secondWave.incrementAndGet();
                             }
                         });
                         synchronized (accepted) {
@@ -343,7 +344,15 @@ class GroupCommitTest {
             for (CompletableFuture<Void> f : firstWave) {
                 f.join();
             }
-            secondWave.await();
+            int acceptedNow;
+            synchronized (accepted) {
+                acceptedNow = accepted.size();
+            }
+            // Every accepted second-wave append must be told before its slot is counted free again (more
+            // than four can be accepted when a later batch completes while callbacks still append).
+            while (secondWave.get() < acceptedNow) {
+                Thread.sleep(1);
+            }
             assertEquals(8, accepted.size() + refused.size());
             assertFalse(accepted.isEmpty(), "callback appends took freed slots");
             assertFalse(refused.isEmpty(), "callback appends hit the bound");
