@@ -299,32 +299,7 @@ class RecycleTest {
         WalCorruptException e = assertThrows(WalCorruptException.class, () -> Wal.open(s, recycling(SEGMENT), null));
         assertEquals(hit.file(), e.file(), "error names the damaged file");
         assertEquals(hit.start(), e.offset(), "error names the damaged frame: " + e.getMessage());
-        WalVerifier.Report report = WalVerifier.verify(s);
-        assertEquals(WalVerifier.Status.CORRUPT, report.status(), report.summary());
-        assertEquals(hit.file(), report.problem().file());
-        assertEquals(hit.start(), report.problem().badOffset());
-
-        boolean headerHit = hit.record() instanceof CrcRecord || hit.record() instanceof WalMetadata;
-        if (headerHit && hit.file().equals(frames.get(0).file())) {
-            assertThrows(WalException.class, () -> WalVerifier.repair(s));
-            return;
-        }
-        List<WalEntry> expected = new ArrayList<>();
-        for (int i = 0; i < frameIdx; i++) {
-            Frame f = frames.get(i);
-            if (headerHit && f.file().equals(hit.file())) {
-                break;
-            }
-            if (f.record() instanceof WalEntry en && en.index() > log.snap().index()) {
-                expected.add(en);
-            }
-        }
-        WalVerifier.RepairReport rep = WalVerifier.repair(s);
-        assertTrue(rep.changed());
-        assertNotEquals(WalVerifier.Status.CORRUPT, rep.after().status(), rep.after().summary());
-        Recovered r = Wal.open(s, recycling(SEGMENT), null).recovered();
-        assertEquals(expected, r.entries(), "repair keeps exactly the valid prefix");
-        assertTrue(s.list().stream().anyMatch(n -> n.endsWith(".broken")), "removed bytes are kept aside");
+        assertVerifyThenRepair(s, frames, frameIdx, log.snap().index(), recycling(SEGMENT));
     }
 
     /** verify reports a torn recycled tail; repair sets aside only the torn frame, not the previous life. */

@@ -104,4 +104,42 @@ final class WalTesting {
         }
         return out;
     }
+
+    /**
+     * After a bit flip in {@code frames.get(hitIdx)} (not in the last record): verify names the damaged
+     * file and frame; repair keeps exactly the entries above {@code afterIndex} of the frames before it
+     * (a damaged segment header sets its whole segment aside; the first segment's header cannot be
+     * repaired) and keeps the removed bytes aside. Returns what the repaired log recovers (reopened with
+     * {@code reopen}), or null when repair rightly refused.
+     */
+    static Recovered assertVerifyThenRepair(MemStorage s, List<Frame> frames, int hitIdx, long afterIndex, WalOptions reopen)
+            throws IOException {
+        Frame hit = frames.get(hitIdx);
+        WalVerifier.Report report = WalVerifier.verify(s);
+        org.junit.jupiter.api.Assertions.assertEquals(WalVerifier.Status.CORRUPT, report.status(), report.summary());
+        org.junit.jupiter.api.Assertions.assertEquals(hit.file(), report.problem().file());
+        org.junit.jupiter.api.Assertions.assertEquals(hit.start(), report.problem().badOffset());
+        boolean headerHit = hit.record() instanceof CrcRecord || hit.record() instanceof WalMetadata;
+        if (headerHit && hit.file().equals(frames.get(0).file())) {
+            org.junit.jupiter.api.Assertions.assertThrows(WalException.class, () -> WalVerifier.repair(s));
+            return null;
+        }
+        List<WalEntry> expected = new ArrayList<>();
+        for (int i = 0; i < hitIdx; i++) {
+            Frame f = frames.get(i);
+            if (headerHit && f.file().equals(hit.file())) {
+                break;
+            }
+            if (f.record() instanceof WalEntry en && en.index() > afterIndex) {
+                expected.add(en);
+            }
+        }
+        WalVerifier.RepairReport rep = WalVerifier.repair(s);
+        org.junit.jupiter.api.Assertions.assertTrue(rep.changed());
+        org.junit.jupiter.api.Assertions.assertNotEquals(WalVerifier.Status.CORRUPT, rep.after().status(), rep.after().summary());
+        Recovered r = Wal.open(s, reopen, null).recovered();
+        org.junit.jupiter.api.Assertions.assertEquals(expected, r.entries(), "repair keeps exactly the valid prefix");
+        org.junit.jupiter.api.Assertions.assertTrue(s.list().stream().anyMatch(n -> n.endsWith(".broken")), "removed bytes are kept aside");
+        return r;
+    }
 }
