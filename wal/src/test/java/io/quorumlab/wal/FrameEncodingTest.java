@@ -90,15 +90,7 @@ class FrameEncodingTest {
         List<Integer> prevs = new ArrayList<>();
         for (WalRecord r : recs) {
             prevs.add(w.chainCrc());
-            if (r instanceof WalMetadata m) {
-                w.writeMetadata(m.data());
-            } else if (r instanceof HardState h) {
-                w.writeHardState(h);
-            } else if (r instanceof WalEntry e) {
-                w.writeEntry(e);
-            } else {
-                w.writeSnapshot((SnapshotMarker) r);
-            }
+            WalTesting.write(w, r);
             spans.add(new long[] {pos, w.position()});
             pos = w.position();
         }

@@ -102,12 +102,6 @@ public final class SimNetwork {
         linkExtra[slot] = v;
     }
 
-    /** The one-way latency currently added to the link by latency steps. */
-    public long addedLatency(long from, long to) {
-        int slot = linkSlot(link(from, to));
-        return linkExtra[slot];
-    }
-
     /** Cuts the link from {@code from} to {@code to} (one way). */
     public void cut(long from, long to) {
         cutLinks.add(link(from, to));
