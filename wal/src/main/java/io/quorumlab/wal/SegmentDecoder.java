@@ -26,9 +26,10 @@ import java.util.zip.CRC32C;
  * header check fails under this segment's sequence number, is not part of this life of the file.
  * Where the log stops, the rest of the file is searched for proof that frames of this generation
  * follow: a frame with this tag and header check whose CRC chains from the stopping frame's stored
- * or recomputed CRC (or from the last good frame), or two consecutive such frames chained to each
- * other. Stale frames of a previous life fail the tag or the sequence-bound header check, so they
- * never count; their CRCs chained from another history, so they are never read as records either.
+ * or recomputed CRC (or from the last good frame); frames merely chained to each other prove
+ * nothing. Stale frames of a previous life carry another tag (tags never repeat within a file) and
+ * fail the sequence-bound header check, so they never count; their CRCs chained from another
+ * history, so they are never read as records either.
  */
 final class SegmentDecoder {
 

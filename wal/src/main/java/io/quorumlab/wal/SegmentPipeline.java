@@ -106,17 +106,22 @@ final class SegmentPipeline implements AutoCloseable {
                         // a short read only on a file cut short; its tag then reads as 0
                     }
                     int previousTag = head.position() > 5 ? head.get(5) & 0xFF : WalFormat.TAG_V0;
-                    ok = true;
-                    return new Prepared(name, f, WalFormat.nextTag(previousTag), true);
+                    if (previousTag != WalFormat.TAG_LAST) {
+                        ok = true;
+                        return new Prepared(name, f, WalFormat.nextTag(previousTag), true);
+                    }
                 }
             } finally {
                 if (!ok) {
                     f.close();
                 }
             }
-            // A file of another size (segmentBytes changed between runs) is not rewritten.
+            // A file of another size (segmentBytes changed between runs) is not rewritten, nor one
+            // that lived its last tag: a zero-filled file takes its place, so no two lives of the same
+            // bytes ever share a tag (the sequence-bound header check alone is one 16-bit test per
+            // pair of lives, not per frame: CRC is linear).
             storage.delete(name);
-            LOG.info("wal recycled file of another size deleted file={}", name);
+            LOG.info("wal recycled file deleted (another size, or its 255th life) file={}", name);
         }
         Prepared p;
         try {

@@ -19,9 +19,10 @@ import java.util.zip.CRC32C;
  * segment's version: tag 0 is version 0 (every frame's byte 5 is 0, as written before segments were
  * recycled); a non-zero tag is version 1, and every frame of that segment carries the same tag. A
  * version-1 segment may be a recycled file whose bytes after the log's end are frames of its
- * previous lives: their tag differs (a file's next life takes the previous tag + 1, wrapping within
- * 1..255) and their header check was computed with another sequence number, so a frame whose tag or
- * check does not match this segment is the end of the log exactly like zeros (SegmentDecoder).
+ * previous lives: their tag differs (a file's next life takes the previous tag + 1; after its 255th
+ * life a file is replaced by a zero-filled one, so no tag repeats within a file's bytes) and their
+ * header check was computed with another sequence number, so a frame whose tag or check does not
+ * match this segment is the end of the log exactly like zeros (SegmentDecoder).
  *
  * The header check lets recovery tell a damaged length (corruption: refuse to open) from a write
  * cut short (torn tail: truncate), because a torn header never passes it. The chained CRC makes a
@@ -91,6 +92,12 @@ final class WalFormat {
         crc.update(b, off, 6);
         return (int) (crc.getValue() & 0xFFFF);
     }
+
+    /**
+     * Tag of a file's last life: a file that carried it is not recycled again (SegmentPipeline deletes
+     * it and a zero-filled file takes its place), so tags never wrap within one file's bytes.
+     */
+    static final int TAG_LAST = 255;
 
     /** The tag of a file's next life: never 0 (version 0) and never the tag it had. */
     static int nextTag(int previousTag) {

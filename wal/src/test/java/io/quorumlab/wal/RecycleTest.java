@@ -165,6 +165,52 @@ class RecycleTest {
         assertEquals(since, Wal.open(s, recycling(SEGMENT), null).recovered().entries());
     }
 
+    /**
+     * Tags never repeat within a file's bytes: a file that lived tag 255 is replaced by a zero-filled
+     * one instead of wrapping to tag 1 over its old lives' frames (whose sequence-bound header checks
+     * would then pass or fail together: CRC is linear, so it is one 16-bit test per pair of lives).
+     */
+    @Test
+    void aFileThatLivedTag255IsReplacedNotWrapped() throws IOException {
+        MemStorage s = new MemStorage();
+        List<WalEntry> since = new ArrayList<>();
+        int maxTag = 0;
+        int freshAfterLast = 0;
+        String current = null;
+        try (Wal wal = Wal.create(s, recycling(SEGMENT).withRecycleSegments(1), META)) {
+            for (int i = 1; freshAfterLast < 3; i++) {
+                assertTrue(i < 200_000, "no file reached tag 255 (max " + maxTag + ")");
+                WalEntry e = entry(1, i, 300);
+                wal.save(List.of(e), new HardState(1, 1, i - 1));
+                since.add(e);
+                if (i % 4 == 0) { // well within a segment: each release frees one file, which the pool keeps
+                    wal.saveSnapshot(new SnapshotMarker(i, 1));
+                    since.clear();
+                    wal.releaseTo(i);
+                }
+                String seg = last(wal.segmentNames());
+                if (seg.equals(current)) {
+                    continue;
+                }
+                current = seg; // a cut: look at the new segment's file before it fills
+                int tag = tagOf(s, seg);
+                if (tag == WalFormat.TAG_FIRST) {
+                    byte[] b = SegmentFiles.read(s, seg);
+                    long end = new SegmentDecoder().scan(b, WalFormat.SegmentName.parse(seg).seq(),
+                            SegmentDecoder.UNKNOWN_CRC, true, (rec, off) -> { }).validEnd();
+                    assertTrue(SegmentDecoder.allZero(b, (int) end, b.length),
+                            "a first-life segment is a zero-filled file, not a wrapped one: " + seg);
+                    if (maxTag == WalFormat.TAG_LAST) {
+                        freshAfterLast++;
+                    }
+                }
+                maxTag = Math.max(maxTag, tag);
+            }
+        }
+        assertEquals(WalFormat.TAG_LAST, maxTag);
+        assertEquals(since, Wal.open(s, recycling(SEGMENT), null).recovered().entries());
+    }
+
     enum Cut { PREVIOUS_LIFE, ZERO_FILL, TRUNCATE }
 
     /**
