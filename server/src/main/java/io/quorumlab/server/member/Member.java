@@ -16,7 +16,7 @@ import io.quorumlab.raft.ConfState;
 import io.quorumlab.raft.Config;
 import io.quorumlab.raft.Entry;
 import io.quorumlab.raft.EntryType;
-import io.quorumlab.raft.MemoryLogStorage;
+import io.quorumlab.raft.OffHeapLogStorage;
 import io.quorumlab.raft.Message;
 import io.quorumlab.raft.MessageType;
 import io.quorumlab.raft.ProposalResult;
@@ -76,6 +76,13 @@ public final class Member implements MemberApi, AutoCloseable {
     private static final long READ_INDEX_RETRY_NANOS = 500_000_000L;
     private static final long LEASE_CHECK_NANOS = 500_000_000L;
     private static final int MAX_LEASE_REVOKES_PER_CHECK = 1000;
+    /**
+     * Ceiling of the direct memory holding the in-memory Raft log's payloads (chunks of
+     * OffHeapLogStorage.DEFAULT_CHUNK_BYTES, reused after each compaction): 100,000 entries since the last
+     * snapshot plus the catch-up entries fit with up to ~2.4 KB per entry; beyond it the log uses heap
+     * chunks. Kept under -XX:MaxDirectMemorySize in server-jvm.options.
+     */
+    static final long RAFT_LOG_MAX_DIRECT_BYTES = 256L << 20;
 
     private final MemberConfig cfg;
     private final Runtime rt;
@@ -85,7 +92,8 @@ public final class Member implements MemberApi, AutoCloseable {
     private final long clusterId;
 
     // ---- owned by the member loop
-    private final MemoryLogStorage raftStorage;
+    /** Off the heap: every entry since the last snapshot (100k by default) would otherwise fill the old generation. */
+    private final OffHeapLogStorage raftStorage;
     private final RawNode node;
     private final Wal wal;
     private final Snapshotter snapshotter;
@@ -185,7 +193,7 @@ public final class Member implements MemberApi, AutoCloseable {
                 .withNanoClock(rt::nanoTime).withMetrics(metrics.walMetrics());
         walOpts = rt.tuneWal(walOpts);
 
-        this.raftStorage = new MemoryLogStorage();
+        this.raftStorage = new OffHeapLogStorage(RAFT_LOG_MAX_DIRECT_BYTES);
         boolean walExisted = Wal.exists(walStorage);
         if (walExisted) {
             List<SnapshotMarker> markers = Wal.validSnapshotMarkers(walStorage);
