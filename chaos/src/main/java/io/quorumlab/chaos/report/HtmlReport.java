@@ -141,6 +141,19 @@ public final class HtmlReport {
                 .append("</style>\n</head>\n<body>\n<h1>").append(esc(title)).append("</h1>\n");
     }
 
+    /** Each device that carried members' writes: its write() latency (page-cache copy and dirty-limit throttling). */
+    private static String diskWrites(SimResult r) {
+        StringBuilder sb = new StringBuilder();
+        for (SimResult.DeviceWrites d : r.diskWrites()) {
+            if (d.histogram().count() == 0) continue;
+            sb.append(sb.length() == 0 ? "" : "; ").append(d.device()).append(": ")
+                    .append(String.format(java.util.Locale.ROOT, "%.4f / %.4f / %.3f", d.p50Ms(), d.p99Ms(), d.maxMs()))
+                    .append(d.throttled() == 0 ? "" : String.format(java.util.Locale.ROOT, ", %d held %.3f s", d.throttled(),
+                            d.throttledSeconds()));
+        }
+        return sb.length() == 0 ? "none" : sb.toString();
+    }
+
     private static void summary(StringBuilder sb, List<SimResult> runs) {
         sb.append("<h2>Summary</h2>\n<table>\n<tr><th></th>");
         for (int i = 0; i < runs.size(); i++) {
@@ -157,6 +170,7 @@ public final class HtmlReport {
                 r -> fmt(r.walFsyncP50Ms()) + " / " + fmt(r.walFsyncP99Ms()) + " / " + fmt(r.walFsyncP999Ms()));
         row(sb, "WAL fsync max (ms)", runs, r -> fmt(r.walFsyncMaxMs()));
         row(sb, "WAL fsync p99, peak hour (ms)", runs, r -> r.reachedPeakHours() ? fmt(r.walFsyncPeakHourP99Ms()) : "n/a (ended before 12:00)");
+        row(sb, "members' write() p50 / p99 / max (ms), held by the dirty limit, per device", runs, HtmlReport::diskWrites);
         row(sb, "API-server p50 / p99 (ms)", runs, r -> fmt(r.apiP50Ms()) + " / " + fmt(r.apiP99Ms()));
         row(sb, "API requests / failed", runs, r -> r.apiRequests() + " / " + r.apiFailed());
         row(sb, "retry multiplier", runs, r -> fmt(r.retryMultiplier()));

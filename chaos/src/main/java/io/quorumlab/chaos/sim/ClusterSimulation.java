@@ -110,8 +110,8 @@ public final class ClusterSimulation {
             DiskProfile base = DiskProfile.named(etcdDisk);
             if (etcdFsyncP99Ms <= 0) return base;
             double f = etcdFsyncP99Ms / base.fsyncP99Ms();
-            return new DiskProfile(base.name() + String.format(Locale.ROOT, " (fsync p99 %.3g ms)", etcdFsyncP99Ms),
-                    base.fsyncMedianMs() * f, etcdFsyncP99Ms, base.writeMBps());
+            return base.withFsync(base.name() + String.format(Locale.ROOT, " (fsync p99 %.3g ms)", etcdFsyncP99Ms),
+                    base.fsyncMedianMs() * f, etcdFsyncP99Ms);
         }
     }
 
@@ -1108,7 +1108,7 @@ public final class ClusterSimulation {
                 longestFreezeNanos / 1e9, proposalsFailed, bursts, List.copyOf(changes), List.copyOf(faults),
                 minTolerance == Integer.MAX_VALUE ? tol[2] : minTolerance, tol[2], quorumLostNanos / 1e9,
                 List.copyOf(finalMembers), series.snapshot(), sim.executedEvents(), checkReport(), walFsyncHistogram(),
-                List.copyOf(freezeIntervals), freezeCount);
+                List.copyOf(freezeIntervals), freezeCount).withDiskWrites(SimResult.DeviceWrites.of(disks.values()));
     }
 
     /** Every WAL fsync of the run (all members) in etcd's buckets of etcd_disk_wal_fsync_duration_seconds. */

@@ -3,6 +3,7 @@ package io.quorumlab.chaos.sim;
 import java.util.ArrayDeque;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import org.HdrHistogram.Histogram;
 
 /**
  * One device shared by its tenants (an etcd WAL; on stacked nodes also the API server's logs and
@@ -17,10 +18,22 @@ import java.util.TreeMap;
  * </ul>
  * The kernel's flusher wakes every {@code writebackIntervalNanos} and writes data dirty for longer
  * than 30 s; above the dirty threshold it writes everything. Nothing here schedules a stall: stalls come from the load put on the device.
+ *
+ * <p>A writer that waits for its {@code write()} ({@link #blockingWrite}: the members' WAL and backend
+ * writes) pays the page-cache copy (the profile's write distribution) and, like Linux's
+ * balance_dirty_pages, is held while the device's dirty plus under-writeback bytes exceed the dirty
+ * limit ({@link #DIRTY_LIMIT_FACTOR} times the background threshold, as vm.dirty_ratio 20 is to
+ * dirty_background_ratio 10) until the FIFO has written enough: the wait follows from the queued work.
  */
 public final class Disk {
     /** Linux dirty_expire_centisecs: the flusher writes data that has been dirty this long. */
     static final long DIRTY_EXPIRE_NANOS = 30_000_000_000L;
+    /** vm.dirty_ratio over vm.dirty_background_ratio (Linux defaults 20 and 10): where writers block. */
+    static final int DIRTY_LIMIT_FACTOR = 2;
+    /** Device operations remembered for the under-writeback count; beyond, the oldest two merge (bounded). */
+    static final int MAX_WRITEBACK_OPS = 1024;
+    /** The longest write() latency kept in the histogram (longer ones are recorded as this). */
+    static final long MAX_WRITE_NANOS = 3_600_000_000_000L;
 
     private final Sim sim;
     private final String name;
@@ -28,6 +41,26 @@ public final class Disk {
     private final SplittableRandom random;
     private final double entanglement;
     private final long dirtyThresholdBytes;
+    private final long dirtyLimitBytes;
+    /** The page-cache copies' own stream, so that the fsync draws do not depend on how many writes came between. */
+    private final SplittableRandom writeRandom;
+    private final double writeMu, writeSigma;
+    /** Every blocking write()'s latency on this device (copy and throttling), 3 significant digits. */
+    private final Histogram writeLatency = new Histogram(MAX_WRITE_NANOS, 3);
+    private long writeSumNanos;
+    private long throttledWrites;
+    private long throttledNanos;
+    /*
+     * The device's work not yet done, for the under-writeback count: a ring of FIFO operations that
+     * carry bytes, each {start, end, bytes}; an operation's bytes complete evenly over its service time.
+     */
+    private final long[] opStart = new long[MAX_WRITEBACK_OPS];
+    private final long[] opEnd = new long[MAX_WRITEBACK_OPS];
+    private final long[] opBytes = new long[MAX_WRITEBACK_OPS];
+    private int opHead;
+    private int opCount;
+    /** The bytes of the operations in the ring (including the already written part of the head). */
+    private long opQueuedBytes;
     /** Per tenant, dirty chunks in the order written: {time, bytes}. */
     private final TreeMap<String, Tenant> dirty = new TreeMap<>();
 
@@ -50,6 +83,12 @@ public final class Disk {
         this.random = sim.split();
         this.entanglement = entanglement;
         this.dirtyThresholdBytes = dirtyThresholdBytes;
+        this.dirtyLimitBytes = dirtyThresholdBytes > Long.MAX_VALUE / DIRTY_LIMIT_FACTOR ? Long.MAX_VALUE
+                : dirtyThresholdBytes * DIRTY_LIMIT_FACTOR;
+        this.writeRandom = random.split();
+        double[] w = profile.writeLogNormal();
+        this.writeMu = w[0];
+        this.writeSigma = w[1];
         // Each machine's flusher runs on its own phase.
         sim.after((long) (random.nextDouble() * writebackIntervalNanos), () -> scheduleWriteback(writebackIntervalNanos));
     }
@@ -62,10 +101,39 @@ public final class Disk {
         return profile;
     }
 
-    /** A buffered write: copied into the page cache now, written to the device later. */
+    /**
+     * A buffered write whose writer does not wait for it here (the API server's log, image pulls):
+     * copied into the page cache now, written to the device later.
+     */
     public void write(String tenant, long bytes) {
         if (bytes <= 0) return;
-        long now = sim.clock();
+        dirty(tenant, bytes, sim.clock());
+    }
+
+    /**
+     * A buffered {@code write()} by {@code tenant} issued at {@code t} whose caller waits for it; returns
+     * when the call returns: after the page-cache copy and, if the device's dirty and under-writeback
+     * bytes then exceed the dirty limit, after the device has written enough to bring them back under it.
+     */
+    public long blockingWrite(String tenant, long bytes, long t) {
+        long copied = t + DiskProfile.sampleNanos(writeRandom, writeMu, writeSigma);
+        long done = copied;
+        if (bytes > 0) {
+            dirty(tenant, bytes, copied);
+            long over = totalDirty + underWriteback(copied) - dirtyLimitBytes;
+            if (over > 0) {
+                done = drainedBy(over, copied);
+                throttledWrites++;
+                throttledNanos += done - copied;
+            }
+        }
+        long took = done - t;
+        writeLatency.recordValue(Math.min(took, MAX_WRITE_NANOS));
+        writeSumNanos += took;
+        return done;
+    }
+
+    private void dirty(String tenant, long bytes, long now) {
         Tenant q = dirty.computeIfAbsent(tenant, k -> new Tenant());
         q.written += bytes;
         long[] last = q.peekLast();
@@ -92,6 +160,7 @@ public final class Disk {
         long start = Math.max(Math.max(t, busyUntil), stalledUntil);
         long service = profile.sampleFsyncNanos(random) + profile.transferNanos(own + others) + extraLatencyNanos;
         busyUntil = start + service;
+        queued(start, busyUntil, own + others);
         bytesWritten += own + others;
         syncs++;
         return busyUntil;
@@ -122,7 +191,64 @@ public final class Disk {
         if (bytes == 0) return;
         long start = Math.max(Math.max(t, busyUntil), stalledUntil);
         busyUntil = start + profile.transferNanos(bytes);
+        queued(start, busyUntil, bytes);
         bytesWritten += bytes;
+    }
+
+    /** A device operation that writes {@code bytes} between {@code start} and {@code end} (FIFO: after every earlier one). */
+    private void queued(long start, long end, long bytes) {
+        if (bytes <= 0) return;
+        underWriteback(sim.now()); // forget what is done (keeps the ring short where no writer asks)
+        if (opCount == MAX_WRITEBACK_OPS) {
+            // Bounded: the two oldest become one spanning both (their bytes spread over the joint span).
+            int second = (opHead + 1) % MAX_WRITEBACK_OPS;
+            opStart[second] = opStart[opHead];
+            opBytes[second] += opBytes[opHead];
+            opHead = second;
+            opCount--;
+        }
+        int i = (opHead + opCount) % MAX_WRITEBACK_OPS;
+        opStart[i] = start;
+        opEnd[i] = Math.max(end, start + 1);
+        opBytes[i] = bytes;
+        opCount++;
+        opQueuedBytes += bytes;
+    }
+
+    /** Bytes submitted to the device and not yet written at {@code t} (the kernel's NR_WRITEBACK). */
+    long underWriteback(long t) {
+        while (opCount > 0 && opEnd[opHead] <= t) {
+            opQueuedBytes -= opBytes[opHead];
+            opHead = (opHead + 1) % MAX_WRITEBACK_OPS;
+            opCount--;
+        }
+        if (opCount == 0) return 0;
+        return opQueuedBytes - writtenOfHead(t);
+    }
+
+    private long writtenOfHead(long t) {
+        long s = opStart[opHead], e = opEnd[opHead];
+        if (t <= s) return 0;
+        return (long) (opBytes[opHead] * ((double) (t - s) / (e - s)));
+    }
+
+    /**
+     * When the device will have written {@code bytes} more than it has at {@code t} (right after
+     * {@link #underWriteback} at {@code t}); the end of its queue if it holds fewer.
+     */
+    private long drainedBy(long bytes, long t) {
+        long need = bytes;
+        for (int k = 0; k < opCount; k++) {
+            int i = (opHead + k) % MAX_WRITEBACK_OPS;
+            long s = opStart[i], e = opEnd[i], b = opBytes[i];
+            long left = k == 0 ? b - writtenOfHead(t) : b;
+            if (left >= need) {
+                // The op writes its bytes evenly over [s, e]: the moment its written part reaches b - left + need.
+                return s + (long) Math.ceil((double) (b - left + need) / b * (e - s));
+            }
+            need -= left;
+        }
+        return opCount == 0 ? t : opEnd[(opHead + opCount - 1) % MAX_WRITEBACK_OPS];
     }
 
     private void scheduleWriteback(long interval) {
@@ -160,6 +286,35 @@ public final class Disk {
     public long writtenBy(String tenant) {
         Tenant t = dirty.get(tenant);
         return t == null ? 0 : t.written;
+    }
+
+    /** Every blocking write()'s latency on this device so far (nanoseconds; longer than an hour recorded as an hour). */
+    public Histogram writeLatency() {
+        return writeLatency;
+    }
+
+    /** The sum of the blocking writes' latencies (nanoseconds). */
+    public long writeLatencySumNanos() {
+        return writeSumNanos;
+    }
+
+    /** Blocking writes that the dirty limit held, and the time they were held in all (beyond the copy). */
+    public long throttledWrites() {
+        return throttledWrites;
+    }
+
+    public long throttledNanos() {
+        return throttledNanos;
+    }
+
+    /** Bytes in the page cache not yet submitted to the device. */
+    long dirtyBytes() {
+        return totalDirty;
+    }
+
+    /** Where writers block: dirty plus under-writeback bytes above this. */
+    public long dirtyLimitBytes() {
+        return dirtyLimitBytes;
     }
 
     public long bytesWritten() {

@@ -8,7 +8,10 @@ import java.util.SplittableRandom;
 
 /**
  * How one device behaves when nothing else uses it: the latency of a small fdatasync (log-normal,
- * given by its median and p99) and the sequential write bandwidth that drains dirty data.
+ * given by its median and p99), the sequential write bandwidth that drains dirty data, and the cost of
+ * a WAL-sized buffered {@code write()} into the page cache (log-normal too: a memory copy and the file
+ * system's bookkeeping, CPU-bound, so the same on every built-in device; the dirty limit's throttling
+ * comes on top, from {@link Disk}'s state).
  *
  * <p>Built-in profiles are inputs, not results. {@code ssd} (a local SSD) and {@code hdd} follow etcd's
  * hardware guidance and public fio measurements. {@code nvme} (dedicated etcd nodes) and {@code cloud-ssd}
@@ -18,14 +21,37 @@ import java.util.SplittableRandom;
  * simulation then shows about elections, freezes and API latency is not calibrated (docs/simulator.md).
  * {@code measured:FILE} loads what {@code quorumlab disk probe} measured on a real device.
  */
-public record DiskProfile(String name, double fsyncMedianMs, double fsyncP99Ms, double writeMBps) {
+public record DiskProfile(String name, double fsyncMedianMs, double fsyncP99Ms, double writeMBps, double writeMedianMs,
+                          double writeP99Ms) {
     private static final double Z99 = 2.3263;
+    /**
+     * A WAL-sized (2,300 B) buffered write into the page cache on a server: median 6 us, p99 40 us
+     * (docs/simulator.md, "Disk profiles", gives the sources). Also what a {@code measured:} file
+     * from before the probe measured writes gets.
+     */
+    public static final double PAGE_CACHE_WRITE_MEDIAN_MS = 0.006, PAGE_CACHE_WRITE_P99_MS = 0.040;
 
     public DiskProfile {
-        if (fsyncMedianMs <= 0 || fsyncP99Ms < fsyncMedianMs || writeMBps <= 0) {
-            throw new IllegalArgumentException("bad disk profile " + name + ": median " + fsyncMedianMs + " ms, p99 "
-                    + fsyncP99Ms + " ms, " + writeMBps + " MB/s");
+        if (!(fsyncMedianMs > 0) || !(fsyncP99Ms >= fsyncMedianMs) || !(writeMBps > 0) || !(writeMedianMs > 0)
+                || !(writeP99Ms >= writeMedianMs) || Double.isInfinite(fsyncP99Ms) || Double.isInfinite(writeP99Ms)) {
+            throw new IllegalArgumentException("bad disk profile " + name + ": fsync median " + fsyncMedianMs + " ms, p99 "
+                    + fsyncP99Ms + " ms, " + writeMBps + " MB/s, write median " + writeMedianMs + " ms, p99 " + writeP99Ms + " ms");
         }
+    }
+
+    /** A device whose writes cost the page-cache copy of a server ({@link #PAGE_CACHE_WRITE_MEDIAN_MS}, p99). */
+    public DiskProfile(String name, double fsyncMedianMs, double fsyncP99Ms, double writeMBps) {
+        this(name, fsyncMedianMs, fsyncP99Ms, writeMBps, PAGE_CACHE_WRITE_MEDIAN_MS, PAGE_CACHE_WRITE_P99_MS);
+    }
+
+    /** This device with another fsync distribution (the write side and bandwidth kept). */
+    public DiskProfile withFsync(String newName, double medianMs, double p99Ms) {
+        return new DiskProfile(newName, medianMs, p99Ms, writeMBps, writeMedianMs, writeP99Ms);
+    }
+
+    /** This device with its write() distribution scaled (median and p99 by one factor) so that its p99 is {@code p99Ms}. */
+    public DiskProfile withWriteP99(String newName, double p99Ms) {
+        return new DiskProfile(newName, fsyncMedianMs, fsyncP99Ms, writeMBps, writeMedianMs * p99Ms / writeP99Ms, p99Ms);
     }
 
     public static DiskProfile named(String spec) {
@@ -41,7 +67,11 @@ public record DiskProfile(String name, double fsyncMedianMs, double fsyncP99Ms, 
         };
     }
 
-    /** Reads a profile saved by the disk probe (a properties file with the same field names). */
+    /**
+     * Reads a profile saved by the disk probe (a properties file with the same field names). A file from
+     * before the probe timed its writes has no {@code writeMedianMs}/{@code writeP99Ms}: its writes cost
+     * the built-in page-cache copy ({@link #PAGE_CACHE_WRITE_MEDIAN_MS}, p99); one of the two alone is an error.
+     */
     public static DiskProfile load(Path file) {
         Properties p = new Properties();
         try (var in = Files.newInputStream(file)) {
@@ -49,20 +79,50 @@ public record DiskProfile(String name, double fsyncMedianMs, double fsyncP99Ms, 
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read disk profile " + file + ": " + e.getMessage(), e);
         }
-        try {
-            return new DiskProfile("measured:" + file, Double.parseDouble(p.getProperty("fsyncMedianMs")),
-                    Double.parseDouble(p.getProperty("fsyncP99Ms")), Double.parseDouble(p.getProperty("writeMBps")));
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("bad disk profile " + file + ": needs fsyncMedianMs, fsyncP99Ms, writeMBps", e);
+        boolean median = p.containsKey("writeMedianMs"), p99 = p.containsKey("writeP99Ms");
+        if (median != p99) {
+            throw new IllegalArgumentException("bad disk profile " + file + ": writeMedianMs and writeP99Ms come together (or neither:"
+                    + " a profile from before the probe timed writes)");
         }
+        try {
+            return new DiskProfile("measured:" + file, number(p, "fsyncMedianMs"), number(p, "fsyncP99Ms"), number(p, "writeMBps"),
+                    median ? number(p, "writeMedianMs") : PAGE_CACHE_WRITE_MEDIAN_MS,
+                    p99 ? number(p, "writeP99Ms") : PAGE_CACHE_WRITE_P99_MS);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("bad disk profile " + file + ": needs fsyncMedianMs, fsyncP99Ms, writeMBps"
+                    + " (and optionally writeMedianMs, writeP99Ms): " + e.getMessage(), e);
+        }
+    }
+
+    private static double number(Properties p, String key) {
+        String v = p.getProperty(key);
+        if (v == null) throw new IllegalArgumentException("no " + key);
+        return Double.parseDouble(v.trim());
+    }
+
+    /**
+     * The page-cache copy's (a write() without throttling) log-normal parameters {mu, sigma} of
+     * milliseconds, for a sampler that keeps them.
+     */
+    double[] writeLogNormal() {
+        double mu = Math.log(writeMedianMs);
+        return new double[] {mu, (Math.log(writeP99Ms) - mu) / Z99};
+    }
+
+    /** A draw from the log-normal {@code {mu, sigma}} of {@link #writeLogNormal}, in nanoseconds. */
+    static long sampleNanos(SplittableRandom r, double mu, double sigma) {
+        return (long) (Math.exp(mu + sigma * gaussian(r)) * 1_000_000);
     }
 
     /** One fdatasync's own service time (no queueing), in nanoseconds. */
     long sampleFsyncNanos(SplittableRandom r) {
-        double mu = Math.log(fsyncMedianMs);
-        double sigma = (Math.log(fsyncP99Ms) - mu) / Z99;
-        double ms = Math.exp(mu + sigma * gaussian(r));
-        return (long) (ms * 1_000_000);
+        return (long) (logNormalMs(r, fsyncMedianMs, fsyncP99Ms) * 1_000_000);
+    }
+
+    private static double logNormalMs(SplittableRandom r, double medianMs, double p99Ms) {
+        double mu = Math.log(medianMs);
+        double sigma = (Math.log(p99Ms) - mu) / Z99;
+        return Math.exp(mu + sigma * gaussian(r));
     }
 
     long transferNanos(long bytes) {

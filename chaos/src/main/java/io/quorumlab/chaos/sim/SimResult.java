@@ -20,7 +20,83 @@ public record SimResult(String scenario, String placement, long seed, long durat
                         List<ClusterSimulation.LeaderChange> leaderChanges, List<FaultRecord> faults,
                         int minFaultTolerance, int finalFaultTolerance, double quorumLostSeconds, List<String> finalMembers,
                         TimeSeries series, long events, io.quorumlab.chaos.check.CheckReport checks, Histogram walFsyncHistogram,
-                        List<long[]> freezeIntervals, long freezeCount) {
+                        List<long[]> freezeIntervals, long freezeCount, List<DeviceWrites> diskWrites) {
+
+    /** As before the write model reported: no per-device write histograms. */
+    public SimResult(String scenario, String placement, long seed, long durationNanos, int members, String etcdDisk,
+                     int requestWeight,
+                     double etcdFsyncP99RequestedMs, double walFsyncP50Ms, double walFsyncP99Ms, double walFsyncP999Ms, double walFsyncMaxMs,
+                     double walFsyncPeakHourP99Ms, long walFsyncs, double apiP50Ms, double apiP99Ms,
+                     long apiRequests, long etcdCalls, long etcdAttempts, long apiFailed, int leaderElections,
+                     double writeFreezeSeconds, double longestFreezeSeconds, long proposalsFailed, int deploymentBursts,
+                     List<ClusterSimulation.LeaderChange> leaderChanges, List<FaultRecord> faults,
+                     int minFaultTolerance, int finalFaultTolerance, double quorumLostSeconds, List<String> finalMembers,
+                     TimeSeries series, long events, io.quorumlab.chaos.check.CheckReport checks, Histogram walFsyncHistogram,
+                     List<long[]> freezeIntervals, long freezeCount) {
+        this(scenario, placement, seed, durationNanos, members, etcdDisk, requestWeight, etcdFsyncP99RequestedMs, walFsyncP50Ms,
+                walFsyncP99Ms, walFsyncP999Ms, walFsyncMaxMs, walFsyncPeakHourP99Ms, walFsyncs, apiP50Ms, apiP99Ms, apiRequests,
+                etcdCalls, etcdAttempts, apiFailed, leaderElections, writeFreezeSeconds, longestFreezeSeconds, proposalsFailed,
+                deploymentBursts, leaderChanges, faults, minFaultTolerance, finalFaultTolerance, quorumLostSeconds, finalMembers,
+                series, events, checks, walFsyncHistogram, freezeIntervals, freezeCount, List.of());
+    }
+
+    /** This result with the devices' write() latency histograms ({@link DeviceWrites#of}). */
+    public SimResult withDiskWrites(List<DeviceWrites> writes) {
+        return new SimResult(scenario, placement, seed, durationNanos, members, etcdDisk, requestWeight, etcdFsyncP99RequestedMs,
+                walFsyncP50Ms, walFsyncP99Ms, walFsyncP999Ms, walFsyncMaxMs, walFsyncPeakHourP99Ms, walFsyncs, apiP50Ms, apiP99Ms,
+                apiRequests, etcdCalls, etcdAttempts, apiFailed, leaderElections, writeFreezeSeconds, longestFreezeSeconds,
+                proposalsFailed, deploymentBursts, leaderChanges, faults, minFaultTolerance, finalFaultTolerance, quorumLostSeconds,
+                finalMembers, series, events, checks, walFsyncHistogram, freezeIntervals, freezeCount, List.copyOf(writes));
+    }
+
+    /** Upper bounds (seconds) of the write() histogram's buckets: 1 us x 2^k, k = 0..23 (1 us to 8.4 s). */
+    static final double[] WRITE_BUCKETS = writeBuckets();
+
+    private static double[] writeBuckets() {
+        double[] b = new double[24];
+        for (int k = 0; k < b.length; k++) b[k] = 1e-6 * (1L << k);
+        return b;
+    }
+
+    /**
+     * One device's blocking write() calls (the members' WAL and backend writes on it): the latency
+     * they saw, page-cache copy plus dirty-limit throttling, in {@link #WRITE_BUCKETS}; how many the
+     * dirty limit held and for how long in all.
+     */
+    public record DeviceWrites(String device, Histogram histogram, double p50Ms, double p99Ms, double maxMs, long throttled,
+                               double throttledSeconds) {
+        /** Read off the devices of a run, in the order given. */
+        public static List<DeviceWrites> of(java.util.Collection<Disk> disks) {
+            List<DeviceWrites> out = new java.util.ArrayList<>();
+            for (Disk d : disks) {
+                org.HdrHistogram.Histogram h = d.writeLatency();
+                long n = h.getTotalCount();
+                long[] cumulative = new long[WRITE_BUCKETS.length];
+                for (int k = 0; k < cumulative.length; k++) {
+                    cumulative[k] = n == 0 ? 0 : h.getCountBetweenValues(0, Math.round(WRITE_BUCKETS[k] * 1e9));
+                }
+                out.add(new DeviceWrites(d.name(), new Histogram(WRITE_BUCKETS.clone(), cumulative, n, d.writeLatencySumNanos() / 1e9),
+                        n == 0 ? 0 : h.getValueAtPercentile(50) / 1e6, n == 0 ? 0 : h.getValueAtPercentile(99) / 1e6,
+                        n == 0 ? 0 : h.getMaxValue() / 1e6, d.throttledWrites(), d.throttledNanos() / 1e9));
+            }
+            return out;
+        }
+
+        String toJson() {
+            StringBuilder sb = new StringBuilder("{\"device\": \"").append(escape(device)).append("\", \"le\": [");
+            double[] le = histogram.upperBounds();
+            for (int i = 0; i < le.length; i++) sb.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.6f", le[i]));
+            sb.append(", \"+Inf\"], \"cumulativeCount\": [");
+            long[] c = histogram.cumulativeCounts();
+            for (int i = 0; i < c.length; i++) sb.append(i == 0 ? "" : ", ").append(c[i]);
+            sb.append(", ").append(histogram.count()).append("], \"count\": ").append(histogram.count())
+                    .append(String.format(Locale.ROOT, ", \"sum\": %.6f, \"p50Ms\": %.4f, \"p99Ms\": %.4f, \"maxMs\": %.4f",
+                            histogram.sum(), p50Ms, p99Ms, maxMs))
+                    .append(", \"throttledWrites\": ").append(throttled)
+                    .append(String.format(Locale.ROOT, ", \"throttledSeconds\": %.6f}", throttledSeconds));
+            return sb.toString();
+        }
+    }
 
     /**
      * A Prometheus-style histogram: cumulative counts of values at or below each upper bound (seconds),
@@ -129,6 +205,10 @@ public record SimResult(String scenario, String placement, long seed, long durat
         sb.append(faults.isEmpty() ? "],\n" : "\n  ],\n");
         sb.append("  \"checks\": ").append(checksJson(checks)).append(",\n");
         sb.append("  \"etcd_disk_wal_fsync_duration_seconds\": ").append(walFsyncHistogram.toJson()).append(",\n");
+        // Per device: the members' buffered write() calls (page-cache copy and dirty-limit throttling), seconds.
+        sb.append("  \"disk_write_duration_seconds\": [");
+        for (int i = 0; i < diskWrites.size(); i++) sb.append(i == 0 ? "\n    " : ",\n    ").append(diskWrites.get(i).toJson());
+        sb.append(diskWrites.isEmpty() ? "],\n" : "\n  ],\n");
         sb.append("  \"series\": ").append(series.toJson("  ")).append(",\n");
         sb.append("  \"leaderChanges\": [");
         for (int i = 0; i < leaderChanges.size(); i++) {

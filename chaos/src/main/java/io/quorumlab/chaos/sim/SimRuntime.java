@@ -20,9 +20,10 @@ import org.HdrHistogram.Histogram;
 
 /**
  * A member's {@link Runtime} in the simulator: its two loops run on the shared virtual-time queue,
- * its WAL and snapshot files live in {@link MemStorage} whose fsyncs go through the node's modelled
- * {@link Disk}, and its backend is an in-memory store whose durable part survives crashes. The same
- * {@code Member} code runs here and in production; only this class differs.
+ * its WAL and snapshot files live in {@link MemStorage} whose writes and fsyncs go through the node's
+ * modelled {@link Disk} (the loop waits for each, as a thread blocked in write() or fdatasync), and
+ * its backend is an in-memory store whose durable part survives crashes. The same {@code Member} code
+ * runs here and in production; only this class differs.
  */
 public final class SimRuntime implements Runtime {
     /** Raft handling, encoding and bookkeeping of one member-loop task (a modelled CPU cost). */
@@ -213,7 +214,11 @@ public final class SimRuntime implements Runtime {
                 public void beforeWrite(String file, long position, java.nio.ByteBuffer src) {
                     // Only WAL segments hold frames (the snapshot directory's files go through here too).
                     boolean segment = file.endsWith(".wal") || file.endsWith(".tmp");
-                    disk.write(walTenant, byteScale == 1 || !segment ? src.remaining() : chargedWalBytes(file, position, src));
+                    long bytes = byteScale == 1 || !segment ? src.remaining() : chargedWalBytes(file, position, src);
+                    // write() blocks for the page-cache copy, and longer when the device is over its dirty limit.
+                    SimLoop loop = sim.current;
+                    long done = disk.blockingWrite(walTenant, bytes, sim.clock());
+                    if (loop != null) loop.waitUntil(done);
                 }
 
                 @Override
@@ -331,16 +336,17 @@ public final class SimRuntime implements Runtime {
 
     /**
      * etcd's backend commit (every 100 ms while there are writes: {@code batch-interval}) as bbolt
-     * does it: write the dirty pages, fdatasync, write the meta page, fdatasync. Both fsyncs go to this
+     * does it: write the dirty pages, fdatasync, write the meta page, fdatasync (each write a blocking
+     * {@code write()}: page-cache copy, dirty-limit throttling). Both fsyncs go to this
      * member's device, where a WAL fsync arriving meanwhile waits behind them (the FIFO device), and
      * the apply loop waits for them, as etcd's apply waits for the batch transaction's lock.
      */
     private void backendCommit(long batchBytes) {
         long pages = (batchBytes + PAGE_BYTES - 1) / PAGE_BYTES + COMMIT_EXTRA_PAGES;
-        disk.write(backendTenant, pages * PAGE_BYTES);
-        long dataSynced = disk.fsync(backendTenant, sim.clock());
-        disk.write(backendTenant, PAGE_BYTES);
-        long done = disk.fsync(backendTenant, dataSynced);
+        long written = disk.blockingWrite(backendTenant, pages * PAGE_BYTES, sim.clock());
+        long dataSynced = disk.fsync(backendTenant, written);
+        long metaWritten = disk.blockingWrite(backendTenant, PAGE_BYTES, dataSynced);
+        long done = disk.fsync(backendTenant, metaWritten);
         backendCommits++;
         SimLoop loop = sim.current;
         if (loop != null) loop.waitUntil(done);
