@@ -18,7 +18,8 @@ final class DiskCommand implements Runnable {
     }
 
     @Command(name = "probe", mixinStandardHelpOptions = true,
-            description = "Sequential WAL-sized writes + fdatasync: latency percentiles, syncs/s, verdict, and a simulator profile.")
+            description = "Sequential WAL-sized writes + fdatasync: fdatasync and write() latency percentiles, syncs/s, verdict, "
+                    + "and a simulator profile.")
     static final class Probe implements Callable<Integer> {
         @Option(names = "--dir", required = true, description = "directory on the disk under test")
         Path dir;

@@ -19,8 +19,10 @@ import org.HdrHistogram.Histogram;
  * writes (default 2,300 B, fio's recommended etcd test block size) each followed by fdatasync
  * ({@code FileChannel.force(false)}), on a preallocated file in the directory under test. Optionally a
  * competing writer streams large buffered writes to the same directory (the stacked case). Reports the
- * fdatasync latency distribution, syncs/s and sequential bandwidth, and a verdict against etcd's
- * guidance; {@link Result#profile()} is a disk profile the simulator accepts as {@code measured:FILE}.
+ * fdatasync latency distribution, the latency of the {@code write()} calls before it (timed apart: the
+ * page-cache copy, and any dirty-limit throttling the competing writer causes), syncs/s and sequential
+ * bandwidth, and a verdict against etcd's guidance; {@link Result#profile()} is a disk profile the
+ * simulator accepts as {@code measured:FILE}.
  */
 public final class DiskProbe {
     /** etcd's guidance: 99th percentile of WAL fdatasync below 10 ms. */
@@ -30,8 +32,13 @@ public final class DiskProbe {
 
     public record Spec(Path dir, int writeBytes, long durationNanos, long fileBytes, boolean noise, int noiseMBps) {}
 
+    /**
+     * {@code p50Ms}..{@code meanMs}: the fdatasyncs; {@code writeP50Ms}, {@code writeP99Ms}, {@code writeMaxMs}: the
+     * write() calls, each timed on its own; {@code writeMBps}: sequential bandwidth.
+     */
     public record Result(Spec spec, long syncs, double seconds, double p50Ms, double p99Ms, double p999Ms, double maxMs,
-                         double meanMs, double syncsPerSecond, double writeMBps, long noiseBytes) {
+                         double meanMs, double syncsPerSecond, double writeMBps, long noiseBytes, double writeP50Ms,
+                         double writeP99Ms, double writeMaxMs) {
         public String verdict() {
             if (p99Ms >= ETCD_FSYNC_P99_LIMIT_MS) {
                 return String.format(Locale.ROOT, "FAIL: fdatasync p99 %.2f ms >= %.0f ms: etcd's WAL will stall heartbeats on this disk",
@@ -48,6 +55,10 @@ public final class DiskProbe {
             p.setProperty("fsyncMedianMs", String.format(Locale.ROOT, "%.4f", Math.max(0.001, p50Ms)));
             p.setProperty("fsyncP99Ms", String.format(Locale.ROOT, "%.4f", Math.max(p99Ms, Math.max(0.001, p50Ms))));
             p.setProperty("writeMBps", String.format(Locale.ROOT, "%.1f", Math.max(1, writeMBps)));
+            // Page-cache copies take microseconds: six decimals of a millisecond (1 ns), never 0.
+            double wMedian = Math.max(0.000001, writeP50Ms);
+            p.setProperty("writeMedianMs", String.format(Locale.ROOT, "%.6f", wMedian));
+            p.setProperty("writeP99Ms", String.format(Locale.ROOT, "%.6f", Math.max(wMedian, writeP99Ms)));
             return p;
         }
 
@@ -55,20 +66,24 @@ public final class DiskProbe {
             return String.format(Locale.ROOT, """
                     disk probe: %s, %d-byte writes + fdatasync for %.1f s%s
                       fdatasync   p50 %.3f ms   p99 %.3f ms   p99.9 %.3f ms   max %.3f ms   mean %.3f ms
+                      write()     p50 %.1f us   p99 %.1f us   max %.1f us (each call before its fdatasync, timed apart)
                       syncs/s     %.0f
                       sequential  %.1f MB/s (large buffered writes + one fdatasync)
                       verdict     %s
                     """, spec.dir(), spec.writeBytes(), seconds,
                     spec.noise() ? String.format(Locale.ROOT, ", with a competing writer (%d MB written)", noiseBytes >> 20) : "",
-                    p50Ms, p99Ms, p999Ms, maxMs, meanMs, syncsPerSecond, writeMBps, verdict());
+                    p50Ms, p99Ms, p999Ms, maxMs, meanMs, writeP50Ms * 1000, writeP99Ms * 1000, writeMaxMs * 1000, syncsPerSecond,
+                    writeMBps, verdict());
         }
 
         public String json() {
             return String.format(Locale.ROOT, "{\"dir\": \"%s\", \"writeBytes\": %d, \"seconds\": %.3f, \"syncs\": %d, "
                     + "\"fsyncP50Ms\": %.4f, \"fsyncP99Ms\": %.4f, \"fsyncP999Ms\": %.4f, \"fsyncMaxMs\": %.4f, "
-                    + "\"fsyncMeanMs\": %.4f, \"syncsPerSecond\": %.1f, \"writeMBps\": %.1f, \"noise\": %b, \"verdict\": \"%s\"}",
+                    + "\"fsyncMeanMs\": %.4f, \"writeP50Ms\": %.6f, \"writeP99Ms\": %.6f, \"writeMaxMs\": %.6f, "
+                    + "\"syncsPerSecond\": %.1f, \"writeMBps\": %.1f, \"noise\": %b, \"verdict\": \"%s\"}",
                     spec.dir().toString().replace("\\", "\\\\").replace("\"", "\\\""), spec.writeBytes(), seconds, syncs,
-                    p50Ms, p99Ms, p999Ms, maxMs, meanMs, syncsPerSecond, writeMBps, spec.noise(), verdict());
+                    p50Ms, p99Ms, p999Ms, maxMs, meanMs, writeP50Ms, writeP99Ms, writeMaxMs, syncsPerSecond, writeMBps, spec.noise(),
+                    verdict());
         }
     }
 
@@ -89,6 +104,7 @@ public final class DiskProbe {
                 noise.start();
             }
             Histogram h = new Histogram(60_000_000_000L, 3);
+            Histogram w = new Histogram(60_000_000_000L, 3);
             long syncs = 0;
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.WRITE)) {
@@ -103,8 +119,10 @@ public final class DiskProbe {
                 while (System.nanoTime() < end) {
                     buf.clear();
                     if (pos + block.length > spec.fileBytes()) pos = 0; // wrap like a reused segment
+                    long w0 = System.nanoTime();
                     while (buf.hasRemaining()) pos += ch.write(buf, pos);
                     long t0 = System.nanoTime();
+                    w.recordValue(Math.min(t0 - w0, w.getHighestTrackableValue()));
                     ch.force(false);
                     h.recordValue(Math.min(System.nanoTime() - t0, h.getHighestTrackableValue()));
                     syncs++;
@@ -112,7 +130,8 @@ public final class DiskProbe {
                 double seconds = (System.nanoTime() - start) / 1e9;
                 return new Result(spec, syncs, seconds, h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6,
                         h.getValueAtPercentile(99.9) / 1e6, h.getMaxValue() / 1e6, h.getMean() / 1e6, syncs / seconds,
-                        bandwidth, noiseBytes.get());
+                        bandwidth, noiseBytes.get(), w.getValueAtPercentile(50) / 1e6, w.getValueAtPercentile(99) / 1e6,
+                        w.getMaxValue() / 1e6);
             }
         } finally {
             stop.set(true);
