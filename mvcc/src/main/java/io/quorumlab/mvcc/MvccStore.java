@@ -42,7 +42,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -50,7 +49,6 @@ import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.NavigableMap;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -88,7 +86,7 @@ public final class MvccStore implements AutoCloseable {
     private final StoreConfig config;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     /** Key -> its revisions. Keyed by the key's bytes (etcd's unsigned order), shared with the KeyIndex: no wrapper per key. */
-    private final TreeMap<byte[], KeyIndex> index = new TreeMap<>(Arrays::compareUnsigned);
+    private final KeyIndexMap index = new KeyIndexMap();
     private final Lessor lessor = new Lessor();
     private final Set<AlarmResponse.Member> alarms = new LinkedHashSet<>();
     private final WatchHub watchHub;
@@ -131,7 +129,7 @@ public final class MvccStore implements AutoCloseable {
             maxMain[0] = Math.max(maxMain[0], main);
             byte[] key = Codec.decodeKeyOnly(v);
             ByteKey bk = new ByteKey(key);
-            KeyIndex ki = index.computeIfAbsent(key, KeyIndex::new);
+            KeyIndex ki = index.getOrCreate(key);
             if (Codec.isTombstone(k)) {
                 // A tombstone whose generation was already compacted away: a crash interrupted compaction.
                 if (!ki.tombstone(main, sub)) {
@@ -147,7 +145,7 @@ public final class MvccStore implements AutoCloseable {
             }
             return true;
         });
-        index.values().removeIf(KeyIndex::isEmpty);
+        index.removeIf(KeyIndex::isEmpty);
         currentRev = Math.max(maxMain[0], Math.max(scheduled, 1));
         backend.scan(Bucket.ALARM, Bytes.EMPTY, null, (k, v) -> {
             ByteBuffer b = ByteBuffer.wrap(k);
@@ -334,7 +332,7 @@ public final class MvccStore implements AutoCloseable {
             backend.put(Bucket.KEY, Codec.revKey(rev, sub, false), Codec.encodeKv(kv));
             if (ki == null) {
                 ki = new KeyIndex(key);
-                index.put(key, ki);
+                index.add(ki);
             }
             ki.put(rev, sub);
             events.add(new Event(Event.Type.PUT, kv, null));
@@ -477,7 +475,37 @@ public final class MvccStore implements AutoCloseable {
         return new TxnResponse(new ResponseHeader(0, 0, 0, 0), ok, out);
     }
 
-    private boolean compare(Compare c, long rev) {
+    /** Package-private for CompareIndexTest, which checks it against {@link #compareByReading}. Lock held. */
+    boolean compare(Compare c, long rev) {
+        Compare.Target target = c.target();
+        if (target == Compare.Target.VALUE || target == Compare.Target.LEASE) return compareByReading(c, rev);
+        // Version and create/mod revision are in the key index (each stored kv was written from the same
+        // numbers): a kube GuaranteedUpdate's mod_revision compare reads nothing from the backend.
+        if (c.rangeEnd().length == 0) {
+            KeyIndex ki = index.get(c.key());
+            KeyIndex.Visible v = ki == null ? null : ki.get(rev);
+            return compareResult(c.result(), v == null ? Long.compare(0, c.number()) : Long.compare(indexed(target, v), c.number()));
+        }
+        boolean any = false;
+        for (KeyIndex ki : keysIn(c.key(), c.rangeEnd())) {
+            KeyIndex.Visible v = ki.get(rev);
+            if (v == null) continue;
+            any = true;
+            if (!compareResult(c.result(), Long.compare(indexed(target, v), c.number()))) return false;
+        }
+        // No key in the range: compared as a missing key (all numbers zero), as compareByReading does.
+        return any || compareResult(c.result(), Long.compare(0, c.number()));
+    }
+
+    private static long indexed(Compare.Target target, KeyIndex.Visible v) {
+        if (target == Compare.Target.MOD) return v.modMain();
+        if (target == Compare.Target.CREATE) return v.createRevision();
+        if (target == Compare.Target.VERSION) return v.version();
+        throw new IllegalArgumentException("not in the key index: " + target);
+    }
+
+    /** A compare against the stored kvs (decoded from the backend); VALUE and LEASE need it. Lock held. */
+    boolean compareByReading(Compare c, long rev) {
         // Only a VALUE compare reads the value: the others skip copying it out of the backend.
         List<KeyValue> kvs = rangeKvs(c.key(), c.rangeEnd(), rev, c.target() == Compare.Target.VALUE);
         if (kvs.isEmpty()) {
@@ -497,7 +525,11 @@ public final class MvccStore implements AutoCloseable {
             case VERSION -> Long.compare(kv.version(), c.number());
             case LEASE -> Long.compare(kv.lease(), c.number());
         };
-        return switch (c.result()) {
+        return compareResult(c.result(), r);
+    }
+
+    private static boolean compareResult(Compare.Result result, int r) {
+        return switch (result) {
             case EQUAL -> r == 0;
             case NOT_EQUAL -> r != 0;
             case GREATER -> r > 0;
@@ -591,11 +623,9 @@ public final class MvccStore implements AutoCloseable {
             KeyIndex ki = index.get(key);
             return ki == null ? List.of() : List.of(ki);
         }
-        NavigableMap<byte[], KeyIndex> sub;
-        if (Bytes.isFromKey(end)) sub = index.tailMap(key, true);
-        else if (Bytes.compare(key, end) >= 0) return List.of();
-        else sub = index.subMap(key, true, end, false);
-        return sub.values();
+        if (Bytes.isFromKey(end)) return index.tail(key);
+        if (Bytes.compare(key, end) >= 0) return List.of();
+        return index.range(key, end);
     }
 
     /** Full kvs visible at rev in a range, key-ascending. Lock held. */
@@ -699,7 +729,7 @@ public final class MvccStore implements AutoCloseable {
     /** Compacts the in-memory index; returns the backend keys of removed revisions. Lock held. */
     private List<byte[]> compactIndex(long rev) {
         List<byte[]> doomed = new ArrayList<>();
-        Iterator<KeyIndex> it = index.values().iterator();
+        Iterator<KeyIndex> it = index.iterator();
         while (it.hasNext()) {
             KeyIndex ki = it.next();
             ki.compact(rev, (main, sub, tomb) -> doomed.add(Codec.revKey(main, sub, tomb)));
@@ -1105,8 +1135,10 @@ public final class MvccStore implements AutoCloseable {
         lock.readLock().lock();
         try {
             long[] indexed = {0};
+            if (index.hashedCount() != index.size()) throw new AssertionError("hash table holds " + index.hashedCount() + " of " + index.size() + " keys");
             for (KeyIndex ki : index.values()) {
                 if (ki.isEmpty()) throw new AssertionError("empty key index kept: " + Bytes.show(ki.key));
+                if (index.get(ki.key) != ki) throw new AssertionError("hash lookup misses " + Bytes.show(ki.key));
                 ki.forEachRevision((main, sub, tomb) -> {
                     if (main > currentRev) throw new AssertionError("revision beyond current: " + main);
                     if (backend.get(Bucket.KEY, Codec.revKey(main, sub, tomb)) == null) {

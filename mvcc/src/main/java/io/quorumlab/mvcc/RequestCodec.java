@@ -12,14 +12,16 @@ import io.quorumlab.mvcc.api.RangeRequest;
 import io.quorumlab.mvcc.api.Request;
 import io.quorumlab.mvcc.api.RequestOp;
 import io.quorumlab.mvcc.api.TxnRequest;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Binary form of a {@link Request} for Raft log entries: one version byte, a type tag, fields in
@@ -49,7 +51,7 @@ public final class RequestCodec {
     public static byte[] encode(Request r, int prefixBytes) {
         if (prefixBytes < 0) throw new IllegalArgumentException("negative prefix");
         try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream(prefixBytes + sizeHint(r, 0));
+            ArrayOutput bytes = new ArrayOutput(prefixBytes + sizeHint(r, 0));
             DataOutputStream out = new DataOutputStream(bytes);
             for (int i = 0; i < prefixBytes; i++) out.writeByte(0);
             out.writeByte(VERSION);
@@ -69,7 +71,7 @@ public final class RequestCodec {
     public static Request decode(byte[] data, int offset) {
         if (offset < 0 || offset > data.length) throw new IllegalArgumentException("offset " + offset + " outside the entry");
         try {
-            DataInputStream in = new DataInputStream(new ByteArrayInputStream(data, offset, data.length - offset));
+            DataInputStream in = new DataInputStream(new ArrayInput(data, offset));
             int v = in.readUnsignedByte();
             if (v != VERSION) throw new IllegalArgumentException("unknown request encoding version " + v);
             Request r = read(in, 0);
@@ -251,6 +253,60 @@ public final class RequestCodec {
         byte[] b = new byte[n];
         in.readFully(b);
         return b;
+    }
+
+    /**
+     * {@link java.io.ByteArrayOutputStream} without its locks: Data streams write every field as one call,
+     * and an uncontended lock per field was a measurable share of the apply path. One thread per stream.
+     */
+    private static final class ArrayOutput extends OutputStream {
+        private byte[] buf;
+        private int count;
+
+        ArrayOutput(int capacity) { buf = new byte[Math.max(capacity, 16)]; }
+
+        private void ensure(int more) {
+            if (more > buf.length - count) buf = Arrays.copyOf(buf, (int) Math.min(Integer.MAX_VALUE - 16, Math.max(2L * buf.length, (long) count + more)));
+        }
+
+        @Override public void write(int b) {
+            ensure(1);
+            buf[count++] = (byte) b;
+        }
+
+        @Override public void write(byte[] b, int off, int len) {
+            Objects.checkFromIndexSize(off, len, b.length);
+            ensure(len);
+            System.arraycopy(b, off, buf, count, len);
+            count += len;
+        }
+
+        byte[] toByteArray() { return Arrays.copyOf(buf, count); }
+    }
+
+    /** {@link java.io.ByteArrayInputStream} from an offset to the end, without its locks (see {@link ArrayOutput}). */
+    private static final class ArrayInput extends InputStream {
+        private final byte[] buf;
+        private int pos;
+
+        ArrayInput(byte[] buf, int offset) {
+            this.buf = buf;
+            this.pos = offset;
+        }
+
+        @Override public int read() { return pos < buf.length ? buf[pos++] & 0xff : -1; }
+
+        @Override public int read(byte[] b, int off, int len) {
+            Objects.checkFromIndexSize(off, len, b.length);
+            if (len == 0) return 0;
+            if (pos >= buf.length) return -1;
+            int n = Math.min(len, buf.length - pos);
+            System.arraycopy(buf, pos, b, off, n);
+            pos += n;
+            return n;
+        }
+
+        @Override public int available() { return buf.length - pos; }
     }
 
     private static int count(DataInputStream in) throws IOException {

@@ -192,11 +192,17 @@ public final class WatchHub implements AutoCloseable {
             if (synced.isEmpty()) return;
             // Per watcher, its events of this revision in change order: one response, never split.
             Map<Watcher, List<Event>> perWatcher = new LinkedHashMap<>();
+            KeyValue[] prev = new KeyValue[1]; // this event's prev_kv, looked up once for all its watchers
             for (Event e : events) {
+                prev[0] = null;
                 synced.forCandidates(e.kv().key(), w -> {
                     if (rev < w.minRev || !w.matches(e)) return;
-                    perWatcher.computeIfAbsent(w, x -> new ArrayList<>(2))
-                            .add(w.request.prevKv() ? e.withPrevKv(store.kvAt(e.kv().key(), rev - 1)) : e);
+                    Event out = e;
+                    if (w.request.prevKv()) {
+                        if (prev[0] == null) prev[0] = orNone(store.kvAt(e.kv().key(), rev - 1));
+                        out = e.withPrevKv(prev[0] == NO_PREV ? null : prev[0]);
+                    }
+                    perWatcher.computeIfAbsent(w, x -> new ArrayList<>(2)).add(out);
                 });
             }
             List<Watcher> fellBehind = null;
