@@ -7,9 +7,7 @@ import java.util.List;
  * An in-memory {@link LogStorage}: tests, the simulator's model of a member's durable log once the
  * WAL has replayed, and the server's cache of the recent log. Not thread-safe; one owner.
  */
-public final class MemoryLogStorage implements LogStorage {
-    private HardState hardState = HardState.EMPTY;
-    private Snapshot snapshot = Snapshot.EMPTY;
+public final class MemoryLogStorage extends HeldLogStorage {
     /** ents.get(0) is a dummy standing for the snapshot's last entry (its term and index). */
     private final ArrayList<Entry> ents = new ArrayList<>();
 
@@ -38,24 +36,6 @@ public final class MemoryLogStorage implements LogStorage {
         s.append(es);
         s.hardState = new HardState(1, 0, voters.length);
         return s;
-    }
-
-    @Override
-    public InitialState initialState() {
-        return new InitialState(hardState, snapshot.confState());
-    }
-
-    public HardState hardState() {
-        return hardState;
-    }
-
-    public void setHardState(HardState hs) {
-        this.hardState = hs;
-    }
-
-    /** Replaces the membership recorded with the current snapshot (used after conf changes in tests). */
-    public void setConfState(ConfState cs) {
-        snapshot = new Snapshot(snapshot.index(), snapshot.term(), cs, snapshot.data());
     }
 
     private long offset() {
@@ -90,11 +70,6 @@ public final class MemoryLogStorage implements LogStorage {
         return offset() + ents.size() - 1;
     }
 
-    @Override
-    public Snapshot snapshot() {
-        return snapshot;
-    }
-
     /** Replaces the whole log with a snapshot (a follower receiving one, or a restart). */
     public void applySnapshot(Snapshot snap) {
         if (snap.index() <= snapshot.index()) {
@@ -103,14 +78,6 @@ public final class MemoryLogStorage implements LogStorage {
         snapshot = snap;
         ents.clear();
         ents.add(new Entry(snap.term(), snap.index(), EntryType.NORMAL, null));
-    }
-
-    /** Records a snapshot of the application's state at {@code i} (which must be applied) and returns it. */
-    public Snapshot createSnapshot(long i, ConfState cs, byte[] data) {
-        if (i <= snapshot.index()) throw new IllegalArgumentException("snapshot index " + i + " is out of date");
-        if (i > lastIndex()) throw new IllegalArgumentException("snapshot index " + i + " beyond last index " + lastIndex());
-        snapshot = new Snapshot(i, term(i), cs == null ? snapshot.confState() : cs, data);
-        return snapshot;
     }
 
     /** Discards entries before {@code compactIndex}; the entry at it becomes the dummy. */

@@ -31,7 +31,7 @@ import java.util.List;
  * copy nothing and those objects still die young. Entries are immutable to every caller.
  * Not thread-safe; one owner (the member loop).
  */
-public final class OffHeapLogStorage implements LogStorage {
+public final class OffHeapLogStorage extends HeldLogStorage {
     /** 256 KiB: a member's 100,000-entry log of ~300 B puts is ~120 chunks; a small log holds one. */
     public static final int DEFAULT_CHUNK_BYTES = 256 << 10;
     /** Appended entries also kept as heap objects for the reads that follow an append at once. */
@@ -42,8 +42,6 @@ public final class OffHeapLogStorage implements LogStorage {
     private final int chunkBytes;
     private final long maxDirectBytes;
 
-    private HardState hardState = HardState.EMPTY;
-    private Snapshot snapshot = Snapshot.EMPTY;
     /** Index and term of the entry before the first one held (the snapshot's last entry). */
     private long offset;
     private long offsetTerm;
@@ -86,24 +84,6 @@ public final class OffHeapLogStorage implements LogStorage {
     }
 
     @Override
-    public InitialState initialState() {
-        return new InitialState(hardState, snapshot.confState());
-    }
-
-    public HardState hardState() {
-        return hardState;
-    }
-
-    public void setHardState(HardState hs) {
-        this.hardState = hs;
-    }
-
-    /** Replaces the membership recorded with the current snapshot. */
-    public void setConfState(ConfState cs) {
-        snapshot = new Snapshot(snapshot.index(), snapshot.term(), cs, snapshot.data());
-    }
-
-    @Override
     public List<Entry> entries(long lo, long hi, long maxBytes) {
         if (lo <= offset) throw new CompactedException(lo, offset + 1);
         if (hi > lastIndex() + 1) throw new UnavailableException(hi - 1, lastIndex());
@@ -141,11 +121,6 @@ public final class OffHeapLogStorage implements LogStorage {
         return offset + count;
     }
 
-    @Override
-    public Snapshot snapshot() {
-        return snapshot;
-    }
-
     /** Replaces the whole log with a snapshot (a follower receiving one, or a restart). */
     public void applySnapshot(Snapshot snap) {
         if (snap.index() <= snapshot.index()) {
@@ -162,14 +137,6 @@ public final class OffHeapLogStorage implements LogStorage {
         firstChunkNo = 0;
         Arrays.fill(recent, null);
         checkChunks();
-    }
-
-    /** Records a snapshot of the application's state at {@code i} (which must be applied) and returns it. */
-    public Snapshot createSnapshot(long i, ConfState cs, byte[] data) {
-        if (i <= snapshot.index()) throw new IllegalArgumentException("snapshot index " + i + " is out of date");
-        if (i > lastIndex()) throw new IllegalArgumentException("snapshot index " + i + " beyond last index " + lastIndex());
-        snapshot = new Snapshot(i, term(i), cs == null ? snapshot.confState() : cs, data);
-        return snapshot;
     }
 
     /** Discards entries before {@code compactIndex} and gives their whole chunks back to the free list. */

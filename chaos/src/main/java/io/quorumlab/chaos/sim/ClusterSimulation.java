@@ -1108,7 +1108,7 @@ public final class ClusterSimulation {
                 longestFreezeNanos / 1e9, proposalsFailed, bursts, List.copyOf(changes), List.copyOf(faults),
                 minTolerance == Integer.MAX_VALUE ? tol[2] : minTolerance, tol[2], quorumLostNanos / 1e9,
                 List.copyOf(finalMembers), series.snapshot(), sim.executedEvents(), checkReport(), walFsyncHistogram(),
-                List.copyOf(freezeIntervals), freezeCount).withDiskWrites(SimResult.DeviceWrites.of(disks.values()));
+                List.copyOf(freezeIntervals), freezeCount, List.copyOf(SimResult.DeviceWrites.of(disks.values())));
     }
 
     /** Every WAL fsync of the run (all members) in etcd's buckets of etcd_disk_wal_fsync_duration_seconds. */

@@ -22,33 +22,6 @@ public record SimResult(String scenario, String placement, long seed, long durat
                         TimeSeries series, long events, io.quorumlab.chaos.check.CheckReport checks, Histogram walFsyncHistogram,
                         List<long[]> freezeIntervals, long freezeCount, List<DeviceWrites> diskWrites) {
 
-    /** As before the write model reported: no per-device write histograms. */
-    public SimResult(String scenario, String placement, long seed, long durationNanos, int members, String etcdDisk,
-                     int requestWeight,
-                     double etcdFsyncP99RequestedMs, double walFsyncP50Ms, double walFsyncP99Ms, double walFsyncP999Ms, double walFsyncMaxMs,
-                     double walFsyncPeakHourP99Ms, long walFsyncs, double apiP50Ms, double apiP99Ms,
-                     long apiRequests, long etcdCalls, long etcdAttempts, long apiFailed, int leaderElections,
-                     double writeFreezeSeconds, double longestFreezeSeconds, long proposalsFailed, int deploymentBursts,
-                     List<ClusterSimulation.LeaderChange> leaderChanges, List<FaultRecord> faults,
-                     int minFaultTolerance, int finalFaultTolerance, double quorumLostSeconds, List<String> finalMembers,
-                     TimeSeries series, long events, io.quorumlab.chaos.check.CheckReport checks, Histogram walFsyncHistogram,
-                     List<long[]> freezeIntervals, long freezeCount) {
-        this(scenario, placement, seed, durationNanos, members, etcdDisk, requestWeight, etcdFsyncP99RequestedMs, walFsyncP50Ms,
-                walFsyncP99Ms, walFsyncP999Ms, walFsyncMaxMs, walFsyncPeakHourP99Ms, walFsyncs, apiP50Ms, apiP99Ms, apiRequests,
-                etcdCalls, etcdAttempts, apiFailed, leaderElections, writeFreezeSeconds, longestFreezeSeconds, proposalsFailed,
-                deploymentBursts, leaderChanges, faults, minFaultTolerance, finalFaultTolerance, quorumLostSeconds, finalMembers,
-                series, events, checks, walFsyncHistogram, freezeIntervals, freezeCount, List.of());
-    }
-
-    /** This result with the devices' write() latency histograms ({@link DeviceWrites#of}). */
-    public SimResult withDiskWrites(List<DeviceWrites> writes) {
-        return new SimResult(scenario, placement, seed, durationNanos, members, etcdDisk, requestWeight, etcdFsyncP99RequestedMs,
-                walFsyncP50Ms, walFsyncP99Ms, walFsyncP999Ms, walFsyncMaxMs, walFsyncPeakHourP99Ms, walFsyncs, apiP50Ms, apiP99Ms,
-                apiRequests, etcdCalls, etcdAttempts, apiFailed, leaderElections, writeFreezeSeconds, longestFreezeSeconds,
-                proposalsFailed, deploymentBursts, leaderChanges, faults, minFaultTolerance, finalFaultTolerance, quorumLostSeconds,
-                finalMembers, series, events, checks, walFsyncHistogram, freezeIntervals, freezeCount, List.copyOf(writes));
-    }
-
     /** Upper bounds (seconds) of the write() histogram's buckets: 1 us x 2^k, k = 0..23 (1 us to 8.4 s). */
     static final double[] WRITE_BUCKETS = writeBuckets();
 
