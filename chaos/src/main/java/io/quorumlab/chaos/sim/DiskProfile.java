@@ -49,11 +49,6 @@ public record DiskProfile(String name, double fsyncMedianMs, double fsyncP99Ms, 
         return new DiskProfile(newName, medianMs, p99Ms, writeMBps, writeMedianMs, writeP99Ms);
     }
 
-    /** This device with its write() distribution scaled (median and p99 by one factor) so that its p99 is {@code p99Ms}. */
-    public DiskProfile withWriteP99(String newName, double p99Ms) {
-        return new DiskProfile(newName, fsyncMedianMs, fsyncP99Ms, writeMBps, writeMedianMs * p99Ms / writeP99Ms, p99Ms);
-    }
-
     public static DiskProfile named(String spec) {
         return switch (spec) {
             case "nvme" -> new DiskProfile("nvme", 0.5, 3, 1500);
