@@ -24,7 +24,6 @@ import io.grpc.stub.ClientCalls;
 import io.prometheus.client.CollectorRegistry;
 import io.quorumlab.server.EtcdServer;
 import io.quorumlab.server.config.ServerConfig;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -56,9 +55,7 @@ class ClusterOpsTest {
     }
 
     private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return io.quorumlab.server.TestPorts.free();
     }
 
     private String peerUrl(String name) {

@@ -20,7 +20,6 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.client.CollectorRegistry;
 import io.quorumlab.server.EtcdServer;
 import io.quorumlab.server.config.ServerConfig;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -37,9 +36,7 @@ class QuotaAlarmTest {
     Path dir;
 
     static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return io.quorumlab.server.TestPorts.free();
     }
 
     @Test

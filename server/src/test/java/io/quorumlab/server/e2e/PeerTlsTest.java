@@ -9,7 +9,6 @@ import io.quorumlab.mvcc.api.PutRequest;
 import io.quorumlab.server.EtcdServer;
 import io.quorumlab.server.config.ServerConfig;
 import java.io.File;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,9 +55,7 @@ class PeerTlsTest {
     }
 
     static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return io.quorumlab.server.TestPorts.free();
     }
 
     @Test

@@ -6,7 +6,6 @@ import io.prometheus.client.CollectorRegistry;
 import io.quorumlab.mvcc.api.PutRequest;
 import io.quorumlab.server.EtcdServer;
 import io.quorumlab.server.config.ServerConfig;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -19,9 +18,7 @@ class AutoCompactionTest {
     Path dir;
 
     static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return io.quorumlab.server.TestPorts.free();
     }
 
     @Test

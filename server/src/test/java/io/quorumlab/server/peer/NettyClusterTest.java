@@ -10,7 +10,6 @@ import io.quorumlab.server.member.Member;
 import io.quorumlab.server.member.MemberConfig;
 import io.quorumlab.server.member.MemberMetrics;
 import io.quorumlab.server.runtime.RealRuntime;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -41,9 +40,7 @@ class NettyClusterTest {
     }
 
     static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return io.quorumlab.server.TestPorts.free();
     }
 
     @ParameterizedTest(name = "connections on the member loop: {0}")
