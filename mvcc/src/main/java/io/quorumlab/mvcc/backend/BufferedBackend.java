@@ -23,6 +23,15 @@ import java.util.zip.CheckedOutputStream;
  * its committed view second; the writer commits first and swaps the overlay second. Whichever
  * overlay a reader holds, every key it contains has the same value in the committed view it
  * opened afterwards, so readers never see a half-committed batch and never block the writer.
+ *
+ * <p>Background commits ({@link #commitsInBackground()}, LMDB): a due batch is <em>sealed</em> —
+ * the open overlay becomes the sealed layer, a new one opens, and a writer thread makes the sealed
+ * batch durable while the applier goes on (etcd's applier instead waits for its backend's commit,
+ * which holds the batch lock through the fdatasync). Readers consult the open overlay, then the
+ * sealed one, then a committed view; the seal publishes the sealed layer before the new open
+ * overlay, and the writer drops the sealed layer only after its commit is visible, so the argument
+ * above carries over layer by layer. At most one sealed batch is in flight: a seal waits for the
+ * previous commit. {@link #commit()} waits until everything so far is durable.
  */
 public abstract class BufferedBackend implements Backend {
     /** Marks a buffered delete in the overlay. Compared by identity. */
@@ -32,6 +41,13 @@ public abstract class BufferedBackend implements Backend {
 
     protected final BackendConfig config;
     private volatile Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> overlay = newOverlay();
+    /** The batch a background commit is making durable; null when none is in flight. */
+    private volatile Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> sealed;
+    /** The background committer (created on the first background commit); applier thread only. */
+    private java.util.concurrent.ExecutorService writer;
+    private java.util.concurrent.Future<?> inFlight;
+    /** A background commit's failure: sticky, so that no later batch is committed over the hole it left. */
+    private Throwable writerFailure;
     private int pendingWrites;
     private long batchStartNanos;
     private long commits;
@@ -69,6 +85,25 @@ public abstract class BufferedBackend implements Backend {
     /** Makes every storePut/storeDelete so far durable and visible to new committed views. */
     protected abstract void storeCommit();
 
+    /**
+     * True when a due batch ({@link #maybeCommit}) is committed on a writer thread instead of the
+     * applier's. Such a storage must take its batch off the applier in {@link #sealBatch}.
+     */
+    protected boolean commitsInBackground() { return false; }
+
+    /**
+     * Takes the storePut/storeDelete calls so far out of the open batch and returns the work that
+     * makes them durable, to run once on any thread while later calls go into a new batch.
+     * Default: commits now, on the caller.
+     */
+    protected Runnable sealBatch() {
+        storeCommit();
+        return () -> { };
+    }
+
+    /** A name for the writer thread. */
+    protected String writerName() { return "backend-writer"; }
+
     /** Removes everything (for restore); done in the open write transaction. */
     protected abstract void storeClear();
 
@@ -80,7 +115,12 @@ public abstract class BufferedBackend implements Backend {
     @Override
     public byte[] get(Bucket bucket, byte[] key) {
         Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> ov = overlay;
-        byte[] buffered = ov.get(bucket).get(new ByteKey(key));
+        ByteKey k = new ByteKey(key);
+        byte[] buffered = ov.get(bucket).get(k);
+        if (buffered == null) {
+            Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> se = sealed;
+            if (se != null) buffered = se.get(bucket).get(k);
+        }
         if (buffered != null) return buffered == DELETED ? null : buffered;
         try (CommittedView v = openCommitted()) {
             // Opened after reading the overlay: if a commit slipped in between, the key was absent
@@ -92,10 +132,9 @@ public abstract class BufferedBackend implements Backend {
     @Override
     public void scan(Bucket bucket, byte[] from, byte[] to, EntryVisitor visitor) {
         Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> ov = overlay;
-        NavigableMap<ByteKey, byte[]> buffered = to == null
-                ? ov.get(bucket).tailMap(new ByteKey(from), true)
-                : ov.get(bucket).subMap(new ByteKey(from), true, new ByteKey(to), false);
-        Iterator<Map.Entry<ByteKey, byte[]>> bi = buffered.entrySet().iterator();
+        Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> se = sealed;
+        Iterator<Map.Entry<ByteKey, byte[]>> bi = se == null ? range(ov, bucket, from, to)
+                : new Layered(range(ov, bucket, from, to), range(se, bucket, from, to));
         try (CommittedView v = openCommitted()) {
             Iterator<Map.Entry<byte[], byte[]>> ci = v.iterate(bucket, from);
             Map.Entry<ByteKey, byte[]> b = bi.hasNext() ? bi.next() : null;
@@ -113,6 +152,46 @@ public abstract class BufferedBackend implements Backend {
                 }
                 if (!go) return;
             }
+        }
+    }
+
+    private static Iterator<Map.Entry<ByteKey, byte[]>> range(Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> layer, Bucket bucket,
+                                                             byte[] from, byte[] to) {
+        NavigableMap<ByteKey, byte[]> m = to == null
+                ? layer.get(bucket).tailMap(new ByteKey(from), true)
+                : layer.get(bucket).subMap(new ByteKey(from), true, new ByteKey(to), false);
+        return m.entrySet().iterator();
+    }
+
+    /** The open overlay over the sealed one, in key order: on equal keys the open overlay's entry wins. */
+    private static final class Layered implements Iterator<Map.Entry<ByteKey, byte[]>> {
+        private final Iterator<Map.Entry<ByteKey, byte[]>> top;
+        private final Iterator<Map.Entry<ByteKey, byte[]>> below;
+        private Map.Entry<ByteKey, byte[]> t;
+        private Map.Entry<ByteKey, byte[]> b;
+
+        Layered(Iterator<Map.Entry<ByteKey, byte[]>> top, Iterator<Map.Entry<ByteKey, byte[]>> below) {
+            this.top = top;
+            this.below = below;
+            t = top.hasNext() ? top.next() : null;
+            b = below.hasNext() ? below.next() : null;
+        }
+
+        @Override public boolean hasNext() { return t != null || b != null; }
+
+        @Override public Map.Entry<ByteKey, byte[]> next() {
+            if (t == null && b == null) throw new java.util.NoSuchElementException();
+            int cmp = t == null ? 1 : b == null ? -1 : Arrays.compareUnsigned(t.getKey().bytes(), b.getKey().bytes());
+            Map.Entry<ByteKey, byte[]> out;
+            if (cmp <= 0) {
+                out = t;
+                t = top.hasNext() ? top.next() : null;
+                if (cmp == 0) b = below.hasNext() ? below.next() : null;
+            } else {
+                out = b;
+                b = below.hasNext() ? below.next() : null;
+            }
+            return out;
         }
     }
 
@@ -145,7 +224,70 @@ public abstract class BufferedBackend implements Backend {
     public void maybeCommit() {
         if (pendingWrites >= config.batchLimit()
                 || (pendingWrites > 0 && config.nanoClock().getAsLong() - batchStartNanos >= config.batchIntervalNanos())) {
-            commit();
+            if (commitsInBackground()) commitInBackground();
+            else commit();
+        }
+    }
+
+    private void commitInBackground() {
+        awaitWriter(); // at most one sealed batch: back-pressure when a commit outlasts a batch interval
+        Runnable job = sealBatch();
+        Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> batch = overlay;
+        sealed = batch; // published before the new open overlay: a reader that misses one finds the other
+        overlay = newOverlay();
+        pendingWrites = 0;
+        commits++;
+        if (writer == null) {
+            String name = writerName();
+            writer = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, name);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        java.util.function.LongSupplier clock = config.nanoClock();
+        inFlight = writer.submit(() -> {
+            long t0 = clock.getAsLong();
+            job.run();
+            commitListener.accept(clock.getAsLong() - t0);
+            sealed = null; // only after the commit is visible to new committed views
+        });
+    }
+
+    /** Waits for the background commit in flight, if any; its failure is the applier's (fail-stop). */
+    private void awaitWriter() {
+        if (writerFailure != null) throw new IllegalStateException("an earlier background commit failed", writerFailure);
+        java.util.concurrent.Future<?> f = inFlight;
+        if (f == null) return;
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    f.get();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the commit goes on regardless; its outcome decides what is durable
+                }
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable c = e.getCause();
+            writerFailure = c;
+            if (c instanceof RuntimeException re) throw re;
+            if (c instanceof Error er) throw er;
+            throw new IllegalStateException("background commit failed", c);
+        } finally {
+            inFlight = null;
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits for the commit in flight, then stops the writer thread (close and crash). */
+    protected void stopWriter() {
+        try {
+            awaitWriter();
+        } finally {
+            if (writer != null) writer.shutdown();
+            writer = null;
         }
     }
 
@@ -156,6 +298,7 @@ public abstract class BufferedBackend implements Backend {
 
     @Override
     public void commit() {
+        awaitWriter();
         if (pendingWrites == 0) return;
         long t0 = config.nanoClock().getAsLong();
         storeCommit();
@@ -173,6 +316,7 @@ public abstract class BufferedBackend implements Backend {
     public long commits() { return commits; }
 
     protected void dropOverlay() {
+        sealed = null;
         overlay = newOverlay();
         pendingWrites = 0;
     }

@@ -23,8 +23,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * LMDB backend (lmdbjava; its jar carries the native library). One long-lived write transaction
- * is the open batch (like etcd's batchTx on bbolt); readers use their own read transactions,
+ * LMDB backend (lmdbjava; its jar carries the native library). The open batch is a list of the
+ * applier's writes (the overlay serves reads of them); a due batch is written and committed in
+ * one LMDB write transaction on the backend's writer thread while the applier goes on (see
+ * {@link BufferedBackend}); an explicit {@link #commit()} does the same on the caller and waits.
+ * So no LMDB write transaction outlives one call or stays bound to the applier's thread (LMDB
+ * ties a write transaction to the thread that began it). Readers use their own read transactions,
  * which LMDB serves without blocking the writer. {@code MDB_NOTLS} lets read transactions be
  * opened and closed on any thread. The byte[] buffer proxy goes through jnr-ffi, so unlike the
  * ByteBuffer proxy it needs no {@code --add-opens java.base/java.nio} on Java 17.
@@ -39,8 +43,13 @@ public final class LmdbBackend extends BufferedBackend {
     private final Path dir;
     private Env<byte[]> env;
     private final Map<Bucket, Dbi<byte[]>> dbis = new EnumMap<>(Bucket.class);
-    private Txn<byte[]> writeTxn;
-    private boolean closed;
+    /** The open batch: the applier's writes since the last seal (value null = delete). */
+    private java.util.ArrayList<Write> batch = new java.util.ArrayList<>();
+    /** Open only inside restore(): a snapshot streams straight into it instead of into the batch. */
+    private Txn<byte[]> restoreTxn;
+    private volatile boolean closed;
+
+    private record Write(Bucket bucket, byte[] key, byte[] value) {}
 
     public LmdbBackend(Path dir, BackendConfig config) {
         super(config);
@@ -105,38 +114,82 @@ public final class LmdbBackend extends BufferedBackend {
     @Override
     protected CommittedView openFrozenCommitted() { return openCommitted(); }
 
-    private Txn<byte[]> writeTxn() {
-        checkOpen();
-        if (writeTxn == null) writeTxn = env.txnWrite();
-        return writeTxn;
-    }
-
     @Override
     protected void storePut(Bucket b, byte[] key, byte[] value) {
-        dbis.get(b).put(writeTxn(), checkKey(key), value);
+        checkKey(key);
+        if (restoreTxn != null) dbis.get(b).put(restoreTxn, key, value);
+        else batch.add(new Write(b, key, value));
     }
 
     @Override
-    protected void storeDelete(Bucket b, byte[] key) { dbis.get(b).delete(writeTxn(), checkKey(key)); }
+    protected void storeDelete(Bucket b, byte[] key) {
+        checkKey(key);
+        if (restoreTxn != null) dbis.get(b).delete(restoreTxn, key);
+        else batch.add(new Write(b, key, null));
+    }
 
     @Override
     protected void storeCommit() {
-        if (writeTxn == null) return;
-        writeTxn.commit(); // LMDB's commit fsyncs (no MDB_NOSYNC): the batch is durable on return
-        writeTxn.close();
-        writeTxn = null;
+        if (restoreTxn != null) {
+            Txn<byte[]> t = restoreTxn;
+            restoreTxn = null;
+            try (t) {
+                t.commit();
+            }
+            return;
+        }
+        sealBatch().run();
+    }
+
+    @Override
+    protected boolean commitsInBackground() { return true; }
+
+    @Override
+    protected Runnable sealBatch() {
+        java.util.ArrayList<Write> writes = batch;
+        batch = new java.util.ArrayList<>(Math.max(16, writes.size()));
+        return () -> write(writes);
+    }
+
+    @Override
+    protected String writerName() { return "backend-writer-" + dir.getFileName(); }
+
+    /** One write transaction for a sealed batch; LMDB's commit fsyncs (no MDB_NOSYNC): durable on return. */
+    private void write(java.util.List<Write> writes) {
+        if (writes.isEmpty()) return;
+        checkOpen();
+        Txn<byte[]> txn = env.txnWrite();
+        boolean done = false;
+        try {
+            for (Write w : writes) {
+                Dbi<byte[]> d = dbis.get(w.bucket());
+                if (w.value() == null) d.delete(txn, w.key());
+                else d.put(txn, w.key(), w.value());
+            }
+            txn.commit();
+            done = true;
+        } finally {
+            if (!done) txn.abort();
+            txn.close();
+        }
     }
 
     @Override
     protected void storeClear() {
-        for (Dbi<byte[]> d : dbis.values()) d.drop(writeTxn(), false);
+        checkOpen();
+        batch.clear(); // restore() committed everything before; nothing may be pending here
+        if (restoreTxn == null) restoreTxn = env.txnWrite();
+        for (Dbi<byte[]> d : dbis.values()) d.drop(restoreTxn, false);
     }
 
     @Override
     protected void storeAbort() {
-        if (writeTxn == null) return;
-        writeTxn.abort();
-        writeTxn = null;
+        batch.clear();
+        if (restoreTxn == null) return;
+        Txn<byte[]> t = restoreTxn;
+        restoreTxn = null;
+        t.abort();
+        t.close();
     }
 
     @Override
@@ -194,18 +247,30 @@ public final class LmdbBackend extends BufferedBackend {
     @Override
     public void close() {
         if (closed) return;
-        commit();
-        closed = true;
-        env.close();
+        try {
+            commit();
+        } finally {
+            stopWriter();
+            closed = true;
+            env.close();
+        }
     }
 
     @Override
     public void crash() {
         if (closed) return;
-        storeAbort(); // the open batch never reaches the file, as if the process died
-        dropOverlay();
-        closed = true;
-        env.close();
+        try {
+            // A commit already on its way to the file completes (the process could have died just after
+            // it); the open batch never reaches the file, as if the process died.
+            stopWriter();
+        } catch (RuntimeException e) {
+            // crash() only discards: a failed commit of the writer's leaves nothing to undo
+        } finally {
+            storeAbort();
+            dropOverlay();
+            closed = true;
+            env.close();
+        }
     }
 
     private void checkOpen() {
