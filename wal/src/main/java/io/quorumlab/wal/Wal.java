@@ -53,6 +53,11 @@ public final class Wal implements Closeable {
     /** Adaptive spin bounds, in {@link Thread#onSpinWait()} calls (tens of ns each). */
     private static final int SPIN_MIN = 64;
     private static final int SPIN_MAX = 1 << 12;
+    /** Completed async requests kept for the lock holder's next appends (its callbacks'): at most this many. */
+    static final int MAX_POOLED_REQUESTS = 256;
+
+    /** Split each round's time into stages for {@link WalMetrics#observeCommitStages}; off by default. */
+    static final boolean STAGE_TIMING = Boolean.getBoolean("quorumlab.wal.stageTiming");
 
     private static final int PENDING = 0;
     private static final int PARKED = 1;
@@ -185,6 +190,13 @@ public final class Wal implements Closeable {
      * the rest with one atomic. The shared count never drops below the true pending count.
      */
     private int slotCredit;
+    /**
+     * Completed callback/future requests, linked by {@code next}, that appends made by the lock
+     * holder reuse instead of allocating (a callback chain's next append takes the request its
+     * completion just freed). Lock holder only; at most {@link #MAX_POOLED_REQUESTS}.
+     */
+    private Request pooled;
+    private int pooledCount;
     /** Offset just past the current segment's header records; a cut never leaves a segment emptier. */
     private long headerEnd;
     /** Last entry index encoded so far; the lock holder's plain copy, published to lastIndex per batch. */
@@ -199,6 +211,8 @@ public final class Wal implements Closeable {
     private volatile long recycledCuts;
     /** Set under the lock by close() once its files are closed: later requests fail "closed". */
     private boolean terminated;
+    /** Clock reading at the end of the previous round; only kept with {@link #STAGE_TIMING}. */
+    private long roundEnd;
 
     private volatile IOException failure;
     private volatile boolean closed;
@@ -462,14 +476,15 @@ public final class Wal implements Closeable {
         if (callback == null) {
             throw new IllegalArgumentException("callback is required");
         }
-        Request r = new Request(null).set(entries, hardState, null, true);
-        r.callback = callback;
-        Throwable refused = admit();
+        boolean holder = commitLock.isHeldByCurrentThread();
+        Throwable refused = admit(holder);
         if (refused != null) {
             callback.onComplete(refused);
             return;
         }
-        submitAsync(r);
+        Request r = asyncRequest(holder).set(entries, hardState, null, true);
+        r.callback = callback;
+        submitAsync(r, holder);
     }
 
     /**
@@ -479,15 +494,46 @@ public final class Wal implements Closeable {
      * The list and the entries' data arrays are not copied: do not modify them until it completes.
      */
     public CompletableFuture<Void> append(List<WalEntry> entries, HardState hardState) {
-        Request r = new Request(null).set(entries, hardState, null, true);
-        Throwable refused = admit();
+        boolean holder = commitLock.isHeldByCurrentThread();
+        Throwable refused = admit(holder);
         if (refused != null) {
             return CompletableFuture.failedFuture(refused);
         }
+        Request r = asyncRequest(holder).set(entries, hardState, null, true);
         CompletableFuture<Void> f = new CompletableFuture<>();
         r.future = f;
-        submitAsync(r);
+        submitAsync(r, holder);
         return f;
+    }
+
+    /** A request for a callback or future append: a pooled one if the lock holder makes it. */
+    private Request asyncRequest(boolean holder) {
+        Request r = pooled;
+        if (!holder || r == null) {
+            return new Request(null);
+        }
+        pooled = r.next;
+        pooledCount--;
+        return r;
+    }
+
+    /**
+     * Keeps a completed async request for reuse (lock holder only). Its outcome, callback and
+     * future were already read: nothing of the finished append stays reachable from the pool.
+     */
+    private void pool(Request r) {
+        if (pooledCount >= MAX_POOLED_REQUESTS) {
+            return;
+        }
+        r.entries = null;
+        r.hardState = null;
+        r.marker = null;
+        r.callback = null;
+        r.future = null;
+        r.failure = null;
+        r.next = pooled;
+        pooled = r;
+        pooledCount++;
     }
 
     /**
@@ -508,7 +554,7 @@ public final class Wal implements Closeable {
      */
     public PendingAppend submit(List<WalEntry> entries, HardState hardState) throws IOException {
         Request r = blockingRequest();
-        Throwable refused = admit();
+        Throwable refused = admit(commitLock.isHeldByCurrentThread());
         if (refused != null) {
             r.owner = null;
             throw rethrow(refused);
@@ -554,8 +600,8 @@ public final class Wal implements Closeable {
         return r;
     }
 
-    /** Reserves a slot of the bounded pending count, or says why not. */
-    private Throwable admit() {
+    /** Reserves a slot of the bounded pending count, or says why not; {@code holder}: the caller holds the commit lock. */
+    private Throwable admit(boolean holder) {
         IOException f = failure;
         if (f != null) {
             return new WalException("wal failed", f);
@@ -563,7 +609,7 @@ public final class Wal implements Closeable {
         if (closed) {
             return closedError();
         }
-        if (slotCredit > 0 && commitLock.isHeldByCurrentThread()) {
+        if (holder && slotCredit > 0) {
             slotCredit--; // a slot a just-completed request freed, still counted in pendingBounded
             return null;
         }
@@ -574,8 +620,8 @@ public final class Wal implements Closeable {
         return null;
     }
 
-    private void submitAsync(Request r) {
-        if (commitLock.isHeldByCurrentThread()) {
+    private void submitAsync(Request r, boolean holder) {
+        if (holder) {
             enqueueAsHolder(r); // from a completion callback: no CAS, and the holder needs no wake-up
             return;
         }
@@ -698,6 +744,16 @@ public final class Wal implements Closeable {
             }
             assert !segments.isEmpty() : "the current segment is never released";
             return released;
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    /** Completed requests kept for reuse (tests check the bound). */
+    int pooledRequests() {
+        commitLock.lock();
+        try {
+            return pooledCount;
         } finally {
             commitLock.unlock();
         }
@@ -1005,6 +1061,7 @@ public final class Wal implements Closeable {
     /** One batch: encode, write once, fsync once if any request needs it. False if idle. */
     private boolean commitRound() {
         assert commitLock.isHeldByCurrentThread();
+        long r0 = STAGE_TIMING ? opts.nanoClock().getAsLong() : 0;
         Request head = takeBatch();
         if (head == null) {
             return false;
@@ -1020,10 +1077,12 @@ public final class Wal implements Closeable {
         }
         int requests = 0;
         int bounded = 0;
+        LongSupplier clock = opts.nanoClock();
+        long t0 = clock.getAsLong();
+        long encoded = 0;
+        long t1 = t0;
         try {
-            LongSupplier clock = opts.nanoClock();
             WalMetrics metrics = opts.metrics();
-            long t0 = clock.getAsLong();
             boolean sync = false;
             for (Request r = head; r != null; r = r.next) {
                 requests++;
@@ -1038,13 +1097,17 @@ public final class Wal implements Closeable {
                 sync |= encode(r);
             }
             lastIndex = writtenIndex; // one volatile write per batch, before the bytes leave
+            if (STAGE_TIMING) {
+                encoded = clock.getAsLong();
+            }
             writer.flush();
             long written = writer.takeBytesWritten();
-            long t1 = t0;
             if (written > 0) {
                 t1 = clock.getAsLong();
                 metrics.addWriteBytes(written);
                 metrics.observeWriteNanos(t1 - t0);
+            } else if (STAGE_TIMING) {
+                t1 = clock.getAsLong();
             }
             if (sync) {
                 fsync(writer.file(), t1);
@@ -1062,7 +1125,13 @@ public final class Wal implements Closeable {
         }
         long c0 = lastClock;
         completeAll(head, null, bounded);
-        opts.metrics().observeBatch(requests, opts.nanoClock().getAsLong() - c0);
+        long end = clock.getAsLong();
+        opts.metrics().observeBatch(requests, end - c0);
+        if (STAGE_TIMING) {
+            opts.metrics().observeCommitStages(requests, roundEnd == 0 ? 0 : r0 - roundEnd, t0 - r0,
+                    encoded - t0, t1 - encoded, c0 - t1, end - c0);
+            roundEnd = end;
+        }
         return true;
     }
 
@@ -1114,16 +1183,20 @@ public final class Wal implements Closeable {
                     }
                 } else {
                     // Nobody polls the state of a callback or future request: no volatile write here.
-                    if (r.callback != null) {
+                    // Pooled before the callback runs, so the append it makes can reuse it at once.
+                    WalCallback callback = r.callback;
+                    CompletableFuture<Void> future = r.future;
+                    pool(r);
+                    if (callback != null) {
                         try {
-                            r.callback.onComplete(outcome);
+                            callback.onComplete(outcome);
                         } catch (RuntimeException e) {
                             LOG.error("wal append callback threw; ignored error=\"{}\"", e.toString());
                         }
                     } else if (outcome == null) {
-                        r.future.complete(null);
+                        future.complete(null);
                     } else {
-                        r.future.completeExceptionally(outcome);
+                        future.completeExceptionally(outcome);
                     }
                 }
                 r = next;

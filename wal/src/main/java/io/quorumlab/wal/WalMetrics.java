@@ -47,6 +47,19 @@ public interface WalMetrics {
     default void observeBatch(int requests, long completionNanos) {
     }
 
+    /**
+     * Where one group-commit round's time went, in clock nanoseconds; called only when the JVM runs
+     * with {@code -Dquorumlab.wal.stageTiming=true} (two extra clock reads per round), so the split
+     * costs nothing otherwise. {@code gap}: since the previous round ended (lock hand-over, the
+     * committer's loop, idle waiting); {@code collect}: taking the batch off the submission stack;
+     * {@code encode}: validating and framing its records into the write buffer, CRC32C included;
+     * {@code write}: the write call(s); {@code fsync}: fdatasync (0 if none was needed);
+     * {@code complete}: completing the requests (callbacks, including what they append, and wake-ups).
+     */
+    default void observeCommitStages(int requests, long gap, long collect, long encode, long write, long fsync,
+                                     long complete) {
+    }
+
     private static double[] buckets() {
         double[] b = new double[14];
         for (int k = 0; k < b.length; k++) {

@@ -446,6 +446,92 @@ class GroupCommitTest {
         }
     }
 
+    /**
+     * Completed async requests are reused by the committer's next appends: a request reused for
+     * the other API (callback after future and back) must complete as what it now is, exactly once.
+     */
+    @Test
+    void reusedRequestsCompleteAsTheirNewKindExactlyOnce() throws Exception {
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            Wal wal = Wal.create(new MemStorage(), WalOptions.defaults().withSegmentBytes(64 * 1024), META);
+            int rounds = 200;
+            long[] next = {1};
+            java.util.concurrent.atomic.AtomicIntegerArray callbackRuns = new java.util.concurrent.atomic.AtomicIntegerArray(rounds);
+            java.util.concurrent.atomic.AtomicIntegerArray futureRuns = new java.util.concurrent.atomic.AtomicIntegerArray(rounds);
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            // Round i: a callback append whose callback makes a future append, whose completion
+            // (on the committer) starts round i + 1 with a callback append.
+            class Round {
+                void start(int i) {
+                    if (i == rounds) {
+                        done.complete(null);
+                        return;
+                    }
+                    wal.append(List.of(entry(1, next[0]++, 16)), null, failure -> {
+                        callbackRuns.incrementAndGet(i);
+                        if (failure != null) {
+                            done.completeExceptionally(failure);
+                            return;
+                        }
+                        wal.append(List.of(entry(1, next[0]++, 16)), null).whenComplete((v, f) -> {
+                            futureRuns.incrementAndGet(i);
+                            if (f != null) {
+                                done.completeExceptionally(f);
+                            } else {
+                                start(i + 1);
+                            }
+                        });
+                    });
+                }
+            }
+            new Round().start(0);
+            done.get();
+            wal.save(List.of(), new HardState(1, 0, 0)); // a round after the last: anything left over would run now
+            for (int i = 0; i < rounds; i++) {
+                assertEquals(1, callbackRuns.get(i), "callback of round " + i);
+                assertEquals(1, futureRuns.get(i), "future of round " + i);
+            }
+            assertEquals(2L * rounds, wal.lastIndex());
+            wal.close();
+        });
+    }
+
+    /** The pool of completed requests is bounded and keeps none of the appended data reachable. */
+    @Test
+    void pooledRequestsAreBoundedAndHoldNoData() throws Exception {
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            MemStorage storage = new MemStorage();
+            Wal wal = Wal.create(storage, WalOptions.defaults().withSegmentBytes(1 << 20), META);
+            Gate gate = new Gate();
+            storage.setHook(gate);
+            gate.close();
+            int n = Wal.MAX_POOLED_REQUESTS + 50;
+            java.util.concurrent.CountDownLatch completed = new java.util.concurrent.CountDownLatch(n + 1);
+            wal.append(List.of(entry(1, 1, 8)), null, f -> completed.countDown()); // held in fsync
+            gate.awaitHeld();
+            java.lang.ref.WeakReference<byte[]> data = appendsWithData(wal, n, completed);
+            gate.open();
+            completed.await();
+            assertEquals(Wal.MAX_POOLED_REQUESTS, wal.pooledRequests(), "pool bound");
+            for (int i = 0; i < 50 && data.get() != null; i++) {
+                System.gc();
+                Thread.sleep(20);
+            }
+            assertTrue(data.get() == null, "a pooled request still holds an appended entry's data");
+            wal.close();
+        });
+    }
+
+    private static java.lang.ref.WeakReference<byte[]> appendsWithData(Wal wal, int n,
+                                                                        java.util.concurrent.CountDownLatch completed) {
+        byte[] big = new byte[1 << 16];
+        for (int i = 0; i < n; i++) {
+            // Queued from this thread while the first batch is held, so all n complete in one batch.
+            wal.append(List.of(WalEntry.normal(1, 2 + i, i == 0 ? big : new byte[4])), null, f -> completed.countDown());
+        }
+        return new java.lang.ref.WeakReference<>(big);
+    }
+
     @Test
     void aClosedWalIsNotKeptAliveByTheThreadThatUsedIt() throws Exception {
         // A per-WAL ThreadLocal whose value pointed back at the WAL kept every WAL (and its storage)

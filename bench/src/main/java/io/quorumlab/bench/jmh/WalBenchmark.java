@@ -176,6 +176,25 @@ public class WalBenchmark {
             completionNanos.add(nanos);
         }
 
+        /**
+         * With -Dquorumlab.wal.stageTiming=true: sums of the WAL's per-round split (written by the
+         * committing thread only; [0] rounds, then gap, collect, encode, write, fsync, complete ns).
+         */
+        final long[] stages = new long[7];
+
+        @Override
+        public void observeCommitStages(int requests, long gap, long collect, long encode, long write, long fsync,
+                                        long complete) {
+            long[] st = stages;
+            st[0]++;
+            st[1] += gap;
+            st[2] += collect;
+            st[3] += encode;
+            st[4] += write;
+            st[5] += fsync;
+            st[6] += complete;
+        }
+
         void iterationStart() {
             recorder.getIntervalHistogram(); // drop what warmup or setup recorded
             startFsyncs = fsyncs.get();
@@ -484,6 +503,16 @@ public class WalBenchmark {
         /** Spare segments whose preparation (zero-fill and fsync) was started. */
         final AtomicLong sparesPrepared = new AtomicLong();
         long sparesAtSetup;
+        /** The WAL's group-commit thread (found once it exists) and CPU time reader. */
+        Thread committer;
+        final java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        // Committer CPU and batches over the measurement iterations, and the stage sums there.
+        long iterCpu0;
+        long iterBatches0;
+        final long[] iterStages0 = new long[7];
+        long measuredCpu;
+        long measuredCpuBatches;
+        final long[] measuredStages = new long[7];
         // Paired-baseline totals over the measurement iterations.
         long pairedWalRecords;
         long pairedWalNanos;
@@ -498,6 +527,7 @@ public class WalBenchmark {
             // Per paired run (one measurement iteration's interleaved slices).
             long runCalls;
             long runNanos;
+            long runCpu;
             double runRecordEquivalents;
             final Histogram runFsync = new Histogram(HISTOGRAM_MAX_NANOS, 3);
 
@@ -603,11 +633,38 @@ public class WalBenchmark {
         void iterationStart() {
             stats.iterationStart();
             resume();
+            iterCpu0 = committerCpu();
+            iterBatches0 = stats.batches.sum();
+            System.arraycopy(stats.stages, 0, iterStages0, 0, 7);
+        }
+
+        /** CPU nanoseconds the group-commit thread used so far (0 before it exists). */
+        long committerCpu() {
+            if (committer == null) {
+                for (Thread t : Thread.getAllStackTraces().keySet()) {
+                    if (t.getName().equals("wal-group-commit")) {
+                        committer = t;
+                    }
+                }
+                if (committer == null) {
+                    return 0;
+                }
+            }
+            return Math.max(0, mx.getThreadCpuTime(committer.getId()));
         }
 
         void iterationEnd(IterationParams ip) throws IOException {
             pause();
+            long cpu = committerCpu() - iterCpu0;
+            long batches = stats.batches.sum() - iterBatches0;
             boolean measurement = stats.iterationEnd(ip);
+            if (measurement && iterCpu0 > 0) {
+                measuredCpu += cpu;
+                measuredCpuBatches += batches;
+                for (int i = 0; i < 7; i++) {
+                    measuredStages[i] += stats.stages[i] - iterStages0[i];
+                }
+            }
             synchronized (appendOrder) {
                 wal.releaseTo(nextIndex - 1); // keep the disk footprint bounded across iterations
             }
@@ -653,7 +710,10 @@ public class WalBenchmark {
                 t.runNanos = 0;
                 t.runRecordEquivalents = 0;
                 t.runFsync.reset();
+                t.runCpu = 0;
             }
+            long walCpu = 0;
+            long walBatches = 0;
             Histogram walH = new Histogram(HISTOGRAM_MAX_NANOS, 3);
             long[] elapsed = {0};
             while (System.nanoTime() < end) {
@@ -661,11 +721,15 @@ public class WalBenchmark {
                 long f0 = stats.fsyncs.get();
                 long r0 = stats.records.sum();
                 long b0 = stats.bytes.sum();
+                long bt0 = stats.batches.sum();
                 long t0 = System.nanoTime();
                 start.run();
+                long c0 = committerCpu(); // after start: the first slice may create the thread
                 LockSupport.parkNanos(slice);
                 stop.run();
                 long dt = System.nanoTime() - t0;
+                long dcpu = committerCpu() - c0;
+                long dbatches = stats.batches.sum() - bt0;
                 long df = stats.fsyncs.get() - f0;
                 long dr = stats.records.sum() - r0;
                 long db = stats.bytes.sum() - b0;
@@ -677,8 +741,14 @@ public class WalBenchmark {
                 walFsyncs += df;
                 walBytes += db;
                 walNanos += dt;
+                if (c0 > 0) {
+                    walCpu += dcpu;
+                    walBatches += dbatches;
+                }
                 for (Twin t : twins) {
+                    long bc0 = mx.getCurrentThreadCpuTime();
                     long calls = bareFor(t.loop, (db / df + 7) & -8, slice, t.runFsync, elapsed);
+                    t.runCpu += mx.getCurrentThreadCpuTime() - bc0;
                     t.runCalls += calls;
                     t.runNanos += elapsed[0];
                     t.runRecordEquivalents += calls * ((double) dr / df);
@@ -699,17 +769,32 @@ public class WalBenchmark {
                 double bareRate = t.runRecordEquivalents / (t.runNanos / 1e9);
                 pairLines.append(String.format("wal-pair interleaved %d ms: wal %.0f records/s (%.1f records, %d B per fsync;"
                                 + " fsync p50 %.3f ms p99 %.3f ms mean %.3f ms) | bare(%s) %d B per fsync: %.0f fsyncs/s = %.0f records/s"
-                                + " (fsync p50 %.3f ms p99 %.3f ms mean %.3f ms) | wal/bare(%s) = %.1f %%%n",
+                                + " (fsync p50 %.3f ms p99 %.3f ms mean %.3f ms) | wal/bare(%s) = %.1f %%"
+                        + " | cpu us per wal batch %.1f, per bare loop %.1f%n",
                         pairedMillis(), walRate, recordsPerFsync, bytesPerFsync, walH.getValueAtPercentile(50) / 1e6,
                         walH.getValueAtPercentile(99) / 1e6, walH.getMean() / 1e6, t.loop.mode.label(), bytesPerFsync,
                         t.runCalls / (t.runNanos / 1e9), bareRate, t.runFsync.getValueAtPercentile(50) / 1e6,
                         t.runFsync.getValueAtPercentile(99) / 1e6, t.runFsync.getMean() / 1e6, t.loop.mode.label(),
-                        100 * walRate / bareRate));
+                        100 * walRate / bareRate, walBatches == 0 ? 0.0 : walCpu / 1e3 / walBatches,
+                        t.runCalls == 0 ? 0.0 : t.runCpu / 1e3 / t.runCalls));
             }
         }
 
         void close(BenchmarkParams bp) throws IOException {
             stats.print(bp);
+            if (measuredCpuBatches > 0) {
+                System.out.printf("wal-bench %s %s: committer cpu per batch %.2f us over the measurement iterations (%d batches)%n",
+                        bp.getBenchmark().replaceAll(".*\\.", ""), FsyncStats.paramsOf(bp),
+                        measuredCpu / 1e3 / measuredCpuBatches, measuredCpuBatches);
+            }
+            long rounds = measuredStages[0];
+            if (rounds > 0) {
+                System.out.printf("wal-bench %s %s: stages per batch (us, -Dquorumlab.wal.stageTiming): gap %.2f collect %.2f"
+                                + " encode %.2f write %.2f fsync %.2f complete %.2f (%d rounds)%n",
+                        bp.getBenchmark().replaceAll(".*\\.", ""), FsyncStats.paramsOf(bp), measuredStages[1] / 1e3 / rounds,
+                        measuredStages[2] / 1e3 / rounds, measuredStages[3] / 1e3 / rounds, measuredStages[4] / 1e3 / rounds,
+                        measuredStages[5] / 1e3 / rounds, measuredStages[6] / 1e3 / rounds, rounds);
+            }
             if (pairedWalNanos > 0) {
                 System.out.print(pairLines);
                 double wal = pairedWalRecords / (pairedWalNanos / 1e9);
@@ -966,10 +1051,31 @@ public class WalBenchmark {
      */
     @State(Scope.Benchmark)
     public static class AsyncState extends WalFixture {
+        static final java.lang.invoke.VarHandle DURABLE;
+
+        static {
+            try {
+                DURABLE = java.lang.invoke.MethodHandles.lookup().findVarHandle(AsyncState.class, "durable", long.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         @Param({"1", "64"})
         int appenders;
 
         final List<Chain> chains = new ArrayList<>();
+        /**
+         * -Dwal.bench.chains=locked (default, as in sessions 1-6): every append takes the fixture's
+         * index lock and each record bumps a shared LongAdder. {@code lean}: the same 64 chains
+         * without that harness work: appends are made on the committing thread only (resume starts
+         * one chain, whose first callback starts the others), so the index needs no lock, and
+         * records are counted from the durable counter when pausing.
+         */
+        final boolean lean = System.getProperty("wal.bench.chains", "locked").equals("lean");
+        /** Lean: the first chain's next callback starts the other chains (set by resume, read on the committer). */
+        boolean startOthers;
+        long durableAtResume;
         /** Written by the committing thread only. */
         volatile long durable;
         volatile long waitTarget = Long.MAX_VALUE;
@@ -982,14 +1088,24 @@ public class WalBenchmark {
         final class Chain implements WalCallback {
             @Override
             public void onComplete(Throwable failure) {
+                // Lean: chains the starter has not started yet stop with it.
+                int unstarted = 0;
+                if (startOthers && this == chains.get(0)) {
+                    startOthers = false;
+                    unstarted = chains.size() - 1;
+                }
                 if (failure != null) {
                     System.err.println("wal-bench append failed: " + failure);
-                    stopped.incrementAndGet();
+                    stopped.addAndGet(1 + unstarted);
                     return;
                 }
-                stats.records.increment();
                 long d = durable + 1;
-                durable = d;
+                if (lean) {
+                    DURABLE.setRelease(AsyncState.this, d); // single writer; the reader's volatile read pairs with it
+                } else {
+                    stats.records.increment();
+                    durable = d;
+                }
                 if (d >= waitTarget) {
                     Thread w = waiter;
                     if (w != null) {
@@ -998,13 +1114,23 @@ public class WalBenchmark {
                     }
                 }
                 if (paused) {
-                    stopped.incrementAndGet();
-                } else {
-                    issue();
+                    stopped.addAndGet(1 + unstarted);
+                    return;
                 }
+                for (int i = 1; i <= unstarted; i++) {
+                    chains.get(i).issue();
+                }
+                issue();
             }
 
             void issue() {
+                if (lean) {
+                    // Only the committing thread appends while chains run (resume's one append is
+                    // made while every chain is stopped): no lock for the index.
+                    long idx = nextIndex++;
+                    wal.append(List.of(WalEntry.normal(1, idx, data)), null, this);
+                    return;
+                }
                 synchronized (appendOrder) {
                     long idx = nextIndex++;
                     wal.append(List.of(WalEntry.normal(1, idx, data)), null, this);
@@ -1026,12 +1152,21 @@ public class WalBenchmark {
             while (stopped.get() < chains.size()) {
                 LockSupport.parkNanos(100_000);
             }
+            if (lean) {
+                stats.records.add(durable - durableAtResume);
+            }
         }
 
         @Override
         void resume() {
             stopped.set(0);
             paused = false;
+            if (lean) {
+                durableAtResume = durable;
+                startOthers = chains.size() > 1;
+                chains.get(0).issue(); // every chain is stopped: nothing else appends now
+                return;
+            }
             for (Chain c : chains) {
                 c.issue();
             }
