@@ -316,6 +316,8 @@ final class BenchCommand implements Runnable {
         double seconds;
         @Option(names = "--warmup", defaultValue = "5", description = "seconds of unmeasured load per workload first (the JVM compiles its hot paths)")
         double warmup;
+        @Option(names = "--cluster-warmup", defaultValue = "60", description = "seconds of unmeasured load (puts, then linearizable ranges, 64 clients) on each fresh cluster before its first workload: a JVM member's JIT compiles for a minute or more under load")
+        double clusterWarmup;
         @Option(names = "--repeat", defaultValue = "1", description = "alternate the two clusters this many times; min/median/max are shown")
         int repeat;
         @Option(names = "--workloads", split = ",", description = "cases to run, of: ${COMPLETION-CANDIDATES} (default put-1,put-100,put-1000,range-l-1,range-l,range-s-1,range-s)",
@@ -353,7 +355,7 @@ final class BenchCommand implements Runnable {
             List<String> quorumlab = compareServerCommand();
             CompareRunner.Options o;
             try {
-                o = new CompareRunner.Options(List.of(etcd), quorumlab, members, seconds, warmup, repeat, cases);
+                o = new CompareRunner.Options(List.of(etcd), quorumlab, members, seconds, warmup, clusterWarmup, repeat, cases);
             } catch (IllegalArgumentException e) {
                 System.err.println("error: " + e.getMessage());
                 return 1;

@@ -104,7 +104,7 @@ class BenchCommandTest {
         assumeTrue(etcd != null, "etcd not on PATH");
         Path html = dir.resolve("report.html");
         String[] io = run(0, "bench", "compare", "--etcd-binary", etcd, "--members", "1", "--duration", "1", "--warmup", "0",
-                "--repeat", "1", "--workloads", "put-100,txn-mixed", "--output", "json", "--report", html.toString());
+                "--cluster-warmup", "0", "--repeat", "1", "--workloads", "put-100,txn-mixed", "--output", "json", "--report", html.toString());
         Map<String, Object> doc = (Map<String, Object>) Json.parse(io[0].trim());
         assertEquals(CompareReport.SCHEMA, doc.get("schema"));
         List<Object> ws = (List<Object>) doc.get("workloads");
@@ -116,6 +116,13 @@ class BenchCommandTest {
                 assertTrue(((Number) qps.get("median")).doubleValue() > 0, sys + " " + w);
             }
             assertTrue(((Number) w.get("qpsRatio")).doubleValue() > 0, w.toString());
+            // Measured from /proc: both systems use CPU for every op; only the JVM has JIT compiler threads.
+            for (String sys : List.of("etcd", "quorumlab")) {
+                Map<String, Object> cpu = (Map<String, Object>) ((Map<String, Object>) w.get(sys)).get("cpuUsPerOp");
+                assertTrue(((Number) cpu.get("median")).doubleValue() > 0, sys + " " + w);
+            }
+            Map<String, Object> etcdJit = (Map<String, Object>) ((Map<String, Object>) w.get("etcd")).get("jitSeconds");
+            assertEquals(0.0, ((Number) etcdJit.get("median")).doubleValue(), w.toString());
         }
         assertTrue(io[1].contains("ratio"), "the table goes to stderr with --output json:\n" + io[1]);
         String page = Files.readString(html);

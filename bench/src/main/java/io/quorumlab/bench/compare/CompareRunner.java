@@ -30,13 +30,16 @@ public final class CompareRunner {
 
     /**
      * @param members members per cluster (3 in the issue; tests may use 1)
-     * @param warmupSeconds unmeasured load before the cases and before each case (a JIT compiles only what runs)
+     * @param warmupSeconds unmeasured load before each case (a JIT compiles only what runs)
+     * @param clusterWarmupSeconds unmeasured load on a fresh cluster before its first case (half puts, half
+     *     linearizable ranges, 64 clients): a JVM member's JIT needs a minute or more of load to finish compiling
      */
     public record Options(List<String> etcdCommand, List<String> quorumlabCommand, int members, double seconds, double warmupSeconds,
+                          double clusterWarmupSeconds,
                           int repeat, List<Case> cases) {
         public Options {
-            if (repeat <= 0 || seconds <= 0 || warmupSeconds < 0 || members <= 0 || cases.isEmpty()) {
-                throw new IllegalArgumentException("compare needs --repeat >= 1, --duration > 0, --warmup >= 0 and a workload");
+            if (repeat <= 0 || seconds <= 0 || warmupSeconds < 0 || clusterWarmupSeconds < 0 || members <= 0 || cases.isEmpty()) {
+                throw new IllegalArgumentException("compare needs --repeat >= 1, --duration > 0, --warmup >= 0, --cluster-warmup >= 0 and a workload");
             }
         }
     }
@@ -74,20 +77,26 @@ public final class CompareRunner {
                 for (var sys : systems.entrySet()) {
                     log.accept("== " + sys.getKey() + " (round " + (round + 1) + "/" + o.repeat() + ")");
                     try (ProcessCluster c = ProcessCluster.start(sys.getValue(), o.members(), base.resolve(sys.getKey() + "-" + round), sys.getKey())) {
-                        if (o.warmupSeconds() > 0) {
+                        if (o.clusterWarmupSeconds() > 0) {
                             // Every system gets the same high-concurrency warm-up, or a 1-client case measures an interpreter.
                             for (LoadGenerator.Op op : List.of(LoadGenerator.Op.PUT, LoadGenerator.Op.RANGE_LINEARIZABLE)) {
-                                Driver.run(LoadGenerator.workload(op, 16, 256, 100_000), config(c.endpoints(), 64, 8, o.warmupSeconds(), 98), null);
+                                Driver.run(LoadGenerator.workload(op, 16, 256, 100_000), config(c.endpoints(), 64, 8, o.clusterWarmupSeconds() / 2, 98), null);
                             }
                         }
                         for (Case k : o.cases()) {
                             if (o.warmupSeconds() > 0) {
                                 Driver.run(k.workload().get(), config(c.endpoints(), k.clients(), k.conns(), o.warmupSeconds(), 99), null);
                             }
+                            ProcessCluster.CpuTime before = c.cpuTime();
                             RunResult r = Driver.run(k.workload().get(), config(c.endpoints(), k.clients(), k.conns(), o.seconds(), round + 1), progress);
-                            log.accept(String.format(Locale.ROOT, "   %-30s %10.0f ops/s  p99 %.2f ms%s", k.name(), r.primary().qps(),
-                                    r.primary().p99Ms(), r.errors().isEmpty() ? "" : "  errors " + r.errors()));
+                            ProcessCluster.CpuTime used = c.cpuTime().minus(before);
+                            long ops = r.primary().ok() + r.primary().errorCount();
+                            double usPerOp = ops > 0 ? used.memberNanos() / 1e3 / ops : Double.NaN;
+                            log.accept(String.format(Locale.ROOT, "   %-30s %10.0f ops/s  p99 %.2f ms  CPU %.0f us/op, JIT %.1f s%s", k.name(),
+                                    r.primary().qps(), r.primary().p99Ms(), usPerOp, used.compilerNanos() / 1e9,
+                                    r.errors().isEmpty() ? "" : "  errors " + r.errors()));
                             report.add(k.name(), sys.getKey(), r);
+                            report.addCpu(k.name(), sys.getKey(), usPerOp, used.compilerNanos() / 1e9);
                         }
                         report.addRss(sys.getKey(), c.residentBytes().stream().mapToLong(Long::longValue).max().orElse(0));
                     }

@@ -56,6 +56,49 @@ public final class ProcessCluster implements AutoCloseable {
         return processes;
     }
 
+    /**
+     * CPU time the members have used so far, from /proc: their JIT compiler threads apart from all
+     * other threads (a JVM member compiles its hot paths for a minute or more under load; etcd, a Go
+     * binary, has no such threads). Zeros where /proc is unavailable.
+     */
+    public CpuTime cpuTime() {
+        long member = 0, compiler = 0;
+        for (Process p : processes) {
+            try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc/" + p.pid() + "/task"))) {
+                for (Path t : tasks.toList()) {
+                    long ticks = taskTicks(t);
+                    if (isCompilerThread(t)) compiler += ticks;
+                    else member += ticks;
+                }
+            } catch (IOException | RuntimeException e) {
+                // the process is gone or this is not Linux: count nothing for it
+            }
+        }
+        return new CpuTime(member * NANOS_PER_TICK, compiler * NANOS_PER_TICK);
+    }
+
+    /** Nanoseconds of CPU: {@code member} = all threads but the JIT compilers, {@code compiler} = the JIT compilers. */
+    public record CpuTime(long memberNanos, long compilerNanos) {
+        public CpuTime minus(CpuTime earlier) {
+            return new CpuTime(memberNanos - earlier.memberNanos, compilerNanos - earlier.compilerNanos);
+        }
+    }
+
+    /** /proc reports CPU in USER_HZ ticks, 100 per second on Linux. */
+    private static final long NANOS_PER_TICK = 10_000_000L;
+
+    private static long taskTicks(Path task) throws IOException {
+        String stat = Files.readString(task.resolve("stat"));
+        // Fields after the ")" that ends the thread name: state is the 1st, utime the 12th, stime the 13th.
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    }
+
+    private static boolean isCompilerThread(Path task) throws IOException {
+        String name = Files.readString(task.resolve("comm")).trim();
+        return name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre");
+    }
+
     /** Resident memory of each member, from /proc (0 where unavailable). */
     public List<Long> residentBytes() {
         List<Long> out = new ArrayList<>();

@@ -24,6 +24,8 @@ public final class CompareReport {
     private final Map<String, Map<String, List<RunResult>>> runs = new LinkedHashMap<>();
     /** system -> largest member RSS after each round. */
     private final Map<String, List<Long>> rss = new LinkedHashMap<>();
+    /** case -> system -> per round: member CPU per op (us, JIT excluded) and JIT compiler CPU (s) during the measured run. */
+    private final Map<String, Map<String, List<double[]>>> cpu = new LinkedHashMap<>();
 
     public CompareReport(int repeat, String started) {
         this.repeat = repeat;
@@ -33,6 +35,19 @@ public final class CompareReport {
     public void add(String caseName, String system, RunResult r) {
         if (!runs.containsKey(caseName)) cases.add(caseName);
         runs.computeIfAbsent(caseName, k -> new LinkedHashMap<>()).computeIfAbsent(system, k -> new ArrayList<>()).add(r);
+    }
+
+    /** @param usPerOp CPU of all member threads but the JIT compilers per op; @param jitSeconds the compilers' CPU */
+    public void addCpu(String caseName, String system, double usPerOp, double jitSeconds) {
+        cpu.computeIfAbsent(caseName, k -> new LinkedHashMap<>()).computeIfAbsent(system, k -> new ArrayList<>())
+                .add(new double[] {usPerOp, jitSeconds});
+    }
+
+    /** min / median / max over rounds of CPU per op ({@code which} 0) or JIT seconds (1); NaN stats when not recorded. */
+    public Stat cpuStat(String caseName, String system, int which) {
+        List<Double> v = new ArrayList<>();
+        for (double[] x : cpu.getOrDefault(caseName, Map.of()).getOrDefault(system, List.of())) if (!Double.isNaN(x[which])) v.add(x[which]);
+        return Stat.of(v);
     }
 
     public void addRss(String system, long bytes) {
@@ -98,6 +113,15 @@ public final class CompareReport {
         long e = medianRss(BASELINE), q = medianRss(CANDIDATE);
         sb.append(String.format(Locale.ROOT, "%-26s %24s %24s %6.2f%n", "max member RSS after load", mb(e), mb(q),
                 e > 0 ? (double) q / e : Double.NaN));
+        if (!cpu.isEmpty()) {
+            sb.append(String.format(Locale.ROOT, "%-26s %24s %24s %6s %20s %20s%n", "member CPU per op (us)", "etcd", "quorumlab", "ratio",
+                    "etcd JIT s", "quorumlab JIT s"));
+            for (String c : cases) {
+                Stat ec = cpuStat(c, BASELINE, 0), qc = cpuStat(c, CANDIDATE, 0);
+                sb.append(String.format(Locale.ROOT, "%-26s %24s %24s %6.2f %20s %20s%n", c, range(ec, "%.0f"), range(qc, "%.0f"),
+                        qc.median() / ec.median(), range(cpuStat(c, BASELINE, 1), "%.1f"), range(cpuStat(c, CANDIDATE, 1), "%.1f")));
+            }
+        }
         for (String c : cases) {
             for (String sys : List.of(BASELINE, CANDIDATE)) {
                 Stat err = stat(c, sys, CompareReport::errors);
@@ -136,6 +160,8 @@ public final class CompareReport {
                 s.put("qps", stat(c, sys, CompareReport::qps).json());
                 s.put("p99Ms", stat(c, sys, CompareReport::p99).json());
                 s.put("errors", stat(c, sys, CompareReport::errors).json());
+                s.put("cpuUsPerOp", cpuStat(c, sys, 0).json());
+                s.put("jitSeconds", cpuStat(c, sys, 1).json());
                 s.put("runs", runs.get(c).getOrDefault(sys, List.of()).stream().map(RunResult::toJsonMap).toList());
                 w.put(sys, s);
             }

@@ -24,6 +24,8 @@ class CompareReportTest {
             r.add("put <1>", "quorumlab", run(ql[i], 5 + i, i == 2 ? 4 : 0));
             r.addRss("etcd", 100_000_000L * (i + 1));
             r.addRss("quorumlab", 300_000_000L);
+            r.addCpu("put <1>", "etcd", 100 + 10 * i, 0);
+            r.addCpu("put <1>", "quorumlab", 90 - 10 * i, 2.5 - i);
         }
         return r;
     }
@@ -38,6 +40,10 @@ class CompareReportTest {
         String table = r.table();
         assertTrue(table.contains("1000 [800-1200]") && table.contains("600 [500-700]") && table.contains("0.60"), table);
         assertTrue(table.contains("quorumlab had errors on put <1> (up to 4 per run)"), table);
+        assertEquals(new CompareReport.Stat(70, 80, 90, 3), r.cpuStat("put <1>", "quorumlab", 0));
+        assertEquals(new CompareReport.Stat(0.5, 1.5, 2.5, 3), r.cpuStat("put <1>", "quorumlab", 1));
+        assertTrue(table.contains("member CPU per op (us)") && table.contains("110 [100-120]") && table.contains("80 [70-90]")
+                && table.contains("0.73") && table.contains("1.5 [0.5-2.5]"), table);
     }
 
     @Test
@@ -48,7 +54,8 @@ class CompareReportTest {
         Map<String, Object> w = (Map<String, Object>) ((List<Object>) doc.get("workloads")).get(0);
         assertEquals(List.of("name", "etcd", "quorumlab", "qpsRatio"), List.copyOf(w.keySet()));
         Map<String, Object> q = (Map<String, Object>) w.get("quorumlab");
-        assertEquals(List.of("qps", "p99Ms", "errors", "runs"), List.copyOf(q.keySet()));
+        assertEquals(List.of("qps", "p99Ms", "errors", "cpuUsPerOp", "jitSeconds", "runs"), List.copyOf(q.keySet()));
+        assertEquals(Map.of("min", 0.5, "median", 1.5, "max", 2.5), q.get("jitSeconds"));
         assertEquals(Map.of("min", 500.0, "median", 600.0, "max", 700.0), q.get("qps"));
         assertEquals(3, ((List<Object>) q.get("runs")).size());
         assertEquals(RunResult.SCHEMA, ((Map<String, Object>) ((List<Object>) q.get("runs")).get(0)).get("schema"));
