@@ -32,6 +32,10 @@ import java.util.zip.CheckedOutputStream;
  * overlay, and the writer drops the sealed layer only after its commit is visible, so the argument
  * above carries over layer by layer. At most one sealed batch is in flight: a seal waits for the
  * previous commit. {@link #commit()} waits until everything so far is durable.
+ *
+ * <p>A storage whose open write transaction is itself readable by other threads (the in-memory
+ * backend, which writes through and keeps an undo log instead) passes {@code overlaid = false}:
+ * its "committed" view then shows the open batch too, and no overlay is kept.
  */
 public abstract class BufferedBackend implements Backend {
     /** Marks a buffered delete in the overlay. Compared by identity. */
@@ -40,6 +44,8 @@ public abstract class BufferedBackend implements Backend {
     private static final int SNAPSHOT_END = 0xff;
 
     protected final BackendConfig config;
+    /** False: the storage's own view already shows uncommitted writes; {@link #overlay} stays empty. */
+    private final boolean overlaid;
     private volatile Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> overlay = newOverlay();
     /** The batch a background commit is making durable; null when none is in flight. */
     private volatile Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> sealed;
@@ -53,7 +59,12 @@ public abstract class BufferedBackend implements Backend {
     private long commits;
 
     protected BufferedBackend(BackendConfig config) {
+        this(config, true);
+    }
+
+    protected BufferedBackend(BackendConfig config, boolean overlaid) {
         this.config = config;
+        this.overlaid = overlaid;
         this.batchStartNanos = config.nanoClock().getAsLong();
     }
 
@@ -65,7 +76,7 @@ public abstract class BufferedBackend implements Backend {
 
     // ---- storage-specific half -------------------------------------------------------------
 
-    /** A read-only view of committed data, valid until closed. */
+    /** A read-only view of committed data (of all writes, if not overlaid), valid until closed. */
     protected interface CommittedView extends AutoCloseable {
         byte[] get(Bucket b, byte[] key);
 
@@ -114,14 +125,15 @@ public abstract class BufferedBackend implements Backend {
 
     @Override
     public byte[] get(Bucket bucket, byte[] key) {
-        Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> ov = overlay;
-        ByteKey k = new ByteKey(key);
-        byte[] buffered = ov.get(bucket).get(k);
-        if (buffered == null) {
-            Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> se = sealed;
-            if (se != null) buffered = se.get(bucket).get(k);
+        if (overlaid) {
+            ByteKey k = new ByteKey(key);
+            byte[] buffered = overlay.get(bucket).get(k);
+            if (buffered == null) {
+                Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> se = sealed;
+                if (se != null) buffered = se.get(bucket).get(k);
+            }
+            if (buffered != null) return buffered == DELETED ? null : buffered;
         }
-        if (buffered != null) return buffered == DELETED ? null : buffered;
         try (CommittedView v = openCommitted()) {
             // Opened after reading the overlay: if a commit slipped in between, the key was absent
             // from that overlay, so its committed value did not change in that commit.
@@ -207,7 +219,7 @@ public abstract class BufferedBackend implements Backend {
     public void put(Bucket bucket, byte[] key, byte[] value) {
         assert value != DELETED;
         if (pendingWrites == 0) batchStartNanos = config.nanoClock().getAsLong();
-        overlay.get(bucket).put(new ByteKey(key), value);
+        if (overlaid) overlay.get(bucket).put(new ByteKey(key), value);
         storePut(bucket, key, value);
         pendingWrites++;
     }
@@ -215,7 +227,7 @@ public abstract class BufferedBackend implements Backend {
     @Override
     public void delete(Bucket bucket, byte[] key) {
         if (pendingWrites == 0) batchStartNanos = config.nanoClock().getAsLong();
-        overlay.get(bucket).put(new ByteKey(key), DELETED);
+        if (overlaid) overlay.get(bucket).put(new ByteKey(key), DELETED);
         storeDelete(bucket, key);
         pendingWrites++;
     }
@@ -230,6 +242,7 @@ public abstract class BufferedBackend implements Backend {
     }
 
     private void commitInBackground() {
+        if (!overlaid) throw new IllegalStateException("a backend without an overlay cannot commit in the background");
         awaitWriter(); // at most one sealed batch: back-pressure when a commit outlasts a batch interval
         Runnable job = sealBatch();
         Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> batch = overlay;
@@ -304,7 +317,7 @@ public abstract class BufferedBackend implements Backend {
         storeCommit();
         commitListener.accept(config.nanoClock().getAsLong() - t0);
         // Only after the commit is visible may readers stop consulting the buffered writes.
-        overlay = newOverlay();
+        if (overlaid) overlay = newOverlay();
         pendingWrites = 0;
         commits++;
     }
@@ -317,7 +330,7 @@ public abstract class BufferedBackend implements Backend {
 
     protected void dropOverlay() {
         sealed = null;
-        overlay = newOverlay();
+        if (overlaid) overlay = newOverlay();
         pendingWrites = 0;
     }
 

@@ -1,58 +1,61 @@
 package io.quorumlab.mvcc.backend;
 
-import java.util.AbstractMap;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.StampedLock;
 
 /**
  * Backend for the simulator and tests. "Committed" state lives in a {@link Disk} object that
  * outlives the backend, so a test or the simulator can crash a member and reopen it on the same
  * disk and see exactly what a real restart would: the last committed batch.
+ *
+ * <p>Writes go straight into the disk's tables, each with an undo record; a commit forgets the undo
+ * records, a crash (or the next backend opened on the disk, if a crashed one never said so) plays
+ * them back. Readers thus see uncommitted writes without an overlay, as the {@link Backend}
+ * contract asks, and a commit costs no second pass over its batch.
  */
 public final class InMemoryBackend extends BufferedBackend {
     /** The durable part; survives {@link #crash()}. */
     public static final class Disk {
-        final Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> tables = new EnumMap<>(Bucket.class);
-        /**
-         * The same entries by hash, for point reads: a skip-list lookup walks O(log n) scattered
-         * nodes, and MVCC reads every revision it returns by exact key. Written together with
-         * {@link #tables} at commit (by the apply thread only).
-         */
-        final Map<Bucket, ConcurrentHashMap<PointKey, byte[]>> points = new EnumMap<>(Bucket.class);
-        /** Committed bytes (estimate), maintained at commit; written by the apply thread only. */
+        /** Taken for writing around each change of a table; readers mostly read optimistically. */
+        final StampedLock lock = new StampedLock();
+        final Map<Bucket, SortedTable> tables = new EnumMap<>(Bucket.class);
+        /** Committed bytes (estimate), what {@link #sizeBytes} reports; written by the apply thread only. */
         volatile long bytes;
+        /** Bytes counting the open batch too. Writer only. */
+        private long liveBytes;
+        /** How to take the open batch back out of the tables, oldest first. Writer only. */
+        private final ArrayList<Undo> undo = new ArrayList<>();
+        /** The backend allowed to write; opening a new one on this disk takes over (a restart). */
+        private InMemoryBackend writer;
 
         public Disk() {
-            for (Bucket b : Bucket.values()) {
-                tables.put(b, new ConcurrentSkipListMap<>());
-                points.put(b, new ConcurrentHashMap<>());
+            for (Bucket b : Bucket.values()) tables.put(b, new SortedTable(lock));
+        }
+
+        /** Drops the open batch: every table back to the last commit. */
+        private void rollBack() {
+            if (!undo.isEmpty()) {
+                long stamp = lock.writeLock();
+                try {
+                    for (int i = undo.size() - 1; i >= 0; i--) undo.get(i).revert();
+                } finally {
+                    lock.unlockWrite(stamp);
+                }
+                undo.clear();
             }
+            liveBytes = bytes;
         }
     }
 
-    /**
-     * A key of the point-read index. Not {@link ByteKey}: its {@code Arrays.hashCode} depends on
-     * 31*b[i] + b[i+1] only, so big-endian revision keys collide by the eight and the map's bins turn
-     * into trees. FNV-1a over the bytes, folded to 32 bits, spreads them.
-     */
-    static final class PointKey {
-        final byte[] bytes;
-        private final int hash;
-
-        PointKey(byte[] bytes) {
-            this.bytes = bytes;
-            long h = 0xcbf29ce484222325L;
-            for (byte b : bytes) h = (h ^ (b & 0xff)) * 0x100000001b3L;
-            this.hash = (int) (h ^ (h >>> 32));
-        }
-
-        @Override public int hashCode() { return hash; }
-
-        @Override public boolean equals(Object o) {
-            return o instanceof PointKey k && k.hash == hash && java.util.Arrays.equals(bytes, k.bytes);
+    /** One write's inverse: the key's previous value (null: absent), or a cleared table's contents. */
+    private record Undo(SortedTable table, byte[] key, byte[] old, SortedTable.Contents cleared) {
+        void revert() {
+            if (cleared != null) table.restoreContents(cleared);
+            else if (old == null) table.remove(key);
+            else table.put(key, old);
         }
     }
 
@@ -73,18 +76,22 @@ public final class InMemoryBackend extends BufferedBackend {
 
     private final Disk disk;
     private final CommitIo commitIo;
-    /** Writes since the last commit, in order, replayed onto the disk at commit. */
-    private final java.util.ArrayList<Object[]> batch = new java.util.ArrayList<>();
+    /** The open batch's entries (a restore's clear counts as one) and their bytes for {@link CommitIo}. */
+    private int batchEntries;
+    private long batchBytes;
     private boolean closed;
 
     public InMemoryBackend(Disk disk, BackendConfig config) {
         this(disk, config, null);
     }
 
+    /** Opens the disk as a restarted process would: a batch a crashed predecessor left open is lost. */
     public InMemoryBackend(Disk disk, BackendConfig config, CommitIo commitIo) {
-        super(config);
+        super(config, false);
         this.disk = disk;
         this.commitIo = commitIo;
+        disk.rollBack();
+        disk.writer = this;
     }
 
     public InMemoryBackend() { this(new Disk(), BackendConfig.defaults()); }
@@ -92,105 +99,105 @@ public final class InMemoryBackend extends BufferedBackend {
     public Disk disk() { return disk; }
 
     @Override
-    protected CommittedView openCommitted() {
+    protected CommittedView openCommitted() { return view(disk.tables); }
+
+    @Override
+    protected CommittedView openFrozenCommitted() {
+        // The committed tables change at the next commit; a snapshot needs its own copy.
+        StampedLock copyLock = new StampedLock();
+        Map<Bucket, SortedTable> copy = new EnumMap<>(Bucket.class);
+        for (var e : disk.tables.entrySet()) copy.put(e.getKey(), e.getValue().copy(copyLock));
+        return view(copy);
+    }
+
+    private static CommittedView view(Map<Bucket, SortedTable> tables) {
         return new CommittedView() {
-            @Override public byte[] get(Bucket b, byte[] key) { return disk.points.get(b).get(new PointKey(key)); }
+            @Override public byte[] get(Bucket b, byte[] key) { return tables.get(b).get(key); }
 
-            @Override public Iterator<Map.Entry<byte[], byte[]>> iterate(Bucket b, byte[] from) {
-                Iterator<Map.Entry<ByteKey, byte[]>> it = disk.tables.get(b).tailMap(new ByteKey(from), true).entrySet().iterator();
-                return new Iterator<>() {
-                    @Override public boolean hasNext() { return it.hasNext(); }
-
-                    @Override public Map.Entry<byte[], byte[]> next() {
-                        Map.Entry<ByteKey, byte[]> e = it.next();
-                        return new AbstractMap.SimpleImmutableEntry<>(e.getKey().bytes(), e.getValue());
-                    }
-                };
-            }
+            @Override public Iterator<Map.Entry<byte[], byte[]>> iterate(Bucket b, byte[] from) { return tables.get(b).iterate(from); }
 
             @Override public void close() {}
         };
     }
 
     @Override
-    protected CommittedView openFrozenCommitted() {
-        // The committed maps change at the next commit; a snapshot needs its own copy.
-        Map<Bucket, java.util.TreeMap<ByteKey, byte[]>> copy = new EnumMap<>(Bucket.class);
-        for (var e : disk.tables.entrySet()) copy.put(e.getKey(), new java.util.TreeMap<>(e.getValue()));
-        return new CommittedView() {
-            @Override public byte[] get(Bucket b, byte[] key) { return copy.get(b).get(new ByteKey(key)); }
-
-            @Override public Iterator<Map.Entry<byte[], byte[]>> iterate(Bucket b, byte[] from) {
-                Iterator<Map.Entry<ByteKey, byte[]>> it = copy.get(b).tailMap(new ByteKey(from), true).entrySet().iterator();
-                return new Iterator<>() {
-                    @Override public boolean hasNext() { return it.hasNext(); }
-
-                    @Override public Map.Entry<byte[], byte[]> next() {
-                        Map.Entry<ByteKey, byte[]> e = it.next();
-                        return new AbstractMap.SimpleImmutableEntry<>(e.getKey().bytes(), e.getValue());
-                    }
-                };
-            }
-
-            @Override public void close() {}
-        };
+    protected void storePut(Bucket b, byte[] key, byte[] value) {
+        checkWriter();
+        SortedTable t = disk.tables.get(b);
+        byte[] old;
+        long stamp = disk.lock.writeLock();
+        try {
+            old = t.put(key, value);
+        } finally {
+            disk.lock.unlockWrite(stamp);
+        }
+        disk.undo.add(new Undo(t, key, old, null));
+        if (old != null) disk.liveBytes -= entryBytes(key, old);
+        disk.liveBytes += entryBytes(key, value);
+        counted(key.length, value.length);
     }
 
-    @Override protected void storePut(Bucket b, byte[] key, byte[] value) { batch.add(new Object[] {b, key, value}); }
+    @Override
+    protected void storeDelete(Bucket b, byte[] key) {
+        checkWriter();
+        SortedTable t = disk.tables.get(b);
+        byte[] old;
+        long stamp = disk.lock.writeLock();
+        try {
+            old = t.remove(key);
+        } finally {
+            disk.lock.unlockWrite(stamp);
+        }
+        if (old != null) {
+            disk.undo.add(new Undo(t, key, old, null));
+            disk.liveBytes -= entryBytes(key, old);
+        }
+        counted(key.length, 0);
+    }
 
-    @Override protected void storeDelete(Bucket b, byte[] key) { batch.add(new Object[] {b, key, null}); }
+    private void counted(int keyLength, int valueLength) {
+        batchEntries++;
+        if (commitIo != null) batchBytes += commitIo.entryBytes(keyLength, valueLength);
+    }
 
     /** Per-entry overhead in the size estimate, like a B+tree's node bookkeeping. */
     private static final int ENTRY_OVERHEAD_BYTES = 16;
-    private static final byte[] EMPTY = new byte[0];
 
     private static long entryBytes(byte[] key, byte[] value) { return key.length + value.length + ENTRY_OVERHEAD_BYTES; }
 
     @Override
     protected void storeCommit() {
-        checkOpen();
-        if (commitIo != null && !batch.isEmpty()) {
-            long written = 0;
-            for (Object[] w : batch) {
-                if (w[1] != null) written += commitIo.entryBytes(((byte[]) w[1]).length, w[2] == null ? 0 : ((byte[]) w[2]).length);
-            }
-            commitIo.committing(written);
-        }
-        for (Object[] w : batch) {
-            if (w[0] == null) { // a restore's "clear everything"
-                disk.tables.values().forEach(Map::clear);
-                disk.points.values().forEach(Map::clear);
-                disk.bytes = 0;
-                continue;
-            }
-            ConcurrentSkipListMap<ByteKey, byte[]> t = disk.tables.get((Bucket) w[0]);
-            ConcurrentHashMap<PointKey, byte[]> pt = disk.points.get((Bucket) w[0]);
-            byte[] key = (byte[]) w[1];
-            ByteKey k = new ByteKey(key);
-            byte[] old;
-            if (w[2] == null) {
-                old = t.remove(k);
-                pt.remove(new PointKey(key));
-            } else {
-                old = t.put(k, (byte[]) w[2]);
-                pt.put(new PointKey(key), (byte[]) w[2]);
-            }
-            if (old != null) disk.bytes -= entryBytes(key, old);
-            if (w[2] != null) disk.bytes += entryBytes(key, (byte[]) w[2]);
-        }
-        batch.clear();
+        checkWriter();
+        if (commitIo != null && batchEntries > 0) commitIo.committing(batchBytes);
+        disk.undo.clear();
+        disk.bytes = disk.liveBytes;
+        batchEntries = 0;
+        batchBytes = 0;
         assert disk.bytes >= 0;
     }
 
     /** Part of the batch, like every other write: a failed restore must leave the disk untouched. */
     @Override
     protected void storeClear() {
-        batch.clear();
-        batch.add(new Object[] {null, null, null});
+        checkWriter();
+        long stamp = disk.lock.writeLock();
+        try {
+            for (SortedTable t : disk.tables.values()) disk.undo.add(new Undo(t, null, null, t.takeContents()));
+        } finally {
+            disk.lock.unlockWrite(stamp);
+        }
+        disk.liveBytes = 0;
+        batchEntries = 1;
+        batchBytes = 0;
     }
 
     @Override
-    protected void storeAbort() { batch.clear(); }
+    protected void storeAbort() {
+        checkWriter();
+        disk.rollBack();
+        batchEntries = 0;
+        batchBytes = 0;
+    }
 
     /** A stand-in for file size, kept incrementally: the server checks the quota on every request. */
     @Override
@@ -209,12 +216,16 @@ public final class InMemoryBackend extends BufferedBackend {
 
     @Override
     public void crash() {
-        batch.clear();
+        if (!closed && disk.writer == this) disk.rollBack();
+        batchEntries = 0;
+        batchBytes = 0;
         dropOverlay();
         closed = true;
     }
 
-    private void checkOpen() {
+    /** Writes come from the open backend that opened the disk last; anything else would corrupt it. */
+    private void checkWriter() {
         if (closed) throw new IllegalStateException("backend closed");
+        if (disk.writer != this) throw new IllegalStateException("disk reopened by another backend since this one opened it");
     }
 }

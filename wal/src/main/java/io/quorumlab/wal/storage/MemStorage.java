@@ -184,10 +184,13 @@ public final class MemStorage implements WalStorage {
 
     // ---- file content model -----------------------------------------------------------------
 
-    /** One inode. Guarded by the owning storage's monitor. */
+    /** One inode. Guarded by the owning storage's monitor (except reads of {@link #name}). */
     private static final class Node {
-        /** Current name, so hooks see a renamed segment under its new name. */
-        String name;
+        /**
+         * Current name, so hooks see a renamed segment under its new name. Written under the
+         * storage's monitor, read without it: every write and fsync names its file to the hook.
+         */
+        volatile String name;
         byte[] cur = new byte[64];
         int size;
         byte[] dur = new byte[64];
@@ -321,9 +324,8 @@ public final class MemStorage implements WalStorage {
 
         @Override
         public String name() {
-            synchronized (MemStorage.this) {
-                return node.name != null ? node.name : name;
-            }
+            String current = node.name;
+            return current != null ? current : name;
         }
 
         @Override
