@@ -28,8 +28,19 @@ final class Lessor {
     }
 
     final Map<Long, Lease> leases = new HashMap<>();
+    /**
+     * At most every lease's deadline (Long.MAX_VALUE: none can expire): lowered whenever a deadline
+     * is set, made exact again by each walk in {@code MvccStore.expiredLeases}.
+     */
+    long earliestExpiryNanos = Long.MAX_VALUE;
     final Map<ByteKey, Long> keyLease = new HashMap<>();
     boolean primary;
+
+    /** Sets a lease's deadline (store write lock held). */
+    void expireAt(Lease l, long expiryNanos) {
+        l.expiryNanos = expiryNanos;
+        earliestExpiryNanos = Math.min(earliestExpiryNanos, expiryNanos);
+    }
 
     void attach(ByteKey key, long leaseId) {
         Lease l = leases.get(leaseId);

@@ -843,7 +843,7 @@ public final class MvccStore implements AutoCloseable {
         if (lessor.leases.containsKey(g.id())) throw new MvccException(ErrorCode.LEASE_EXISTS);
         long ttl = Math.max(g.ttlSeconds(), config.minLeaseTtlSeconds());
         Lessor.Lease l = new Lessor.Lease(g.id(), ttl, 0);
-        if (lessor.primary) l.expiryNanos = config.nanoClock().getAsLong() + ttl * 1_000_000_000L;
+        if (lessor.primary) lessor.expireAt(l, config.nanoClock().getAsLong() + ttl * 1_000_000_000L);
         lessor.leases.put(g.id(), l);
         persistLease(l);
         return new LeaseGrantResponse(ResponseHeader.ofRevision(currentRev), g.id(), ttl);
@@ -882,7 +882,7 @@ public final class MvccStore implements AutoCloseable {
         try {
             Lessor.Lease l = lessor.leases.get(id);
             if (l == null) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);
-            if (lessor.primary) l.expiryNanos = config.nanoClock().getAsLong() + l.ttl * 1_000_000_000L;
+            if (lessor.primary) lessor.expireAt(l, config.nanoClock().getAsLong() + l.ttl * 1_000_000_000L);
             l.remainingTtl = 0; // a renewal supersedes the last checkpoint
             return new LeaseKeepAliveResponse(ResponseHeader.ofRevision(currentRev), id, l.ttl);
         } finally {
@@ -935,7 +935,7 @@ public final class MvccStore implements AutoCloseable {
             lessor.primary = true;
             for (Lessor.Lease l : lessor.leases.values()) {
                 long ttl = l.remainingTtl > 0 ? l.remainingTtl : l.ttl;
-                l.expiryNanos = now + ttl * 1_000_000_000L + Math.max(0, extendNanos);
+                lessor.expireAt(l, now + ttl * 1_000_000_000L + Math.max(0, extendNanos));
             }
         } finally {
             lock.writeLock().unlock();
@@ -959,10 +959,15 @@ public final class MvccStore implements AutoCloseable {
         try {
             long now = config.nanoClock().getAsLong();
             List<Long> out = new ArrayList<>();
+            // The leader checks twice a second; most checks find nothing due, and a lower bound says so without a walk.
+            if (now - lessor.earliestExpiryNanos < 0) return out;
+            long earliest = Long.MAX_VALUE;
             for (Lessor.Lease l : lessor.leases.values()) {
-                if (out.size() >= max) break;
-                if (l.expiryNanos != Long.MAX_VALUE && now - l.expiryNanos >= 0) out.add(l.id);
+                if (l.expiryNanos == Long.MAX_VALUE) continue;
+                if (out.size() < max && now - l.expiryNanos >= 0) out.add(l.id);
+                earliest = Math.min(earliest, l.expiryNanos);
             }
+            lessor.earliestExpiryNanos = earliest; // exact now; same under a concurrent reader's walk
             Collections.sort(out);
             return out;
         } finally {
