@@ -14,7 +14,7 @@ import java.util.function.Predicate;
  * open-addressing hash table of the same objects for point lookups. Most reads and every compare or
  * put look one key up; in the tree that walks ~log2(keys) nodes comparing keys that share long
  * prefixes ({@code /registry/pods/...}), in the table it hashes the key once and usually probes one slot.
- * The table holds references only (no entry objects): about 8-16 bytes per key at its load of 1/4-1/2.
+ * The table holds references and hashes only (no entry objects): about 16-32 bytes per key at its load of 1/4-1/2.
  *
  * <p>Not thread-safe, like {@link KeyIndex}: mutated under the store's write lock, read under its read lock.
  */
@@ -25,15 +25,20 @@ final class KeyIndexMap {
     private final TreeMap<byte[], KeyIndex> ordered = new TreeMap<>(Arrays::compareUnsigned);
     /** Linear probing; length a power of two, at most half full. */
     private KeyIndex[] slots = new KeyIndex[MIN_SLOTS];
+    /** Each slot's key hash: a probe passes other keys' slots without loading their (scattered) indexes. */
+    private int[] hashes = new int[MIN_SLOTS];
 
     int size() { return ordered.size(); }
 
     /** The index of {@code key}, or null. */
     KeyIndex get(byte[] key) {
-        int mask = slots.length - 1;
-        for (int i = hash(key) & mask; ; i = (i + 1) & mask) {
-            KeyIndex ki = slots[i];
-            if (ki == null || Arrays.equals(ki.key, key)) return ki;
+        KeyIndex[] t = slots;
+        int[] hs = hashes;
+        int mask = t.length - 1;
+        int h = hash(key);
+        for (int i = h & mask; ; i = (i + 1) & mask) {
+            KeyIndex ki = t[i];
+            if (ki == null || (hs[i] == h && Arrays.equals(ki.key, key))) return ki;
         }
     }
 
@@ -51,7 +56,7 @@ final class KeyIndexMap {
     void add(KeyIndex ki) {
         if (ordered.putIfAbsent(ki.key, ki) != null) throw new IllegalStateException("key already indexed");
         if (2 * ordered.size() > slots.length) resize(slots.length * 2);
-        insert(slots, ki);
+        insert(slots, hashes, ki, hash(ki.key));
     }
 
     /** Every index in key order; {@code remove()} removes from both structures. */
@@ -89,6 +94,7 @@ final class KeyIndexMap {
     void clear() {
         ordered.clear();
         slots = new KeyIndex[MIN_SLOTS];
+        hashes = new int[MIN_SLOTS];
     }
 
     /** Keys held in the hash table (for tests: it must always equal {@link #size()}). */
@@ -100,15 +106,18 @@ final class KeyIndexMap {
 
     private void resize(int length) {
         KeyIndex[] bigger = new KeyIndex[length];
-        for (KeyIndex ki : slots) if (ki != null) insert(bigger, ki);
+        int[] biggerHashes = new int[length];
+        for (int i = 0; i < slots.length; i++) if (slots[i] != null) insert(bigger, biggerHashes, slots[i], hashes[i]);
         slots = bigger;
+        hashes = biggerHashes;
     }
 
-    private static void insert(KeyIndex[] table, KeyIndex ki) {
+    private static void insert(KeyIndex[] table, int[] tableHashes, KeyIndex ki, int h) {
         int mask = table.length - 1;
-        int i = hash(ki.key) & mask;
+        int i = h & mask;
         while (table[i] != null) i = (i + 1) & mask;
         table[i] = ki;
+        tableHashes[i] = h;
     }
 
     /** Removes from the hash table, shifting later members of the probe run back (no tombstones). */
@@ -121,11 +130,12 @@ final class KeyIndexMap {
         }
         slots[i] = null;
         for (int j = (i + 1) & mask; slots[j] != null; j = (j + 1) & mask) {
-            int home = hash(slots[j].key) & mask;
+            int home = hashes[j] & mask;
             // slots[j] may move to the hole at i unless its home lies cyclically in (i, j].
             boolean stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
             if (!stays) {
                 slots[i] = slots[j];
+                hashes[i] = hashes[j];
                 slots[j] = null;
                 i = j;
             }

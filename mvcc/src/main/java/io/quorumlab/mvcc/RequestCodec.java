@@ -67,9 +67,34 @@ public final class RequestCodec {
         return decode(data, 0);
     }
 
+    /**
+     * Recently decoded entries, found by the identity of their array and checked byte for byte
+     * against a private copy. The simulator's members apply the very same entry arrays, so two of
+     * every three decodes become a comparison; a request is immutable, so sharing it is safe. Slots
+     * hold immutable records and are written racily: a lost or stale slot is only a miss.
+     */
+    private static final int DECODED_SLOTS = 64;
+    /** Larger entries are not kept: the cache holds at most 64 x 2 x 4 KiB. */
+    private static final int DECODED_MAX_BYTES = 4096;
+    private static final Decoded[] DECODED = new Decoded[DECODED_SLOTS];
+
+    private record Decoded(byte[] data, int offset, byte[] copy, Request request) {}
+
     /** Decodes the request that starts at {@code offset} and runs to the end of {@code data} (no copy of the prefix). */
     public static Request decode(byte[] data, int offset) {
         if (offset < 0 || offset > data.length) throw new IllegalArgumentException("offset " + offset + " outside the entry");
+        int slot = System.identityHashCode(data) & (DECODED_SLOTS - 1);
+        Decoded d = DECODED[slot];
+        if (d != null && d.data == data && d.offset == offset
+                && Arrays.equals(d.copy, 0, d.copy.length, data, offset, data.length)) {
+            return d.request;
+        }
+        Request r = decodeUncached(data, offset);
+        if (data.length - offset <= DECODED_MAX_BYTES) DECODED[slot] = new Decoded(data, offset, Arrays.copyOfRange(data, offset, data.length), r);
+        return r;
+    }
+
+    private static Request decodeUncached(byte[] data, int offset) {
         try {
             DataInputStream in = new DataInputStream(new ArrayInput(data, offset));
             int v = in.readUnsignedByte();
