@@ -213,6 +213,8 @@ public final class Wal implements Closeable {
     private boolean terminated;
     /** Clock reading at the end of the previous round; only kept with {@link #STAGE_TIMING}. */
     private long roundEnd;
+    /** Stage timing only: the committer parked since the last round (its gap is then reported as 0). */
+    private volatile boolean idleSinceRound;
 
     private volatile IOException failure;
     private volatile boolean closed;
@@ -1042,6 +1044,9 @@ public final class Wal implements Closeable {
                 committerParked = true;
                 // Re-check after publishing "parked": a push that missed the flag is seen here.
                 if (!hasQueued() && committerRunning) {
+                    if (STAGE_TIMING) {
+                        idleSinceRound = true; // the next round's gap would be idle time, not overhead
+                    }
                     LockSupport.park(this);
                 }
                 committerParked = false;
@@ -1128,7 +1133,9 @@ public final class Wal implements Closeable {
         long end = clock.getAsLong();
         opts.metrics().observeBatch(requests, end - c0);
         if (STAGE_TIMING) {
-            opts.metrics().observeCommitStages(requests, roundEnd == 0 ? 0 : r0 - roundEnd, t0 - r0,
+            long gap = roundEnd == 0 || idleSinceRound ? 0 : r0 - roundEnd;
+            idleSinceRound = false;
+            opts.metrics().observeCommitStages(requests, gap, t0 - r0,
                     encoded - t0, t1 - encoded, c0 - t1, end - c0);
             roundEnd = end;
         }

@@ -51,7 +51,7 @@ public interface WalMetrics {
      * Where one group-commit round's time went, in clock nanoseconds; called only when the JVM runs
      * with {@code -Dquorumlab.wal.stageTiming=true} (two extra clock reads per round), so the split
      * costs nothing otherwise. {@code gap}: since the previous round ended (lock hand-over, the
-     * committer's loop, idle waiting); {@code collect}: taking the batch off the submission stack;
+     * committer's loop; 0 after the group-commit thread parked idle); {@code collect}: taking the batch off the submission stack;
      * {@code encode}: validating and framing its records into the write buffer, CRC32C included;
      * {@code write}: the write call(s); {@code fsync}: fdatasync (0 if none was needed);
      * {@code complete}: completing the requests (callbacks, including what they append, and wake-ups).
