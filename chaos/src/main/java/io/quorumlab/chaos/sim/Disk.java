@@ -1,6 +1,5 @@
 package io.quorumlab.chaos.sim;
 
-import java.util.ArrayDeque;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import org.HdrHistogram.Histogram;
@@ -64,9 +63,67 @@ public final class Disk {
     /** Per tenant, dirty chunks in the order written: {time, bytes}. */
     private final TreeMap<String, Tenant> dirty = new TreeMap<>();
 
-    /** A tenant's dirty chunks, and the bytes it has written into the page cache so far. */
-    private static final class Tenant extends ArrayDeque<long[]> {
+    /**
+     * A tenant's dirty chunks {time, bytes} in the order written (a ring of primitives: the WAL's
+     * tenant empties at every fsync and starts a chunk at its next write), and the bytes it has
+     * written into the page cache so far.
+     */
+    private static final class Tenant {
         long written;
+        private long[] times = new long[8];
+        private long[] bytes = new long[8];
+        private int head;
+        private int count;
+
+        void add(long now, long b) {
+            int last = (head + count - 1) & (times.length - 1);
+            // Coalesce writes within the same second: the flusher's granularity is coarser anyway.
+            if (count > 0 && now - times[last] < 1_000_000_000L) {
+                bytes[last] += b;
+                return;
+            }
+            if (count == times.length) grow();
+            int tail = (head + count) & (times.length - 1);
+            times[tail] = now;
+            bytes[tail] = b;
+            count++;
+        }
+
+        /** Removes the chunks dirtied before {@code olderThan}; returns their bytes. */
+        long takeAll(long olderThan) {
+            long taken = 0;
+            while (count > 0 && times[head] < olderThan) {
+                taken += bytes[head];
+                head = (head + 1) & (times.length - 1);
+                count--;
+            }
+            return taken;
+        }
+
+        /** Takes {@code share} of each chunk dirtied before {@code olderThan}; returns the bytes taken. */
+        long takeShare(long olderThan, double share) {
+            long taken = 0;
+            for (int i = 0; i < count; i++) {
+                int c = (head + i) & (times.length - 1);
+                if (times[c] >= olderThan) break;
+                long part = (long) (bytes[c] * share);
+                bytes[c] -= part;
+                taken += part;
+            }
+            return taken;
+        }
+
+        private void grow() {
+            int n = times.length;
+            long[] t = new long[2 * n], b = new long[2 * n];
+            for (int i = 0; i < count; i++) {
+                t[i] = times[(head + i) & (n - 1)];
+                b[i] = bytes[(head + i) & (n - 1)];
+            }
+            times = t;
+            bytes = b;
+            head = 0;
+        }
     }
     private long totalDirty;
     private long busyUntil;
@@ -136,10 +193,7 @@ public final class Disk {
     private void dirty(String tenant, long bytes, long now) {
         Tenant q = dirty.computeIfAbsent(tenant, k -> new Tenant());
         q.written += bytes;
-        long[] last = q.peekLast();
-        // Coalesce writes within the same second: the flusher's granularity is coarser anyway.
-        if (last != null && now - last[0] < 1_000_000_000L) last[1] += bytes;
-        else q.addLast(new long[] {now, bytes});
+        q.add(now, bytes);
         totalDirty += bytes;
         // Above the background threshold the kernel starts writing everything out.
         if (totalDirty > dirtyThresholdBytes) writeOut(now, Long.MAX_VALUE);
@@ -167,19 +221,9 @@ public final class Disk {
     }
 
     /** Removes (a share of) the chunks dirtied before {@code olderThan}; returns the bytes taken. */
-    private long take(ArrayDeque<long[]> q, long olderThan, double share) {
+    private long take(Tenant q, long olderThan, double share) {
         if (q == null) return 0;
-        long taken = 0;
-        if (share >= 1.0) {
-            while (!q.isEmpty() && q.peekFirst()[0] < olderThan) taken += q.pollFirst()[1];
-        } else {
-            for (long[] c : q) {
-                if (c[0] >= olderThan) break;
-                long part = (long) (c[1] * share);
-                c[1] -= part;
-                taken += part;
-            }
-        }
+        long taken = share >= 1.0 ? q.takeAll(olderThan) : q.takeShare(olderThan, share);
         totalDirty -= taken;
         return taken;
     }
@@ -187,7 +231,7 @@ public final class Disk {
     /** The flusher writes every chunk dirtied before {@code olderThan}; the device is busy meanwhile. */
     private void writeOut(long t, long olderThan) {
         long bytes = 0;
-        for (ArrayDeque<long[]> q : dirty.values()) bytes += take(q, olderThan, 1.0);
+        for (Tenant q : dirty.values()) bytes += take(q, olderThan, 1.0);
         if (bytes == 0) return;
         long start = Math.max(Math.max(t, busyUntil), stalledUntil);
         busyUntil = start + profile.transferNanos(bytes);
