@@ -143,6 +143,16 @@ final class KeyIndex {
         return null;
     }
 
+    /** Whether {@link #get} would find a put at {@code atRev}, without locating it (a range's count). */
+    boolean existsAt(long atRev) {
+        if (openStart < size && mains[openStart] <= atRev) return true;
+        for (int g = closedCount - 1; g >= 0; g--) {
+            if (mains[closedEnd(g) - 1] <= atRev) return false; // deleted by atRev
+            if (mains[closedStart(g)] <= atRev) return true;
+        }
+        return false;
+    }
+
     private Visible visibleIn(int start, int end, boolean isClosed, long created, long ver, long atRev) {
         int n = floor(start, end, atRev);
         assert n >= start && !(isClosed && n == end - 1);

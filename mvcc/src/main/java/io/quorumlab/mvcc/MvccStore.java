@@ -574,18 +574,27 @@ public final class MvccStore implements AutoCloseable {
         if (rev > curRev) throw new MvccException(ErrorCode.FUTURE_REV);
         if (rev <= 0) rev = curRev;
         if (rev < compactRev) throw new MvccException(ErrorCode.COMPACTED);
-        List<KeyIndex.Visible> visible = new ArrayList<>();
-        for (KeyIndex ki : keysIn(r.key(), r.rangeEnd())) {
-            KeyIndex.Visible v = ki.get(rev);
-            if (v != null) visible.add(v);
-        }
-        long count = visible.size();
-        ResponseHeader header = ResponseHeader.ofRevision(curRev);
-        if (r.countOnly() || visible.isEmpty()) return new RangeResponse(header, List.of(), false, count);
         boolean fetchAll = r.sortOrder() != RangeRequest.SortOrder.NONE || r.minModRevision() != 0
                 || r.maxModRevision() != 0 || r.minCreateRevision() != 0 || r.maxCreateRevision() != 0;
+        // Every key in range is counted, but only the first limit + 1 (one extra tells "more") are
+        // located: a paged LIST of a big prefix otherwise collects the whole prefix for every page.
+        long wanted = r.countOnly() ? 0 : !fetchAll && r.limit() > 0 ? r.limit() + 1 : Long.MAX_VALUE;
+        List<KeyIndex.Visible> visible = new ArrayList<>();
+        long count = 0;
+        for (KeyIndex ki : keysIn(r.key(), r.rangeEnd())) {
+            if (visible.size() < wanted) {
+                KeyIndex.Visible v = ki.get(rev);
+                if (v == null) continue;
+                visible.add(v);
+                count++;
+            } else if (ki.existsAt(rev)) {
+                count++;
+            }
+            assert ki.existsAt(rev) == (ki.get(rev) != null);
+        }
+        ResponseHeader header = ResponseHeader.ofRevision(curRev);
+        if (r.countOnly() || count == 0) return new RangeResponse(header, List.of(), false, count);
         int fetch = visible.size();
-        if (!fetchAll && r.limit() > 0) fetch = (int) Math.min(fetch, r.limit() + 1); // one extra tells "more"
         List<KeyValue> kvs = new ArrayList<>(fetch);
         for (int i = 0; i < fetch; i++) {
             KeyIndex.Visible v = visible.get(i);
