@@ -53,8 +53,6 @@ public final class Wal implements Closeable {
     /** Adaptive spin bounds, in {@link Thread#onSpinWait()} calls (tens of ns each). */
     private static final int SPIN_MIN = 64;
     private static final int SPIN_MAX = 1 << 12;
-    /** Completed async requests kept for the lock holder's next appends (its callbacks'): at most this many. */
-    static final int MAX_POOLED_REQUESTS = 256;
 
     /** Split each round's time into stages for {@link WalMetrics#observeCommitStages}; off by default. */
     static final boolean STAGE_TIMING = Boolean.getBoolean("quorumlab.wal.stageTiming");
@@ -190,13 +188,6 @@ public final class Wal implements Closeable {
      * the rest with one atomic. The shared count never drops below the true pending count.
      */
     private int slotCredit;
-    /**
-     * Completed callback/future requests, linked by {@code next}, that appends made by the lock
-     * holder reuse instead of allocating (a callback chain's next append takes the request its
-     * completion just freed). Lock holder only; at most {@link #MAX_POOLED_REQUESTS}.
-     */
-    private Request pooled;
-    private int pooledCount;
     /** Offset just past the current segment's header records; a cut never leaves a segment emptier. */
     private long headerEnd;
     /** Last entry index encoded so far; the lock holder's plain copy, published to lastIndex per batch. */
@@ -484,7 +475,7 @@ public final class Wal implements Closeable {
             callback.onComplete(refused);
             return;
         }
-        Request r = asyncRequest(holder).set(entries, hardState, null, true);
+        Request r = new Request(null).set(entries, hardState, null, true);
         r.callback = callback;
         submitAsync(r, holder);
     }
@@ -501,41 +492,11 @@ public final class Wal implements Closeable {
         if (refused != null) {
             return CompletableFuture.failedFuture(refused);
         }
-        Request r = asyncRequest(holder).set(entries, hardState, null, true);
+        Request r = new Request(null).set(entries, hardState, null, true);
         CompletableFuture<Void> f = new CompletableFuture<>();
         r.future = f;
         submitAsync(r, holder);
         return f;
-    }
-
-    /** A request for a callback or future append: a pooled one if the lock holder makes it. */
-    private Request asyncRequest(boolean holder) {
-        Request r = pooled;
-        if (!holder || r == null) {
-            return new Request(null);
-        }
-        pooled = r.next;
-        pooledCount--;
-        return r;
-    }
-
-    /**
-     * Keeps a completed async request for reuse (lock holder only). Its outcome, callback and
-     * future were already read: nothing of the finished append stays reachable from the pool.
-     */
-    private void pool(Request r) {
-        if (pooledCount >= MAX_POOLED_REQUESTS) {
-            return;
-        }
-        r.entries = null;
-        r.hardState = null;
-        r.marker = null;
-        r.callback = null;
-        r.future = null;
-        r.failure = null;
-        r.next = pooled;
-        pooled = r;
-        pooledCount++;
     }
 
     /**
@@ -746,16 +707,6 @@ public final class Wal implements Closeable {
             }
             assert !segments.isEmpty() : "the current segment is never released";
             return released;
-        } finally {
-            commitLock.unlock();
-        }
-    }
-
-    /** Completed requests kept for reuse (tests check the bound). */
-    int pooledRequests() {
-        commitLock.lock();
-        try {
-            return pooledCount;
         } finally {
             commitLock.unlock();
         }
@@ -1190,10 +1141,8 @@ public final class Wal implements Closeable {
                     }
                 } else {
                     // Nobody polls the state of a callback or future request: no volatile write here.
-                    // Pooled before the callback runs, so the append it makes can reuse it at once.
                     WalCallback callback = r.callback;
                     CompletableFuture<Void> future = r.future;
-                    pool(r);
                     if (callback != null) {
                         try {
                             callback.onComplete(outcome);
