@@ -85,7 +85,11 @@ import org.openjdk.jmh.runner.IterationType;
  * (the same chains, or as many threads of the benchmark's own running the same operation) and
  * bare write+fdatasync slices in the same directory writing exactly the preceding WAL slice's
  * mean bytes per fsync. "wal-pair" lines give both rates and their ratio: WAL and baseline compare
- * at equal batch size and in the same disk weather. Files live under
+ * at equal batch size and in the same disk weather; each pair line also gives the committer's CPU
+ * per WAL batch and the benchmark thread's CPU per bare loop (ThreadMXBean). With
+ * {@code -Dquorumlab.wal.stageTiming=true} the trial prints the WAL's per-batch stage split;
+ * {@code -Dwal.bench.chains=lean} runs the async chains without the harness's per-record counter
+ * and index lock (default {@code locked}, as in sessions 1-6). Files live under
  * {@code bench/target/jmh-wal} (a real disk, never tmpfs). Run:
  * {@code java -cp cli/target/quorumlab.jar org.openjdk.jmh.Main WalBenchmark}.
  */
