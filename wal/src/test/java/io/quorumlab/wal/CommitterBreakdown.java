@@ -1,7 +1,6 @@
 package io.quorumlab.wal;
 
 import io.quorumlab.wal.storage.FileChannelStorage;
-import io.quorumlab.wal.storage.WalFile;
 import io.quorumlab.wal.storage.WalStorage;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -12,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
@@ -162,7 +160,7 @@ public final class CommitterBreakdown {
         Path dir = null;
         WalStorage storage;
         if (where.equals("null")) {
-            storage = new NullStorage();
+            storage = new io.quorumlab.wal.storage.NullStorage();
         } else {
             Files.createDirectories(Path.of(where));
             dir = Files.createTempDirectory(Path.of(where), "breakdown-");
@@ -377,7 +375,7 @@ public final class CommitterBreakdown {
         int frame = FrameWriter.entryFrameBytes(WalEntry.normal(1, 1, data));
         ByteBuffer region = ByteBuffer.allocateDirect(64 * frame);
         CRC32C crc = new CRC32C();
-        NullFile file = new NullFile("x");
+        io.quorumlab.wal.storage.NullStorage.NullFile file = new io.quorumlab.wal.storage.NullStorage.NullFile("x");
         FrameWriter w = new FrameWriter(1 << 20);
         w.begin(file, 0, 0, 1, 1);
         List<WalEntry> entries = new ArrayList<>();
@@ -413,113 +411,4 @@ public final class CommitterBreakdown {
         }
     }
 
-    /** A directory whose files keep only their size: writes and fsyncs cost nothing. */
-    static final class NullStorage implements WalStorage {
-        private final TreeMap<String, NullFile> files = new TreeMap<>();
-
-        @Override
-        public synchronized WalFile create(String name) throws IOException {
-            if (files.containsKey(name)) {
-                throw new java.nio.file.FileAlreadyExistsException(name);
-            }
-            NullFile f = new NullFile(name);
-            files.put(name, f);
-            return f;
-        }
-
-        @Override
-        public synchronized WalFile open(String name) throws IOException {
-            NullFile f = files.get(name);
-            if (f == null) {
-                throw new java.nio.file.NoSuchFileException(name);
-            }
-            return f;
-        }
-
-        @Override
-        public synchronized boolean exists(String name) {
-            return files.containsKey(name);
-        }
-
-        @Override
-        public synchronized List<String> list() {
-            return new ArrayList<>(files.keySet());
-        }
-
-        @Override
-        public synchronized void delete(String name) {
-            files.remove(name);
-        }
-
-        @Override
-        public synchronized void rename(String from, String to) throws IOException {
-            NullFile f = files.remove(from);
-            if (f == null) {
-                throw new java.nio.file.NoSuchFileException(from);
-            }
-            files.put(to, f);
-        }
-
-        @Override
-        public void fsyncDir() {
-        }
-
-        @Override
-        public String describe() {
-            return "null-storage";
-        }
-    }
-
-    static final class NullFile implements WalFile {
-        private final String name;
-        private volatile long size;
-
-        NullFile(String name) {
-            this.name = name;
-        }
-
-        @Override
-        public String name() {
-            return name;
-        }
-
-        @Override
-        public long size() {
-            return size;
-        }
-
-        @Override
-        public int read(ByteBuffer dst, long position) {
-            return -1;
-        }
-
-        @Override
-        public void write(ByteBuffer src, long position) {
-            long end = position + src.remaining();
-            src.position(src.limit());
-            if (end > size) {
-                size = end;
-            }
-        }
-
-        @Override
-        public void force() {
-        }
-
-        @Override
-        public void truncate(long newSize) {
-            size = newSize;
-        }
-
-        @Override
-        public void preallocate(long newSize) {
-            if (newSize > size) {
-                size = newSize;
-            }
-        }
-
-        @Override
-        public void close() {
-        }
-    }
 }
