@@ -578,7 +578,7 @@ public final class MvccStore implements AutoCloseable {
                 || r.maxModRevision() != 0 || r.minCreateRevision() != 0 || r.maxCreateRevision() != 0;
         // Every key in range is counted, but only the first limit + 1 (one extra tells "more") are
         // located: a paged LIST of a big prefix otherwise collects the whole prefix for every page.
-        long wanted = r.countOnly() ? 0 : !fetchAll && r.limit() > 0 ? r.limit() + 1 : Long.MAX_VALUE;
+        long wanted = r.countOnly() ? 0 : !fetchAll && r.limit() > 0 && r.limit() < Long.MAX_VALUE ? r.limit() + 1 : Long.MAX_VALUE;
         List<KeyIndex.Visible> visible = new ArrayList<>();
         long count = 0;
         for (KeyIndex ki : keysIn(r.key(), r.rangeEnd())) {

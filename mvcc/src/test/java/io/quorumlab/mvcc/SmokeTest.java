@@ -27,6 +27,11 @@ class SmokeTest {
             RangeResponse all = s.range(RangeRequest.builder(b("a")).fromKey().limit(1).build());
             assertEquals(2, all.count());
             assertTrue(all.more());
+            // etcd's limit is an int64: the largest one means "no limit", not an overflow.
+            RangeResponse unlimited = s.range(RangeRequest.builder(b("a")).fromKey().limit(Long.MAX_VALUE).build());
+            assertEquals(2, unlimited.count());
+            assertEquals(2, unlimited.kvs().size());
+            assertFalse(unlimited.more());
             DeleteRangeResponse d = (DeleteRangeResponse) s.apply(4, new DeleteRangeRequest(b("a"), b("c"), true));
             assertEquals(2, d.deleted());
             assertEquals(5, d.header().revision());
