@@ -68,9 +68,10 @@ public final class RequestCodec {
     }
 
     /**
-     * Recently decoded entries, found by the identity of their array and checked byte for byte
-     * against a private copy. The simulator's members apply the very same entry arrays, so two of
-     * every three decodes become a comparison; a request is immutable, so sharing it is safe. Slots
+     * Recently decoded entries for {@link #decodeShared}, found by the identity of their array and
+     * checked byte for byte against a private copy. The simulator's members apply the very same entry
+     * arrays, so two of every three decodes become a comparison; a request is immutable, so sharing
+     * it is safe. A real member's arrays are its own: it decodes with {@link #decode} and pays nothing. Slots
      * hold immutable records and are written racily: a lost or stale slot is only a miss.
      */
     private static final int DECODED_SLOTS = 64;
@@ -82,6 +83,12 @@ public final class RequestCodec {
 
     /** Decodes the request that starts at {@code offset} and runs to the end of {@code data} (no copy of the prefix). */
     public static Request decode(byte[] data, int offset) {
+        if (offset < 0 || offset > data.length) throw new IllegalArgumentException("offset " + offset + " outside the entry");
+        return decodeUncached(data, offset);
+    }
+
+    /** {@link #decode}, answered from the recent decodes of this very array when its bytes are unchanged. */
+    public static Request decodeShared(byte[] data, int offset) {
         if (offset < 0 || offset > data.length) throw new IllegalArgumentException("offset " + offset + " outside the entry");
         int slot = System.identityHashCode(data) & (DECODED_SLOTS - 1);
         Decoded d = DECODED[slot];

@@ -42,12 +42,12 @@ class RequestCodecTest {
         byte[] entry = RequestCodec.encode(PutRequest.of("/registry/pods/a", "v1"), 4);
         byte[] other = RequestCodec.encode(PutRequest.of("/registry/pods/b", "v2"), 4);
         assertEquals(entry.length, other.length);
-        Request first = RequestCodec.decode(entry, 4);
-        assertSame(first, RequestCodec.decode(entry, 4), "a second member decoding the same entry array shares the request");
+        Request first = RequestCodec.decodeShared(entry, 4);
+        assertSame(first, RequestCodec.decodeShared(entry, 4), "a second member decoding the same entry array shares the request");
         System.arraycopy(other, 0, entry, 0, entry.length); // a reused buffer: same array, new bytes
         String b = PutRequest.of("/registry/pods/b", "v2").toString();
-        assertEquals(b, RequestCodec.decode(entry, 4).toString());
-        assertEquals(b, RequestCodec.decode(entry.clone(), 4).toString());
+        assertEquals(b, RequestCodec.decodeShared(entry, 4).toString());
+        assertEquals(b, RequestCodec.decodeShared(entry.clone(), 4).toString());
     }
 
     @Test

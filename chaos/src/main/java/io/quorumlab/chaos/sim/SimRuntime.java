@@ -381,6 +381,11 @@ public final class SimRuntime implements Runtime {
     }
 
     @Override
+    public boolean sharesEntryArrays() {
+        return true; // SimNetwork delivers the sender's Message objects: every member sees the same arrays
+    }
+
+    @Override
     public boolean inApplyLoop() {
         return sim.current == applyLoop;
     }

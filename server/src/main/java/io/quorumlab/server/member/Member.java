@@ -960,7 +960,7 @@ public final class Member implements MemberApi, AutoCloseable {
         }
         RequestCodec.Envelope env;
         try {
-            env = RequestCodec.decode(e.data());
+            env = RequestCodec.decode(e.data(), rt.sharesEntryArrays());
         } catch (IllegalArgumentException ex) {
             LOG.error("undecodable entry index={} error=\"{}\"", e.index(), ex.getMessage());
             store.applyNoop(e.index());

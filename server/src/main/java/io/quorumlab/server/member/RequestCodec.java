@@ -23,13 +23,17 @@ public final class RequestCodec {
         return entry;
     }
 
-    /** Decodes an entry; malformed input throws {@link IllegalArgumentException}. */
-    public static Envelope decode(byte[] data) {
+    /**
+     * Decodes an entry; malformed input throws {@link IllegalArgumentException}. {@code shared}: other
+     * members of this JVM apply the very same array (the simulator), so a decode may be shared.
+     */
+    public static Envelope decode(byte[] data, boolean shared) {
         if (data.length < HEADER_BYTES) throw new IllegalArgumentException("request entry too short: " + data.length + " bytes");
         ByteBuffer b = ByteBuffer.wrap(data);
         byte v = b.get();
         if (v != VERSION) throw new IllegalArgumentException("unknown request envelope version " + v);
         long id = b.getLong();
-        return new Envelope(id, io.quorumlab.mvcc.RequestCodec.decode(data, HEADER_BYTES));
+        return new Envelope(id, shared ? io.quorumlab.mvcc.RequestCodec.decodeShared(data, HEADER_BYTES)
+                : io.quorumlab.mvcc.RequestCodec.decode(data, HEADER_BYTES));
     }
 }

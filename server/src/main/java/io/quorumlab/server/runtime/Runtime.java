@@ -51,6 +51,14 @@ public interface Runtime {
         return config;
     }
 
+    /**
+     * True when the members of this world apply the very same entry arrays (the simulator passes
+     * message objects, not bytes): a decoded entry may then be shared between them.
+     */
+    default boolean sharesEntryArrays() {
+        return false;
+    }
+
     /** True when called from the member loop (for assertions). */
     boolean inMemberLoop();
 
