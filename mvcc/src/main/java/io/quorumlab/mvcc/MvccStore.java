@@ -224,10 +224,26 @@ public final class MvccStore implements AutoCloseable {
             }
         } finally {
             if (failure == null) {
-                finishCompaction();
-                backend.maybeCommit(); // outside the lock: an fsync must not stall readers
+                try {
+                    finishCompaction();
+                    backend.maybeCommit(); // outside the lock: an fsync must not stall readers
+                } catch (RuntimeException | Error e) {
+                    commitFailed(e, raftIndex);
+                    throw e;
+                }
             }
         }
+    }
+
+    /**
+     * A backend commit (or a write after one) failed: entries applied in memory may never become
+     * durable, and committing later batches over the lost one would persist a consistent index
+     * that claims it. Stop applying, as after a failed apply (the backend refuses further writes).
+     */
+    private void commitFailed(Throwable e, long raftIndex) {
+        if (failure != null) return;
+        failure = e;
+        log.error("backend commit failed; store is now fail-stopped raftIndex={}", raftIndex, e);
     }
 
     /**
@@ -249,9 +265,14 @@ public final class MvccStore implements AutoCloseable {
     public void applyNoop(long raftIndex) {
         checkApplyThread();
         if (raftIndex <= consistentIndex) return;
-        consistentIndex = raftIndex;
-        backend.put(Bucket.META, META_CONSISTENT_INDEX, Codec.longBytes(raftIndex));
-        backend.maybeCommit();
+        try {
+            backend.put(Bucket.META, META_CONSISTENT_INDEX, Codec.longBytes(raftIndex));
+            consistentIndex = raftIndex;
+            backend.maybeCommit();
+        } catch (RuntimeException | Error e) {
+            commitFailed(e, raftIndex);
+            throw e;
+        }
     }
 
     private Response applyLocked(Request request) {
@@ -969,14 +990,18 @@ public final class MvccStore implements AutoCloseable {
             long now = config.nanoClock().getAsLong();
             List<Long> out = new ArrayList<>();
             // The leader checks twice a second; most checks find nothing due, and a lower bound says so without a walk.
-            if (now - lessor.earliestExpiryNanos < 0) return out;
-            long earliest = Long.MAX_VALUE;
+            if (!lessor.anyDeadline || now - lessor.earliestExpiryNanos < 0) return out;
+            boolean any = false;
+            long earliest = 0;
             for (Lessor.Lease l : lessor.leases.values()) {
                 if (l.expiryNanos == Long.MAX_VALUE) continue;
                 if (out.size() < max && now - l.expiryNanos >= 0) out.add(l.id);
-                earliest = Math.min(earliest, l.expiryNanos);
+                if (!any || l.expiryNanos - earliest < 0) earliest = l.expiryNanos; // wrap-safe, as the clock
+                any = true;
             }
-            lessor.earliestExpiryNanos = earliest; // exact now; same under a concurrent reader's walk
+            // Exact now; a concurrent reader's walk writes the same values.
+            lessor.earliestExpiryNanos = earliest;
+            lessor.anyDeadline = any;
             Collections.sort(out);
             return out;
         } finally {
@@ -1060,9 +1085,24 @@ public final class MvccStore implements AutoCloseable {
         return 0;
     }
 
-    public long dbSizeBytes() { return backend.sizeBytes(); }
+    /** Under the read lock: defragment closes and reopens the backend's environment under the write lock. */
+    public long dbSizeBytes() {
+        lock.readLock().lock();
+        try {
+            return backend.sizeBytes();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
 
-    public long dbSizeInUseBytes() { return backend.sizeInUseBytes(); }
+    public long dbSizeInUseBytes() {
+        lock.readLock().lock();
+        try {
+            return backend.sizeInUseBytes();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
 
     // =========================================================================================
     // Snapshot, restore, defragment, close (apply thread)
@@ -1126,7 +1166,12 @@ public final class MvccStore implements AutoCloseable {
     /** Makes everything applied so far durable (call on shutdown or before a Raft snapshot). */
     public void commit() {
         checkApplyThread();
-        backend.commit();
+        try {
+            backend.commit();
+        } catch (RuntimeException | Error e) {
+            commitFailed(e, consistentIndex);
+            throw e;
+        }
     }
 
     @Override

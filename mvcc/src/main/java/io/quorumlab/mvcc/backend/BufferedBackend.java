@@ -52,8 +52,13 @@ public abstract class BufferedBackend implements Backend {
     /** The background committer (created on the first background commit); applier thread only. */
     private java.util.concurrent.ExecutorService writer;
     private java.util.concurrent.Future<?> inFlight;
-    /** A background commit's failure: sticky, so that no later batch is committed over the hole it left. */
-    private Throwable writerFailure;
+    /**
+     * A failed commit, background or explicit: sticky, so that no later batch is committed over the hole
+     * it left and no later write is accepted (the failed batch's writes are out of the store's batch but
+     * not on disk; committing anything after them would make later state durable without them). Set by
+     * the writer thread too, hence volatile.
+     */
+    private volatile Throwable writerFailure;
     private int pendingWrites;
     private long batchStartNanos;
     private long commits;
@@ -143,11 +148,23 @@ public abstract class BufferedBackend implements Backend {
 
     @Override
     public void scan(Bucket bucket, byte[] from, byte[] to, EntryVisitor visitor) {
-        Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> ov = overlay;
-        Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> se = sealed;
+        Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> ov;
+        Map<Bucket, ConcurrentSkipListMap<ByteKey, byte[]>> se;
+        CommittedView opened;
+        while (true) {
+            ov = overlay;
+            se = sealed;
+            opened = openCommitted();
+            // A seal between reading the layers and opening the view could be followed by the commit of a
+            // later batch: the stale overlay's entries would then win over newer committed ones (a state
+            // that never existed). Seals replace the overlay, so an unchanged one rules that out; else
+            // take all three again (seals are a batch interval apart: this ends at once).
+            if (overlay == ov) break;
+            opened.close();
+        }
         Iterator<Map.Entry<ByteKey, byte[]>> bi = se == null ? range(ov, bucket, from, to)
                 : new Layered(range(ov, bucket, from, to), range(se, bucket, from, to));
-        try (CommittedView v = openCommitted()) {
+        try (CommittedView v = opened) {
             Iterator<Map.Entry<byte[], byte[]>> ci = v.iterate(bucket, from);
             Map.Entry<ByteKey, byte[]> b = bi.hasNext() ? bi.next() : null;
             Map.Entry<byte[], byte[]> c = nextBelow(ci, to);
@@ -218,6 +235,7 @@ public abstract class BufferedBackend implements Backend {
     @Override
     public void put(Bucket bucket, byte[] key, byte[] value) {
         assert value != DELETED;
+        checkNotFailed();
         if (pendingWrites == 0) batchStartNanos = config.nanoClock().getAsLong();
         if (overlaid) overlay.get(bucket).put(new ByteKey(key), value);
         storePut(bucket, key, value);
@@ -226,6 +244,7 @@ public abstract class BufferedBackend implements Backend {
 
     @Override
     public void delete(Bucket bucket, byte[] key) {
+        checkNotFailed();
         if (pendingWrites == 0) batchStartNanos = config.nanoClock().getAsLong();
         if (overlaid) overlay.get(bucket).put(new ByteKey(key), DELETED);
         storeDelete(bucket, key);
@@ -261,17 +280,30 @@ public abstract class BufferedBackend implements Backend {
         java.util.function.LongSupplier clock = config.nanoClock();
         inFlight = writer.submit(() -> {
             long t0 = clock.getAsLong();
-            job.run();
+            try {
+                job.run();
+            } catch (RuntimeException | Error e) {
+                writerFailure = e; // seen by the applier's next write, not only by its next seal
+                throw e;
+            }
             commitListener.accept(clock.getAsLong() - t0);
             sealed = null; // only after the commit is visible to new committed views
         });
     }
 
+    private void checkNotFailed() {
+        Throwable f = writerFailure;
+        if (f != null) throw new IllegalStateException("an earlier backend commit failed; no write is accepted", f);
+    }
+
     /** Waits for the background commit in flight, if any; its failure is the applier's (fail-stop). */
     private void awaitWriter() {
-        if (writerFailure != null) throw new IllegalStateException("an earlier background commit failed", writerFailure);
         java.util.concurrent.Future<?> f = inFlight;
-        if (f == null) return;
+        if (f == null) {
+            if (writerFailure != null) throw new IllegalStateException("an earlier backend commit failed", writerFailure);
+            return;
+        }
+        // A commit in flight answers first: its own failure is thrown as it is, once; later calls get the sticky one.
         boolean interrupted = false;
         try {
             while (true) {
@@ -284,7 +316,7 @@ public abstract class BufferedBackend implements Backend {
             }
         } catch (java.util.concurrent.ExecutionException e) {
             Throwable c = e.getCause();
-            writerFailure = c;
+            if (writerFailure == null) writerFailure = c;
             if (c instanceof RuntimeException re) throw re;
             if (c instanceof Error er) throw er;
             throw new IllegalStateException("background commit failed", c);
@@ -314,7 +346,12 @@ public abstract class BufferedBackend implements Backend {
         awaitWriter();
         if (pendingWrites == 0) return;
         long t0 = config.nanoClock().getAsLong();
-        storeCommit();
+        try {
+            storeCommit();
+        } catch (RuntimeException | Error e) {
+            writerFailure = e; // the batch left the store's hands: see writerFailure
+            throw e;
+        }
         commitListener.accept(config.nanoClock().getAsLong() - t0);
         // Only after the commit is visible may readers stop consulting the buffered writes.
         if (overlaid) overlay = newOverlay();

@@ -250,9 +250,12 @@ public final class LmdbBackend extends BufferedBackend {
         try {
             commit();
         } finally {
-            stopWriter();
-            closed = true;
-            env.close();
+            try {
+                stopWriter(); // rethrows a failed background commit's error
+            } finally {
+                closed = true; // whatever failed, the environment (mmap, descriptor, lock) is released
+                env.close();
+            }
         }
     }
 

@@ -213,8 +213,8 @@ class BackgroundCommitTest {
         IllegalStateException first = assertThrows(IllegalStateException.class, be::commit);
         assertEquals("disk gone", first.getMessage());
         be.failNext = null;
-        be.put(Bucket.KEY, b("c"), b("1"));
-        // Nothing may commit over the lost batch, even though the storage works again.
+        // Nothing may be written or committed over the lost batch, even though the storage works again.
+        assertThrows(IllegalStateException.class, () -> be.put(Bucket.KEY, b("c"), b("1")));
         assertThrows(IllegalStateException.class, be::commit);
         assertThrows(IllegalStateException.class, () -> {
             be.put(Bucket.KEY, b("d"), b("1"));

@@ -926,19 +926,31 @@ public final class Member implements MemberApi, AutoCloseable {
     // =========================================================================================
 
     private void applyEntries(List<Entry> entries) {
-        for (Entry e : entries) {
-            if (e.index() <= appliedIndex) continue; // covered by an installed snapshot
-            switch (e.type()) {
-                case CONF_CHANGE -> applyConfChange(e);
-                case NORMAL -> applyNormal(e);
+        try {
+            for (Entry e : entries) {
+                if (e.index() <= appliedIndex) continue; // covered by an installed snapshot
+                switch (e.type()) {
+                    case CONF_CHANGE -> applyConfChange(e);
+                    case NORMAL -> applyNormal(e);
+                }
+                appliedIndex = e.index();
             }
-            appliedIndex = e.index();
+        } catch (RuntimeException | Error ex) {
+            // The store fail-stopped (a torn apply or a failed backend commit): stop like a failed WAL.
+            stopAfterApplyFailure(ex);
+            throw ex;
         }
         metrics.applied(entries.size());
         releaseAppliedWaiters();
         if (appliedIndex - lastSnapshotIndex >= cfg.snapshotCount() && snapshotInProgress.compareAndSet(false, true)) {
             long at = appliedIndex;
-            store.commit(); // the snapshot must not claim what the backend has not made durable
+            try {
+                store.commit(); // the snapshot must not claim what the backend has not made durable
+            } catch (RuntimeException | Error ex) {
+                snapshotInProgress.set(false);
+                stopAfterApplyFailure(ex);
+                throw ex;
+            }
             rt.execute(() -> {
                 try {
                     takeSnapshot(at);
@@ -947,6 +959,20 @@ public final class Member implements MemberApi, AutoCloseable {
                 }
             });
         }
+    }
+
+    /**
+     * etcd panics when applying fails: the key space may be half changed, or applied entries may never
+     * become durable. This member stops (on its own loop, as after a failed WAL save): no proposals,
+     * no linearizable reads; its pending requests fail with "etcdserver: server stopped".
+     */
+    private void stopAfterApplyFailure(Throwable e) {
+        rt.execute(() -> {
+            if (stopped) return;
+            LOG.error("apply failed; stopping member error=\"{}\"", e.toString());
+            stopped = true;
+            failAll(EtcdError.STOPPED);
+        });
     }
 
     private void applyNormal(Entry e) {
