@@ -28,18 +28,22 @@ final class Lessor {
     }
 
     final Map<Long, Lease> leases = new HashMap<>();
+    /** False while no lease can have a deadline (nothing can expire, no walk needed). */
+    boolean anyDeadline;
     /**
-     * At most every lease's deadline (Long.MAX_VALUE: none can expire): lowered whenever a deadline
-     * is set, made exact again by each walk in {@code MvccStore.expiredLeases}.
+     * With {@link #anyDeadline}: at or before every lease's deadline in the clock's wrap-safe order
+     * ({@code a - b < 0}: a nanoTime reading may be negative or wrap), lowered whenever a deadline is
+     * set, made exact again by each walk in {@code MvccStore.expiredLeases}.
      */
-    long earliestExpiryNanos = Long.MAX_VALUE;
+    long earliestExpiryNanos;
     final Map<ByteKey, Long> keyLease = new HashMap<>();
     boolean primary;
 
     /** Sets a lease's deadline (store write lock held). */
     void expireAt(Lease l, long expiryNanos) {
         l.expiryNanos = expiryNanos;
-        earliestExpiryNanos = Math.min(earliestExpiryNanos, expiryNanos);
+        if (!anyDeadline || expiryNanos - earliestExpiryNanos < 0) earliestExpiryNanos = expiryNanos;
+        anyDeadline = true;
     }
 
     void attach(ByteKey key, long leaseId) {
