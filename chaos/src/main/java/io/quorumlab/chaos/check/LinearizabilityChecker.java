@@ -21,6 +21,12 @@ import java.util.TreeMap;
  * checked independently, which is sound because linearizability is local and the model's only
  * cross-key quantity, the global revision, is checked separately over the whole history
  * ({@link #checkRevisions}). A search that exceeds its step budget reports "unknown", never hangs.
+ *
+ * <p>Lost-answer operations are where the search space comes from; three rules keep it small, each
+ * complete (a linearization exists iff the pruned search finds one; SearchPruningTest checks this
+ * against an exhaustive search): interchangeable lost answers are taken in invocation order
+ * ({@link #earlierTwins}), one is never taken where it would change nothing ({@link #withoutNoOps}),
+ * and in each configuration definite operations are tried before lost-answer ones.
  */
 public final class LinearizabilityChecker {
     /** Search steps (operations tried) allowed per partition before the answer is "unknown". */
@@ -132,7 +138,8 @@ public final class LinearizabilityChecker {
         }
     }
 
-    private record Frame(Entry entry, KvModel.State before, List<KvModel.State> choices, int nextChoice) {}
+    /** A linearized operation: the configuration before it, its other choices, and the pass that took it. */
+    private record Frame(Entry entry, KvModel.State before, List<KvModel.State> choices, int nextChoice, boolean lostPass) {}
 
     private record CacheKey(long[] linearized, KvModel.State state, int hash) {
         static CacheKey of(long[] bits, KvModel.State s) {
@@ -186,6 +193,12 @@ public final class LinearizabilityChecker {
         String bestFailure = "";
         long steps = 0;
         Entry entry = head.next;
+        // Each configuration is tried in two passes over the calls before the first pending return:
+        // definite operations first, then lost-answer ones. The order changes nothing of what the
+        // search can reach (every candidate of a configuration is still tried before it is given up),
+        // only what it tries first: "the lost answers never took effect" is the common explanation,
+        // and taking lost-answer writes eagerly sent the search into large dead subtrees first.
+        boolean lostPass = false;
         while (true) {
             if (entry == null) {
                 // Only calls of lost-answer operations remain unlinked: they need not have happened.
@@ -197,6 +210,10 @@ public final class LinearizabilityChecker {
             }
             if (entry.call) {
                 KvOp op = ops.get(entry.op);
+                if (op.ambiguous() != lostPass) {
+                    entry = entry.next;
+                    continue;
+                }
                 int twin = earlierTwin[entry.op];
                 if (twin >= 0 && !isSet(bits, twin)) {
                     // Interchangeable with an earlier-invoked lost-answer operation: that one goes first.
@@ -204,17 +221,24 @@ public final class LinearizabilityChecker {
                     continue;
                 }
                 List<KvModel.State> choices = model.step(state, op);
-                int taken = tryChoices(entry, state, choices, 0, bits, cache, stack);
+                if (op.ambiguous()) choices = withoutNoOps(choices, state);
+                int taken = tryChoices(entry, state, choices, 0, bits, cache, stack, lostPass);
                 if (taken >= 0) {
                     state = choices.get(taken);
                     if (!op.ambiguous()) linearizedDefinite++;
                     entry = head.next;
+                    lostPass = false;
                 } else {
                     entry = entry.next;
                 }
                 continue;
             }
             // A return whose operation is not yet linearized: nothing before it can go first any more.
+            if (!lostPass) {
+                lostPass = true;
+                entry = head.next;
+                continue;
+            }
             if (linearizedDefinite > bestDepth) {
                 bestDepth = linearizedDefinite;
                 bestFailure = explain(model, ops, entry.op, state, linearizedDefinite);
@@ -227,13 +251,15 @@ public final class LinearizabilityChecker {
                 if (!op.ambiguous()) linearizedDefinite--;
                 unlift(f.entry());
                 clear(bits, f.entry().op);
-                int taken = tryChoices(f.entry(), state, f.choices(), f.nextChoice(), bits, cache, stack);
+                int taken = tryChoices(f.entry(), state, f.choices(), f.nextChoice(), bits, cache, stack, f.lostPass());
                 if (taken >= 0) {
                     state = f.choices().get(taken);
                     if (!op.ambiguous()) linearizedDefinite++;
                     entry = head.next;
+                    lostPass = false;
                 } else {
                     entry = f.entry().next;
+                    lostPass = f.lostPass();
                 }
                 resumed = true;
                 break;
@@ -242,14 +268,29 @@ public final class LinearizabilityChecker {
         }
     }
 
+    /**
+     * A lost-answer operation's choices less those that leave the state as it is (a failed compare
+     * whose other branch only reads, a delete of an absent key). Taking such a choice is never needed:
+     * in any linearization that has it, dropping the operation there leaves every later state the same,
+     * and a lost-answer operation has no return to keep it in the order, so the shorter order is a
+     * linearization too ("it never happened"). Without this, every subset of the pending no-op
+     * operations is a distinct memo entry for one and the same state: 2^k configurations.
+     */
+    static List<KvModel.State> withoutNoOps(List<KvModel.State> choices, KvModel.State state) {
+        if (!choices.contains(state)) return choices;
+        List<KvModel.State> out = new ArrayList<>(choices.size());
+        for (KvModel.State c : choices) if (!c.equals(state)) out.add(c);
+        return out;
+    }
+
     /** Takes the first choice from {@code from} on that leads to an unexplored configuration; -1 if none. */
     private static int tryChoices(Entry entry, KvModel.State before, List<KvModel.State> choices, int from, long[] bits,
-                                  Set<CacheKey> cache, ArrayDeque<Frame> stack) {
+                                  Set<CacheKey> cache, ArrayDeque<Frame> stack, boolean lostPass) {
         set(bits, entry.op);
         for (int c = from; c < choices.size(); c++) {
             if (cache.add(CacheKey.of(bits, choices.get(c)))) {
                 lift(entry);
-                stack.push(new Frame(entry, before, choices, c + 1));
+                stack.push(new Frame(entry, before, choices, c + 1, lostPass));
                 return c;
             }
         }
