@@ -1086,19 +1086,14 @@ public final class MvccStore implements AutoCloseable {
     }
 
     /** Under the read lock: defragment closes and reopens the backend's environment under the write lock. */
-    public long dbSizeBytes() {
-        lock.readLock().lock();
-        try {
-            return backend.sizeBytes();
-        } finally {
-            lock.readLock().unlock();
-        }
-    }
+    public long dbSizeBytes() { return underReadLock(backend::sizeBytes); }
 
-    public long dbSizeInUseBytes() {
+    public long dbSizeInUseBytes() { return underReadLock(backend::sizeInUseBytes); }
+
+    private long underReadLock(java.util.function.LongSupplier read) {
         lock.readLock().lock();
         try {
-            return backend.sizeInUseBytes();
+            return read.getAsLong();
         } finally {
             lock.readLock().unlock();
         }

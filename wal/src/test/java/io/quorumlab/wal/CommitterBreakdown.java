@@ -108,17 +108,10 @@ public final class CommitterBreakdown {
      */
     static void bareLoop(Path where, long bytes, double seconds, String label) throws IOException {
         Path f = Files.createTempFile(where, "bare-", ".dat");
-        long fileBytes = 64L << 20;
+        long fileBytes = FramingFloor.FILE_BYTES;
+        FramingFloor.zeroFill(f);
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f,
                 java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
-            ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
-            for (long q = 0; q < fileBytes; q += zeros.capacity()) {
-                zeros.clear();
-                while (zeros.hasRemaining()) {
-                    ch.write(zeros, q + zeros.position());
-                }
-            }
-            ch.force(true);
             byte[] b = new byte[(int) bytes];
             new SplittableRandom(bytes).nextBytes(b);
             ByteBuffer batch = ByteBuffer.allocateDirect(b.length);

@@ -61,6 +61,13 @@ public final class FramingFloor {
         /** Writes one batch and fdatasyncs it; returns nanoseconds spent framing (0 if none). */
         abstract long batch() throws IOException;
 
+        /** fdatasync, timed into {@link #fsyncNanos}. */
+        void force(FileChannel ch) throws IOException {
+            long f0 = System.nanoTime();
+            ch.force(false);
+            fsyncNanos += System.nanoTime() - f0;
+        }
+
         void reset() {
             batches = 0;
             nanos = 0;
@@ -192,9 +199,7 @@ public final class FramingFloor {
             while (batch.hasRemaining()) {
                 pos += ch.write(batch, pos);
             }
-            long f0 = System.nanoTime();
-            ch.force(false);
-            fsyncNanos += System.nanoTime() - f0;
+            force(ch);
             return 0;
         }
 
@@ -266,9 +271,7 @@ public final class FramingFloor {
             }
             map.put(pos, batch, 0, batch.length);
             pos += batch.length;
-            long f0 = System.nanoTime();
-            ch.force(false);
-            fsyncNanos += System.nanoTime() - f0;
+            force(ch);
             return 0;
         }
 

@@ -42,6 +42,10 @@ class BackgroundCommitTest {
         final java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(0);
         final List<Integer> committedBatchSizes = java.util.Collections.synchronizedList(new ArrayList<>());
         volatile RuntimeException failNext;
+        /** A reader thread to hold inside openCommitted() (after it read the overlay) until {@link #release}. */
+        volatile Thread parkInOpen;
+        final CountDownLatch inOpen = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
 
         GatedBackend(BackendConfig config) {
             super(config);
@@ -49,6 +53,14 @@ class BackgroundCommitTest {
         }
 
         @Override protected CommittedView openCommitted() {
+            if (Thread.currentThread() == parkInOpen) {
+                inOpen.countDown();
+                try {
+                    if (!release.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("never released");
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
             return new CommittedView() {
                 @Override public byte[] get(Bucket bk, byte[] key) { return committed.get(bk).get(new ByteKey(key)); }
 
@@ -198,6 +210,42 @@ class BackgroundCommitTest {
             assertEquals(4, be.committed.get(Bucket.KEY).size());
         } finally {
             applier.shutdownNow();
+            be.close();
+        }
+    }
+
+    /**
+     * A scan that read its layers and then opened its committed view only after two commits (a seal, then
+     * a later batch committed) must not let the stale overlay win over newer committed data: that merge is
+     * a state that never existed. Valid answers: before the second batch, or after it.
+     */
+    @Test
+    void aScanRacingTwoCommitsSeesOneStateOrTheOther() throws Exception {
+        GatedBackend be = new GatedBackend(twoPerBatch());
+        ExecutorService reader = Executors.newSingleThreadExecutor();
+        try {
+            be.put(Bucket.META, b("a"), b("1")); // one transaction: a=1, b=1
+            be.put(Bucket.META, b("b"), b("1"));
+            Future<List<String>> scan = reader.submit(() -> {
+                be.parkInOpen = Thread.currentThread();
+                List<String> out = new ArrayList<>();
+                be.scan(Bucket.META, b("a"), null, (k, v) -> out.add(new String(k, StandardCharsets.UTF_8) + "="
+                        + new String(v, StandardCharsets.UTF_8)));
+                return out;
+            });
+            assertTrue(be.inOpen.await(10, TimeUnit.SECONDS)); // the reader holds the overlay {a=1, b=1}
+            be.maybeCommit(); // due: sealed, committed in the background
+            be.permits.release();
+            be.put(Bucket.META, b("a"), b("2")); // a later transaction: a=2, c=2
+            be.put(Bucket.META, b("c"), b("2"));
+            be.commit(); // waits for the first batch, commits the second
+            be.release.countDown();
+            List<String> seen = scan.get(10, TimeUnit.SECONDS);
+            if (!seen.equals(List.of("a=1", "b=1"))) {
+                assertEquals(List.of("a=2", "b=1", "c=2"), seen, "a torn scan: a from the first batch, c from the second");
+            }
+        } finally {
+            reader.shutdownNow();
             be.close();
         }
     }
