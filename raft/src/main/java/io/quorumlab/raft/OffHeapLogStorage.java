@@ -22,7 +22,8 @@ import java.util.List;
  * <p>Bounds. At most {@code maxDirectBytes} of direct chunks are ever allocated (the ceiling); free
  * chunks count against it, so the free list is bounded by it too. Once the ceiling is reached the log
  * keeps working with heap chunks (dropped, not pooled, when released) instead of failing; the ceiling
- * must fit under the JVM's {@code -XX:MaxDirectMemorySize}. Index rings grow by doubling to the
+ * must fit under the JVM's {@code -XX:MaxDirectMemorySize}, and if the JVM refuses a direct chunk
+ * below it anyway (the budget is shared with Netty, gRPC and the JDK), heap chunks from then on. Index rings grow by doubling to the
  * largest log held (a member: about {@code snapshot-count + catch-up entries}) and stay that size.
  *
  * <p>Reads. {@link #entries} copies each payload out into a new {@link Entry}, except for the last
@@ -67,6 +68,8 @@ public final class OffHeapLogStorage extends HeldLogStorage {
 
     private final ArrayDeque<ByteBuffer> freeChunks = new ArrayDeque<>();
     private long directBytesAllocated;
+    /** The JVM refused a direct chunk below our ceiling (its budget is shared): heap chunks from then on. */
+    private boolean directExhausted;
     private long heapChunksHeld;
 
     private final Entry[] recent = new Entry[RECENT_ENTRIES];
@@ -319,12 +322,17 @@ public final class OffHeapLogStorage extends HeldLogStorage {
         }
         ByteBuffer c = freeChunks.pollLast();
         if (c == null) {
-            if (directBytesAllocated + chunkBytes <= maxDirectBytes) {
-                c = ByteBuffer.allocateDirect(chunkBytes);
-                directBytesAllocated += chunkBytes;
-            } else {
-                c = ByteBuffer.allocate(chunkBytes);
+            if (!directExhausted && directBytesAllocated + chunkBytes <= maxDirectBytes) {
+                try {
+                    c = ByteBuffer.allocateDirect(chunkBytes);
+                    directBytesAllocated += chunkBytes;
+                } catch (OutOfMemoryError e) {
+                    // The JVM's direct budget is shared (Netty, gRPC, the JDK): when the others hold it, the
+                    // log goes on in heap chunks, and stops asking (each refusal costs a System.gc and sleeps).
+                    directExhausted = true;
+                }
             }
+            if (c == null) c = ByteBuffer.allocate(chunkBytes);
         }
         if (!c.isDirect()) heapChunksHeld++;
         chunks[(chunkHead + chunkCount) & (chunks.length - 1)] = c;
