@@ -97,6 +97,8 @@ public final class Member implements MemberApi, AutoCloseable {
     private final RawNode node;
     private final Wal wal;
     private final Snapshotter snapshotter;
+    /** The snap directory: Raft's snapshot files and received backend copies ({@code <index>.snap.db}). */
+    private final WalStorage snapStorage;
     private final Map<Long, String> peerUrls = new TreeMap<>();
     /** Written by the member loop, read by the apply loop. */
     private volatile long lastSnapshotIndex;
@@ -187,7 +189,7 @@ public final class Member implements MemberApi, AutoCloseable {
         peerUrls.putAll(peerUrlsOf(membership, null));
 
         WalStorage walStorage = rt.walStorage(cfg.walDir());
-        WalStorage snapStorage = rt.walStorage(cfg.dataDir().resolve("member").resolve("snap"));
+        this.snapStorage = rt.walStorage(cfg.dataDir().resolve("member").resolve("snap"));
         this.snapshotter = new Snapshotter(snapStorage);
         WalOptions walOpts = WalOptions.defaults().withSegmentBytes(cfg.walSegmentBytes()).withMaxWals(cfg.maxWals())
                 .withNanoClock(rt::nanoTime).withMetrics(metrics.walMetrics());
@@ -211,6 +213,8 @@ public final class Member implements MemberApi, AutoCloseable {
                 raftStorage.applySnapshot(new Snapshot(sf.index(), sf.term(), decodeConfState(sf.data()), new byte[0]));
                 lastSnapshotIndex = sf.index();
             }
+            if (store.consistentIndex() < lastSnapshotIndex) restoreFromSnapshotDb(lastSnapshotIndex);
+            removeSnapshotDbs(store.consistentIndex());
             List<Entry> entries = new ArrayList<>(rec.entries().size());
             for (WalEntry we : rec.entries()) entries.add(fromWal(we));
             raftStorage.append(entries);
@@ -593,7 +597,10 @@ public final class Member implements MemberApi, AutoCloseable {
 
     private void persistIncomingSnapshot(Snapshot snap) {
         // The backend copy travels in the snapshot's data; Raft's own file keeps only the membership.
+        // The copy is made durable first (etcd's <index>.snap.db): once the marker is in the WAL, a restart
+        // starts Raft after the snapshot, and a crash before the apply loop restored it must find the copy.
         try {
+            saveSnapshotDb(snap.index(), snap.data());
             snapshotter.save(snap.term(), snap.index(), encodeConfState(snap.confState()));
             wal.saveSnapshot(new SnapshotMarker(snap.index(), snap.term()));
         } catch (IOException e) {
@@ -606,9 +613,13 @@ public final class Member implements MemberApi, AutoCloseable {
         rt.executeApply(() -> {
             try {
                 store.restore(new ByteArrayInputStream(data));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+            } catch (IOException | RuntimeException | Error e) {
+                // etcd panics here: Raft now starts after the snapshot, so applying later entries over the
+                // old key space would silently diverge.
+                stopAfterApplyFailure(e);
+                return;
             }
+            removeSnapshotDbs(snap.index()); // restored and committed: the copy is no longer needed
             // The snapshot carries the member table: a member that joined (or caught up) by snapshot
             // knows every member the compacted log had added, their names and URLs (MemberList,
             // MemberRemove and its peer connections depend on it).
@@ -622,6 +633,63 @@ public final class Member implements MemberApi, AutoCloseable {
             });
         });
         LOG.info("installed snapshot index={} term={} bytes={}", snap.index(), snap.term(), data.length);
+    }
+
+    static String snapshotDbName(long index) {
+        return String.format("%016x.snap.db", index);
+    }
+
+    /** A received backend copy, durable (temp file, fsync, rename, directory fsync) before the WAL marker. */
+    private void saveSnapshotDb(long index, byte[] data) throws IOException {
+        String name = snapshotDbName(index);
+        String tmp = name + ".tmp";
+        snapStorage.delete(tmp);
+        try (io.quorumlab.wal.storage.WalFile f = snapStorage.create(tmp)) {
+            f.write(ByteBuffer.wrap(data), 0);
+            f.force();
+        }
+        snapStorage.rename(tmp, name);
+        snapStorage.fsyncDir();
+    }
+
+    /**
+     * Startup: the WAL starts after a received snapshot whose restore never finished (a crash between
+     * the marker and the apply loop's restore). Restore from its saved copy, or refuse to start: Raft
+     * would otherwise never apply the entries the snapshot covered (etcd panics alike).
+     */
+    private void restoreFromSnapshotDb(long index) throws IOException {
+        String name = snapshotDbName(index);
+        if (!snapStorage.exists(name)) {
+            throw new IllegalStateException("the backend's consistent index " + store.consistentIndex()
+                    + " is behind the snapshot at index " + index + " and its backend copy " + name
+                    + " is missing: refusing to start");
+        }
+        byte[] data;
+        try (io.quorumlab.wal.storage.WalFile f = snapStorage.open(name)) {
+            data = f.readAll();
+        }
+        store.restore(new ByteArrayInputStream(data));
+        LOG.info("backend restored from the received snapshot copy file={} consistentIndex={}", name, store.consistentIndex());
+        loadMembership();
+        peerUrls.putAll(peerUrlsOf(membership, null));
+    }
+
+    /** Drops received backend copies the backend has caught up with (a leftover is harmless, so no fsync). */
+    private void removeSnapshotDbs(long upTo) {
+        try {
+            for (String n : snapStorage.list()) {
+                if (!n.endsWith(".snap.db") && !n.endsWith(".snap.db.tmp")) continue;
+                long idx;
+                try {
+                    idx = Long.parseUnsignedLong(n.substring(0, 16), 16);
+                } catch (RuntimeException e) {
+                    continue;
+                }
+                if (idx <= upTo) snapStorage.delete(n);
+            }
+        } catch (IOException e) {
+            LOG.warn("could not remove received snapshot copies error=\"{}\"", e.toString());
+        }
     }
 
     private void sendAll(List<Message> msgs) {
@@ -646,12 +714,14 @@ public final class Member implements MemberApi, AutoCloseable {
             ByteArrayOutputStream bos = new ByteArrayOutputStream();
             try {
                 store.snapshot(bos);
-            } catch (IOException e) {
+                Snapshot full = new Snapshot(meta.index(), meta.term(), meta.confState(), bos.toByteArray());
+                transport.send(m.toBuilder().snapshot(full).build());
+            } catch (IOException | RuntimeException | Error e) {
+                // Reported as failed, or the leader's progress for that follower stays in snapshot state.
+                LOG.warn("snapshot send failed to={} error=\"{}\"", Long.toHexString(m.to()), e.toString());
                 rt.execute(() -> node.reportSnapshot(m.to(), true));
                 return;
             }
-            Snapshot full = new Snapshot(meta.index(), meta.term(), meta.confState(), bos.toByteArray());
-            transport.send(m.toBuilder().snapshot(full).build());
             // The transport sends asynchronously; report success optimistically (etcd reports on stream end).
             rt.execute(() -> node.reportSnapshot(m.to(), false));
         });
@@ -995,7 +1065,12 @@ public final class Member implements MemberApi, AutoCloseable {
         CompletableFuture<Response> waiter = pending.remove(env.requestId());
         try {
             Response r = store.apply(e.index(), env.request());
-            if (waiter != null) waiter.complete(r);
+            if (waiter != null) {
+                // An installed snapshot's data already held this entry: its own answer is unknown here. etcd
+                // leaves such a proposal to time out; answer that error now rather than a foreign response.
+                if (r instanceof io.quorumlab.mvcc.api.AlreadyApplied) waiter.completeExceptionally(EtcdError.TIMEOUT.exception());
+                else waiter.complete(r);
+            }
         } catch (MvccException ex) {
             if (waiter != null) waiter.completeExceptionally(ex);
         } catch (RuntimeException ex) {
