@@ -86,9 +86,15 @@ class SnapshotInstallCrashTest {
     private final List<RealRuntime> runtimes = new ArrayList<>();
 
     private Member start(String name, Runtime rt) throws Exception {
+        return start(name, rt, java.util.function.UnaryOperator.identity());
+    }
+
+    /** Starts a member whose inbound peer messages pass {@code inbound} first (null: dropped). */
+    private Member start(String name, Runtime rt, java.util.function.UnaryOperator<io.quorumlab.raft.Message> inbound)
+            throws Exception {
         MemberConfig cfg = MemberConfig.defaults(name, dir.resolve(name), cluster).withTimeouts(50, 500)
                 .withSnapshotCount(20, 5).withWalSegmentBytes(1 << 20);
-        Member m = new Member(cfg, rt, hub.join(cfg.memberId()), MemberMetrics.isolated());
+        Member m = new Member(cfg, rt, new FilteringTransport(hub.join(cfg.memberId()), inbound), MemberMetrics.isolated());
         m.start();
         members.put(name, m);
         return m;
@@ -197,22 +203,21 @@ class SnapshotInstallCrashTest {
                 "restarted m3 misses writes that the snapshot covered but its backend never received");
     }
 
-    /** m3's inbound side: a snapshot's backend copy arrives with its last byte flipped (the checksum fails). */
-    static final class CorruptingTransport implements io.quorumlab.server.peer.PeerTransport {
+    /** m3's inbound side: each message is rewritten, or dropped (null), by {@code filter} before the member sees it. */
+    static final class FilteringTransport implements io.quorumlab.server.peer.PeerTransport {
         final LocalTransport inner;
+        final java.util.function.UnaryOperator<io.quorumlab.raft.Message> filter;
 
-        CorruptingTransport(LocalTransport inner) { this.inner = inner; }
+        FilteringTransport(LocalTransport inner, java.util.function.UnaryOperator<io.quorumlab.raft.Message> filter) {
+            this.inner = inner;
+            this.filter = filter;
+        }
 
         @Override
         public void start(java.util.function.Consumer<io.quorumlab.raft.Message> inbound, java.util.function.Consumer<Long> unreachable) {
             inner.start(m -> {
-                if (m.snapshot() != null && m.snapshot().data().length > 0) {
-                    byte[] d = m.snapshot().data().clone();
-                    d[d.length - 1] ^= 1;
-                    io.quorumlab.raft.Snapshot s = m.snapshot();
-                    m = m.toBuilder().snapshot(new io.quorumlab.raft.Snapshot(s.index(), s.term(), s.confState(), d)).build();
-                }
-                inbound.accept(m);
+                io.quorumlab.raft.Message f = filter.apply(m);
+                if (f != null) inbound.accept(f);
             }, unreachable);
         }
 
@@ -223,16 +228,21 @@ class SnapshotInstallCrashTest {
         @Override public void close() { inner.close(); }
     }
 
+    /** A snapshot's backend copy with its last byte flipped (the checksum fails). */
+    static io.quorumlab.raft.Message corruptSnapshot(io.quorumlab.raft.Message m) {
+        if (m.snapshot() == null || m.snapshot().data().length == 0) return m;
+        byte[] d = m.snapshot().data().clone();
+        d[d.length - 1] ^= 1;
+        io.quorumlab.raft.Snapshot s = m.snapshot();
+        return m.toBuilder().snapshot(new io.quorumlab.raft.Snapshot(s.index(), s.term(), s.confState(), d)).build();
+    }
+
     @Test
     void aSnapshotWhoseRestoreFailsIsNotTreatedAsInstalled() throws Exception {
         for (int i = 1; i <= 3; i++) cluster.put("m" + i, "http://127.0.0.1:" + (24800 + i));
         start("m1", real("m1"));
         start("m2", real("m2"));
-        MemberConfig cfg3 = MemberConfig.defaults("m3", dir.resolve("m3"), cluster).withTimeouts(50, 500)
-                .withSnapshotCount(20, 5).withWalSegmentBytes(1 << 20);
-        Member m3 = new Member(cfg3, real("m3"), new CorruptingTransport(hub.join(cfg3.memberId())), MemberMetrics.isolated());
-        m3.start();
-        members.put("m3", m3);
+        Member m3 = start("m3", real("m3"), SnapshotInstallCrashTest::corruptSnapshot);
         Member m1 = members.get("m1");
 
         put(m1, "early", "0");
@@ -319,39 +329,15 @@ class SnapshotInstallCrashTest {
         assertEquals(100, count(m3, "k"));
     }
 
-    /** m3's inbound side: while {@code dropping}, appends and snapshots from the leader are lost (heartbeats pass). */
-    static final class DroppingTransport implements io.quorumlab.server.peer.PeerTransport {
-        final LocalTransport inner;
-        volatile boolean dropping;
-
-        DroppingTransport(LocalTransport inner) { this.inner = inner; }
-
-        @Override
-        public void start(java.util.function.Consumer<io.quorumlab.raft.Message> inbound, java.util.function.Consumer<Long> unreachable) {
-            inner.start(m -> {
-                if (dropping && (m.type() == io.quorumlab.raft.MessageType.APP || m.type() == io.quorumlab.raft.MessageType.SNAP)) return;
-                inbound.accept(m);
-            }, unreachable);
-        }
-
-        @Override public void updatePeers(Map<Long, String> peerUrls) { inner.updatePeers(peerUrls); }
-        @Override public long send(io.quorumlab.raft.Message m) { return inner.send(m); }
-        @Override public void sendControl(long to, byte[] payload) { inner.sendControl(to, payload); }
-        @Override public void onControl(java.util.function.BiConsumer<Long, byte[]> h) { inner.onControl(h); }
-        @Override public void close() { inner.close(); }
-    }
-
     @Test
-    void aFollowersOwnWriteCoveredByTheSnapshotDataIsAnsweredAsAPut() throws Exception {
+    void aFollowersOwnWriteCoveredByTheSnapshotDataGetsAnEtcdAnswer() throws Exception {
         for (int i = 1; i <= 3; i++) cluster.put("m" + i, "http://127.0.0.1:" + (24800 + i));
         start("m1", real("m1"));
         start("m2", real("m2"));
-        MemberConfig cfg3 = MemberConfig.defaults("m3", dir.resolve("m3"), cluster).withTimeouts(50, 500)
-                .withSnapshotCount(20, 5).withWalSegmentBytes(1 << 20);
-        DroppingTransport t3 = new DroppingTransport(hub.join(cfg3.memberId()));
-        Member m3 = new Member(cfg3, real("m3"), t3, MemberMetrics.isolated());
-        m3.start();
-        members.put("m3", m3);
+        // While dropping, appends and snapshots from the leader are lost (heartbeats pass).
+        java.util.concurrent.atomic.AtomicBoolean dropping = new java.util.concurrent.atomic.AtomicBoolean();
+        Member m3 = start("m3", real("m3"), m -> dropping.get()
+                && (m.type() == io.quorumlab.raft.MessageType.APP || m.type() == io.quorumlab.raft.MessageType.SNAP) ? null : m);
         Member m1 = members.get("m1");
         put(m1, "early", "0");
         await("m3 applies the first write", () -> count(m3, "early") == 1);
@@ -363,13 +349,13 @@ class SnapshotInstallCrashTest {
         }
         await("m3 follows another member", () -> m3.leaderId() != 0 && m3.leaderId() != m3.memberId());
         Member leader = members.values().stream().filter(m -> m.leaderId() == m.memberId()).findFirst().orElseThrow();
-        t3.dropping = true;
+        dropping.set(true);
         for (int i = 0; i < 100; i++) put(leader, "k" + i, "v" + i);
         // m3's own write, forwarded to the leader after its last snapshot: committed without m3.
         java.util.concurrent.CompletableFuture<io.quorumlab.mvcc.api.Response> mine = m3.propose(PutRequest.of("mine", "1"));
         await("the leader applies m3's write", () -> count(leader, "mine") == 1);
         Thread.sleep(200);
-        t3.dropping = false;
+        dropping.set(false);
         Object answer;
         try {
             answer = mine.get(20, TimeUnit.SECONDS);
