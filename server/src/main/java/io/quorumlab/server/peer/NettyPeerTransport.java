@@ -131,6 +131,9 @@ public final class NettyPeerTransport implements PeerTransport {
     }
 
     /** --peer-cert-allowed-cn: the client certificate's CN must match, or the connection is closed. */
+    /** Set on an inbound connection once its certificate passed --peer-cert-allowed-cn. */
+    private static final io.netty.util.AttributeKey<Boolean> PEER_VERIFIED = io.netty.util.AttributeKey.valueOf("quorumlab.peerVerified");
+
     private void checkAllowedCn(ChannelHandlerContext ctx, io.netty.handler.ssl.SslHandler ssl) {
         if (allowedCn == null || allowedCn.isEmpty()) return;
         try {
@@ -143,6 +146,8 @@ public final class NettyPeerTransport implements PeerTransport {
             if (!allowedCn.equals(cn)) {
                 LOG.warn("rejected peer connection remote={} cn={} allowed-cn={}", ctx.channel().remoteAddress(), cn, allowedCn);
                 ctx.close();
+            } else {
+                ctx.channel().attr(PEER_VERIFIED).set(Boolean.TRUE);
             }
         } catch (Exception e) {
             LOG.warn("rejected peer connection without a usable certificate remote={} error=\"{}\"", ctx.channel().remoteAddress(), e.toString());
@@ -178,6 +183,12 @@ public final class NettyPeerTransport implements PeerTransport {
                             @Override
                             protected void channelRead0(ChannelHandlerContext ctx, ByteBuf buf) {
                                 if (!buf.isReadable()) return;
+                                // Bytes that came with the client's last handshake flight are decoded before (or
+                                // after a failed) --peer-cert-allowed-cn check: nothing from an unchecked peer is used.
+                                if (allowedCn != null && !allowedCn.isEmpty() && serverSsl != null
+                                        && ctx.channel().attr(PEER_VERIFIED).get() == null) {
+                                    return;
+                                }
                                 byte kind = buf.readByte();
                                 if (kind == FRAME_CONTROL) {
                                     if (buf.readableBytes() < 16) return;
@@ -313,7 +324,8 @@ public final class NettyPeerTransport implements PeerTransport {
         final ArrayBlockingQueue<byte[]> queue = new ArrayBlockingQueue<>(QUEUE_MESSAGES);
         private final AtomicBoolean flushScheduled = new AtomicBoolean();
         private volatile Channel channel;
-        private volatile boolean connecting;
+        /** One dial at a time: senders on several threads (member loop, apply loop, gRPC) race to connect. */
+        private final java.util.concurrent.atomic.AtomicBoolean connecting = new java.util.concurrent.atomic.AtomicBoolean();
         private volatile long nextConnectNanos;
         private volatile boolean peerClosed;
         /** Written on the loop since the last flush (event loop only). */
@@ -374,7 +386,7 @@ public final class NettyPeerTransport implements PeerTransport {
         }
 
         private void connect() {
-            if (peerClosed || connecting || System.nanoTime() < nextConnectNanos) return;
+            if (peerClosed || connecting.get() || System.nanoTime() < nextConnectNanos) return;
             URI u;
             try {
                 u = URI.create(url.split(",")[0].trim());
@@ -382,7 +394,12 @@ public final class NettyPeerTransport implements PeerTransport {
                 LOG.warn("bad peer url member={} url={}", Long.toHexString(id), url);
                 return;
             }
-            connecting = true;
+            if (!connecting.compareAndSet(false, true)) return;
+            Channel live = channel; // set before a finished dial clears the flag: a sender that saw none may be late
+            if (live != null && live.isActive()) {
+                connecting.set(false);
+                return;
+            }
             final URI target = u;
             Bootstrap b = new Bootstrap().group(group)
                     .channel(epoll ? io.netty.channel.epoll.EpollSocketChannel.class : NioSocketChannel.class)
@@ -408,17 +425,20 @@ public final class NettyPeerTransport implements PeerTransport {
                     });
             ChannelFuture f = b.connect(u.getHost(), u.getPort());
             f.addListener(done -> {
-                connecting = false;
                 if (done.isSuccess()) {
-                    channel = f.channel();
-                    channel.closeFuture().addListener(c -> {
-                        channel = null;
+                    Channel opened = f.channel();
+                    channel = opened;
+                    opened.closeFuture().addListener(c -> {
+                        // Only this connection's own close clears the field (never a newer connection).
+                        if (channel == opened) channel = null;
                         nextConnectNanos = System.nanoTime() + RECONNECT_NANOS;
                     });
-                    if (peerClosed) channel.close();
+                    connecting.set(false);
+                    if (peerClosed) opened.close();
                     else kick();
                 } else {
                     nextConnectNanos = System.nanoTime() + RECONNECT_NANOS;
+                    connecting.set(false);
                     // Messages for a peer we cannot reach are stale by the time it is back: drop them.
                     queue.clear();
                     Consumer<Long> un = unreachable;
