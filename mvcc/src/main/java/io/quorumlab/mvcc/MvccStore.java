@@ -912,7 +912,13 @@ public final class MvccStore implements AutoCloseable {
         try {
             Lessor.Lease l = lessor.leases.get(id);
             if (l == null) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);
-            if (lessor.primary) lessor.expireAt(l, config.nanoClock().getAsLong() + l.ttl * 1_000_000_000L);
+            if (lessor.primary) {
+                long now = config.nanoClock().getAsLong();
+                // Past its deadline the lease is as good as revoked (the leader proposes or has proposed the
+                // revoke): etcd's Renew refuses it ("requested lease not found"), it does not revive it.
+                if (l.expiryNanos != Long.MAX_VALUE && now - l.expiryNanos >= 0) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);
+                lessor.expireAt(l, now + l.ttl * 1_000_000_000L);
+            }
             l.remainingTtl = 0; // a renewal supersedes the last checkpoint
             return new LeaseKeepAliveResponse(ResponseHeader.ofRevision(currentRev), id, l.ttl);
         } finally {

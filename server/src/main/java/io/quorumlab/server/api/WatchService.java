@@ -211,7 +211,7 @@ final class WatchService extends WatchGrpc.WatchImplBase {
                     // The outbox offers no ready callback: block on it with a timeout.
                     WatchResponse r = stream.poll(SENDER_WAKE_MILLIS, TimeUnit.MILLISECONDS);
                     if (r == null) continue;
-                    if (r.watchId() == WatchResponse.STREAM_PROGRESS_ID) {
+                    if (r.watchId() == WatchResponse.STREAM_PROGRESS_ID && r.isProgress()) { // a refused create has id -1 too
                         progressAnsweredRev = Math.max(progressAnsweredRev, r.revision());
                     }
                     if (r.canceled()) fragmenting.remove(r.watchId());

@@ -259,8 +259,10 @@ public final class Member implements MemberApi, AutoCloseable {
         this.term = raftStorage.hardState().term();
     }
 
+    /** etcd's lease floor: ((3 * electionTicks) / 2) heartbeats (integer ticks), rounded up to whole seconds. */
     private static long minLeaseTtlSeconds(MemberConfig cfg) {
-        return (long) Math.ceil(1.5 * cfg.electionMillis() / 1000.0);
+        long millis = (3L * cfg.electionTicks() / 2) * cfg.heartbeatMillis();
+        return (millis + 999) / 1000;
     }
 
     /** Begins ticking, accepting peer messages and serving. */
