@@ -142,7 +142,7 @@ public final class WatchHub implements AutoCloseable {
         try {
             synchronized (mu) {
                 for (Watcher w : s.watchers.values()) if (!w.synced) return; // would run ahead of undelivered events
-                s.offerControl(new WatchResponse(WatchResponse.STREAM_PROGRESS_ID, store.currentRevision(), false, false, 0, "",
+                s.offerProgress(new WatchResponse(WatchResponse.STREAM_PROGRESS_ID, store.currentRevision(), false, false, 0, "",
                         List.of()));
             }
         } finally {
@@ -158,7 +158,7 @@ public final class WatchHub implements AutoCloseable {
                 long cur = store.currentRevision();
                 for (Watcher w : synced.all()) {
                     if (w.request.progressNotify() && !w.sentSinceProgressTick) {
-                        w.stream.offerControl(new WatchResponse(w.id, cur, false, false, 0, "", List.of()));
+                        w.stream.offerProgress(new WatchResponse(w.id, cur, false, false, 0, "", List.of()));
                     }
                     w.sentSinceProgressTick = false;
                 }

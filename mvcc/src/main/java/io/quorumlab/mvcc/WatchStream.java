@@ -15,12 +15,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * One client watch stream (one gRPC Watch call): its watchers and one bounded, ordered outbox.
  *
  * <p>The outbox holds at most {@code eventCapacity} event responses plus a reserve for control
- * responses (created, canceled, progress), so a full outbox never loses a cancel. When event
+ * responses (created, canceled, progress), so a full outbox never loses a cancel: progress answers take
+ * at most {@value #PROGRESS_RESERVE} of its slots (a dropped one is asked for again or comes with the next
+ * tick), the rest is for created and canceled, at most two per watcher. When event
  * space runs out the affected watcher falls behind ("unsynced") and later catches up from the
  * backend; apply never waits for a consumer. One sender thread drains with {@link #poll}.
  */
 public final class WatchStream implements AutoCloseable {
-    private record Item(WatchResponse response, boolean event) {}
+    private record Item(WatchResponse response, boolean event, boolean progress) {}
+
+    /** Control slots that progress answers may hold at once. */
+    static final int PROGRESS_RESERVE = 16;
 
     private final WatchHub hub;
     final int eventCapacity;
@@ -31,6 +36,7 @@ public final class WatchStream implements AutoCloseable {
     private final ArrayDeque<Item> outbox = new ArrayDeque<>();
     private int queuedEvents;
     private int queuedControl;
+    private int queuedProgress;
     /** Guarded by the hub monitor. */
     final Map<Long, Watcher> watchers = new HashMap<>();
     long nextWatchId;
@@ -41,7 +47,7 @@ public final class WatchStream implements AutoCloseable {
         this.hub = hub;
         this.eventCapacity = eventCapacity;
         this.maxWatchers = maxWatchers;
-        this.controlCapacity = 2 * maxWatchers + 16;
+        this.controlCapacity = 2 * maxWatchers + PROGRESS_RESERVE;
     }
 
     /**
@@ -93,21 +99,28 @@ public final class WatchStream implements AutoCloseable {
         if (it == null) return null;
         boolean wasFull = queuedEvents >= eventCapacity;
         if (it.event()) queuedEvents--; else queuedControl--;
+        if (it.progress()) queuedProgress--;
         if (wasFull) hub.wakeSync(); // room again: lagging watchers can resume
         return it.response();
     }
 
-    boolean offerEvents(WatchResponse r) { return offer(r, true); }
+    boolean offerEvents(WatchResponse r) { return offer(r, true, false); }
 
-    boolean offerControl(WatchResponse r) { return offer(r, false); }
+    /** Created and canceled responses: always room (at most two per watcher). */
+    boolean offerControl(WatchResponse r) { return offer(r, false, false); }
 
-    private boolean offer(WatchResponse r, boolean event) {
+    /** A progress answer; false (dropped) when {@value #PROGRESS_RESERVE} are already queued. */
+    boolean offerProgress(WatchResponse r) { return offer(r, false, true); }
+
+    private boolean offer(WatchResponse r, boolean event, boolean progress) {
         queueLock.lock();
         try {
             if (closed) return true; // nobody listens; dropping is correct
             if (event ? queuedEvents >= eventCapacity : queuedControl >= controlCapacity) return false;
-            outbox.add(new Item(r, event));
+            if (progress && queuedProgress >= PROGRESS_RESERVE) return false;
+            outbox.add(new Item(r, event, progress));
             if (event) queuedEvents++; else queuedControl++;
+            if (progress) queuedProgress++;
             assert queuedEvents <= eventCapacity && queuedControl <= controlCapacity;
             notEmpty.signalAll();
             return true;
