@@ -50,19 +50,71 @@ public final class Snapshotter {
 
     public void save(long term, long index, byte[] data) throws IOException {
         String name = fileName(term, index);
-        String tmp = name + WalFormat.TMP_SUFFIX;
-        storage.delete(tmp);
         ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         header.put(MAGIC).putLong(term).putLong(index).putLong(data.length).putInt(crc(term, index, data)).putInt(0);
         header.flip();
+        writeDurably(name, header, ByteBuffer.wrap(data));
+        LOG.info("saved snapshot file={} term={} index={} bytes={}", name, term, index, data.length);
+    }
+
+    /** Temp file, fsync, rename, directory fsync: after a crash the file is whole or absent. */
+    private void writeDurably(String name, ByteBuffer... parts) throws IOException {
+        String tmp = name + WalFormat.TMP_SUFFIX;
+        storage.delete(tmp);
         try (WalFile f = storage.create(tmp)) {
-            f.write(header, 0);
-            f.write(ByteBuffer.wrap(data), HEADER_BYTES);
+            long pos = 0;
+            for (ByteBuffer b : parts) {
+                int n = b.remaining();
+                f.write(b, pos);
+                pos += n;
+            }
             f.force();
         }
         storage.rename(tmp, name);
         storage.fsyncDir();
-        LOG.info("saved snapshot file={} term={} index={} bytes={}", name, term, index, data.length);
+    }
+
+    // ---- received backend copies (etcd's <index>.snap.db) ------------------------------------
+
+    static final String DB_SUFFIX = ".snap.db";
+
+    public static String dbFileName(long index) {
+        return String.format(Locale.ROOT, "%016x%s", index, DB_SUFFIX);
+    }
+
+    /**
+     * Saves a follower's received backend copy durably, before the snapshot's WAL marker: a restart whose
+     * backend is behind the snapshot restores from it.
+     */
+    public void saveDb(long index, byte[] data) throws IOException {
+        writeDurably(dbFileName(index), ByteBuffer.wrap(data));
+    }
+
+    /** The backend copy received with the snapshot at {@code index}, if it was saved. */
+    public Optional<byte[]> loadDb(long index) throws IOException {
+        String name = dbFileName(index);
+        if (!storage.exists(name)) {
+            return Optional.empty();
+        }
+        try (WalFile f = storage.open(name)) {
+            return Optional.of(f.readAll());
+        }
+    }
+
+    /** Deletes backend copies (and their temp files) up to {@code index}; a leftover is harmless, so no fsync. */
+    public void removeDbs(long index) throws IOException {
+        for (String n : storage.list()) {
+            if (!n.endsWith(DB_SUFFIX) && !n.endsWith(DB_SUFFIX + WalFormat.TMP_SUFFIX)) {
+                continue;
+            }
+            try {
+                if (Long.parseUnsignedLong(n.substring(0, 16), 16) <= index) {
+                    storage.delete(n);
+                }
+            } catch (RuntimeException e) {
+                // not one of ours
+            }
+        }
     }
 
     /** Snapshot file names, newest (highest term, then index) first. */

@@ -97,8 +97,6 @@ public final class Member implements MemberApi, AutoCloseable {
     private final RawNode node;
     private final Wal wal;
     private final Snapshotter snapshotter;
-    /** The snap directory: Raft's snapshot files and received backend copies ({@code <index>.snap.db}). */
-    private final WalStorage snapStorage;
     private final Map<Long, String> peerUrls = new TreeMap<>();
     /** Written by the member loop, read by the apply loop. */
     private volatile long lastSnapshotIndex;
@@ -189,8 +187,7 @@ public final class Member implements MemberApi, AutoCloseable {
         peerUrls.putAll(peerUrlsOf(membership, null));
 
         WalStorage walStorage = rt.walStorage(cfg.walDir());
-        this.snapStorage = rt.walStorage(cfg.dataDir().resolve("member").resolve("snap"));
-        this.snapshotter = new Snapshotter(snapStorage);
+        this.snapshotter = new Snapshotter(rt.walStorage(cfg.dataDir().resolve("member").resolve("snap")));
         WalOptions walOpts = WalOptions.defaults().withSegmentBytes(cfg.walSegmentBytes()).withMaxWals(cfg.maxWals())
                 .withNanoClock(rt::nanoTime).withMetrics(metrics.walMetrics());
         walOpts = rt.tuneWal(walOpts);
@@ -602,7 +599,7 @@ public final class Member implements MemberApi, AutoCloseable {
         // The copy is made durable first (etcd's <index>.snap.db): once the marker is in the WAL, a restart
         // starts Raft after the snapshot, and a crash before the apply loop restored it must find the copy.
         try {
-            saveSnapshotDb(snap.index(), snap.data());
+            snapshotter.saveDb(snap.index(), snap.data());
             snapshotter.save(snap.term(), snap.index(), encodeConfState(snap.confState()));
             wal.saveSnapshot(new SnapshotMarker(snap.index(), snap.term()));
         } catch (IOException e) {
@@ -637,58 +634,26 @@ public final class Member implements MemberApi, AutoCloseable {
         LOG.info("installed snapshot index={} term={} bytes={}", snap.index(), snap.term(), data.length);
     }
 
-    static String snapshotDbName(long index) {
-        return String.format("%016x.snap.db", index);
-    }
-
-    /** A received backend copy, durable (temp file, fsync, rename, directory fsync) before the WAL marker. */
-    private void saveSnapshotDb(long index, byte[] data) throws IOException {
-        String name = snapshotDbName(index);
-        String tmp = name + ".tmp";
-        snapStorage.delete(tmp);
-        try (io.quorumlab.wal.storage.WalFile f = snapStorage.create(tmp)) {
-            f.write(ByteBuffer.wrap(data), 0);
-            f.force();
-        }
-        snapStorage.rename(tmp, name);
-        snapStorage.fsyncDir();
-    }
-
     /**
      * Startup: the WAL starts after a received snapshot whose restore never finished (a crash between
      * the marker and the apply loop's restore). Restore from its saved copy, or refuse to start: Raft
      * would otherwise never apply the entries the snapshot covered (etcd panics alike).
      */
     private void restoreFromSnapshotDb(long index) throws IOException {
-        String name = snapshotDbName(index);
-        if (!snapStorage.exists(name)) {
-            throw new IllegalStateException("the backend's consistent index " + store.consistentIndex()
-                    + " is behind the snapshot at index " + index + " and its backend copy " + name
-                    + " is missing: refusing to start");
-        }
-        byte[] data;
-        try (io.quorumlab.wal.storage.WalFile f = snapStorage.open(name)) {
-            data = f.readAll();
-        }
+        byte[] data = snapshotter.loadDb(index).orElseThrow(() -> new IllegalStateException(
+                "the backend's consistent index " + store.consistentIndex() + " is behind the snapshot at index " + index
+                        + " and its backend copy " + Snapshotter.dbFileName(index) + " is missing: refusing to start"));
         store.restore(new ByteArrayInputStream(data));
-        LOG.info("backend restored from the received snapshot copy file={} consistentIndex={}", name, store.consistentIndex());
+        LOG.info("backend restored from the received snapshot copy file={} consistentIndex={}", Snapshotter.dbFileName(index),
+                store.consistentIndex());
         loadMembership();
         peerUrls.putAll(peerUrlsOf(membership, null));
     }
 
-    /** Drops received backend copies the backend has caught up with (a leftover is harmless, so no fsync). */
+    /** Drops received backend copies the backend has caught up with. */
     private void removeSnapshotDbs(long upTo) {
         try {
-            for (String n : snapStorage.list()) {
-                if (!n.endsWith(".snap.db") && !n.endsWith(".snap.db.tmp")) continue;
-                long idx;
-                try {
-                    idx = Long.parseUnsignedLong(n.substring(0, 16), 16);
-                } catch (RuntimeException e) {
-                    continue;
-                }
-                if (idx <= upTo) snapStorage.delete(n);
-            }
+            snapshotter.removeDbs(upTo);
         } catch (IOException e) {
             LOG.warn("could not remove received snapshot copies error=\"{}\"", e.toString());
         }
