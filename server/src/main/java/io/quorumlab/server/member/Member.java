@@ -267,11 +267,13 @@ public final class Member implements MemberApi, AutoCloseable {
         transport.onControl(this::onControl);
         transport.start(this::onInbound, id -> rt.execute(() -> node.reportUnreachable(id)));
         transport.updatePeers(Map.copyOf(peerUrls));
+        // First on the apply loop, before any entry the member loop hands it: the store may have been
+        // touched on this thread (a startup restore from a received snapshot copy).
+        rt.executeApply(store::transferApplyOwnership);
         rt.execute(() -> {
             if (rt.inApplyLoop()) throw new IllegalStateException("member loop must not be the apply loop");
             processReady();
         });
-        rt.executeApply(store::transferApplyOwnership);
         scheduleTick();
         scheduleLeaseCheck();
         schedulePublish();
