@@ -75,7 +75,11 @@ public final class EtcdServer implements AutoCloseable {
         RealRuntime rt = new RealRuntime(cfg.name(), cfg.storage().effectiveBackendBatchInterval().toMillis(),
                 cfg.storage().effectiveBackendBatchLimit());
         // Peer connections live on the member loop: a Raft message is read, stepped and answered on one thread.
-        NettyPeerTransport transport = new NettyPeerTransport(mc.memberId(), peer.host(), peer.port(), peerTls, rt.memberEventLoop());
+        // Hellos carry the cluster id; a member that joined an existing cluster says none (its MemberConfig's id is
+        // derived from --initial-cluster, which then lists the new member too, so it is not the cluster's).
+        long helloClusterId = mc.newCluster() ? mc.clusterId() : 0;
+        NettyPeerTransport transport = new NettyPeerTransport(mc.memberId(), peer.host(), peer.port(), peerTls, rt.memberEventLoop(),
+                () -> helloClusterId, NettyPeerTransport.Limits.forMember(mc.maxRequestBytes(), mc.quotaBackendBytes()));
         Member member;
         try {
             transport.bind(); // fail early and clearly when the peer port is taken

@@ -9,16 +9,15 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.quorumlab.raft.Message;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,8 +29,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Raft messages over TCP: one long-lived outbound connection per peer, frames of
- * {@code [u32 length][u8 kind][body]} (kind 0: a protobuf Raft message; kind 1: a control request
- * between members, {@code [from][to][payload]}), writes batched per flush. Each peer has a bounded queue;
+ * {@code [u32 length][u8 kind][body]} (kind 0: a protobuf Raft message; 1: a control request between
+ * members, {@code [from][to][payload]}; 2: a snapshot message; 3: the hello every connection opens with,
+ * {@code [version][cluster id][from][to]}), writes batched per flush. The listener ({@link InboundPeerConnection})
+ * checks each declared length against its kind's {@link Limits} before buffering it, binds the connection to the
+ * hello's cluster and sender, bounds the number of inbound connections and closes stalled ones. Each peer has a bounded queue;
  * when it is full (the peer is slow or down) the message is dropped and the member is told the
  * peer is unreachable, so the member loop never blocks on the network.
  *
@@ -43,8 +45,74 @@ import org.slf4j.LoggerFactory;
  */
 public final class NettyPeerTransport implements PeerTransport {
     private static final Logger LOG = LoggerFactory.getLogger(NettyPeerTransport.class);
-    /** Snapshots carry the whole backend; everything else is bounded by Raft's 1 MiB message limit. */
+    /** The largest frame the u32 length prefix and one Java array can carry. */
     public static final int MAX_FRAME_BYTES = Integer.MAX_VALUE - 8;
+    /** Raft's max size per append (entry bytes), as {@code Member} configures its {@code RawNode}: 1 MiB, etcd's. */
+    public static final long RAFT_MAX_SIZE_PER_MSG_BYTES = 1 << 20;
+
+    /**
+     * Bounds on what a peer may make this member hold. Every member of a cluster must run with the same
+     * --max-request-bytes (etcd assumes the same).
+     *
+     * @param maxEntriesBytes          the entry bytes one outbound Raft message carries at most: Raft's append limit or
+     *                                 one entry of the largest request, whichever is more (Raft always sends one entry)
+     * @param maxMessageBytes          the largest inbound frame of an ordinary Raft message (kind byte + body)
+     * @param maxSnapshotBytes         the largest inbound snapshot frame (a snapshot carries the whole backend)
+     * @param maxSnapshotsReceiving    connections that may hold a partly received snapshot frame at once
+     * @param inboundConnectionsPerPeer inbound connections allowed per configured peer ...
+     * @param inboundConnectionSlack   ... plus this many (members being added, reconnects overlapping a close)
+     * @param helloTimeoutMillis       an accepted connection that has not said hello by then is closed (TLS handshake included)
+     * @param readTimeoutMillis        a frame that stalls this long (less than minProgressBytes arrived) closes its connection
+     * @param minProgressBytes         the least a partial frame must grow by per read timeout
+     */
+    public record Limits(long maxEntriesBytes, int maxMessageBytes, int maxSnapshotBytes, int maxSnapshotsReceiving,
+                         int inboundConnectionsPerPeer, int inboundConnectionSlack, long helloTimeoutMillis,
+                         long readTimeoutMillis, int minProgressBytes) {
+        /** etcd's peer read timeout (rafthttp ConnReadTimeout). */
+        public static final long READ_TIMEOUT_MILLIS = 5000;
+
+        public Limits {
+            if (maxEntriesBytes <= 0 || maxMessageBytes <= 0 || maxSnapshotBytes < maxMessageBytes || maxSnapshotsReceiving <= 0
+                    || inboundConnectionsPerPeer < 0 || inboundConnectionSlack <= 0 || helloTimeoutMillis <= 0
+                    || readTimeoutMillis <= 0 || minProgressBytes <= 0) {
+                throw new IllegalArgumentException("bad peer transport limits");
+            }
+        }
+
+        /**
+         * Limits derived from the member's --max-request-bytes and --quota-backend-bytes (-1 or 0: no quota).
+         * An append's encoded entries take at most ~1.6x their Raft size (protobuf framing of tiny entries),
+         * hence twice the entry budget plus room for the message's own fields. A snapshot is the backend, which
+         * cannot outgrow its LMDB map of twice the quota ({@code RealRuntime.backend}).
+         */
+        public static Limits forMember(long maxRequestBytes, long quotaBackendBytes) {
+            long entries = Math.max(RAFT_MAX_SIZE_PER_MSG_BYTES, maxRequestBytes + io.quorumlab.raft.Entry.OVERHEAD_BYTES);
+            int message = (int) Math.min(MAX_FRAME_BYTES, 2 * entries + (64 << 10));
+            long snap = quotaBackendBytes <= 0 ? MAX_FRAME_BYTES : 2 * quotaBackendBytes + (16 << 20);
+            int snapshot = (int) Math.max(message, Math.min(MAX_FRAME_BYTES, snap));
+            return new Limits(entries, message, snapshot, 2, 4, 16, READ_TIMEOUT_MILLIS, READ_TIMEOUT_MILLIS, 64 << 10);
+        }
+
+        /** etcd's defaults: 1.5 MiB requests, a 2 GiB quota. */
+        public static Limits defaults() {
+            return forMember(io.quorumlab.server.member.MemberConfig.DEFAULT_MAX_REQUEST_BYTES, 2L << 30);
+        }
+
+        public Limits withTimeouts(long helloMillis, long readMillis, int minProgress) {
+            return new Limits(maxEntriesBytes, maxMessageBytes, maxSnapshotBytes, maxSnapshotsReceiving, inboundConnectionsPerPeer,
+                    inboundConnectionSlack, helloMillis, readMillis, minProgress);
+        }
+
+        public Limits withConnections(int perPeer, int slack) {
+            return new Limits(maxEntriesBytes, maxMessageBytes, maxSnapshotBytes, maxSnapshotsReceiving, perPeer, slack,
+                    helloTimeoutMillis, readTimeoutMillis, minProgressBytes);
+        }
+
+        public Limits withSizes(long entries, int message, int snapshot) {
+            return new Limits(entries, message, snapshot, maxSnapshotsReceiving, inboundConnectionsPerPeer, inboundConnectionSlack,
+                    helloTimeoutMillis, readTimeoutMillis, minProgressBytes);
+        }
+    }
     private static final int QUEUE_MESSAGES = 4096;
     private static final long RECONNECT_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
@@ -74,7 +142,8 @@ public final class NettyPeerTransport implements PeerTransport {
     private volatile Consumer<Message> inbound;
     private volatile java.util.function.BiConsumer<Long, byte[]> control;
     /** Frame kinds: the first byte of every frame. */
-    private static final byte FRAME_RAFT = 0, FRAME_CONTROL = 1;
+    private static final byte FRAME_RAFT = InboundPeerConnection.FRAME_RAFT, FRAME_CONTROL = InboundPeerConnection.FRAME_CONTROL,
+            FRAME_SNAPSHOT = InboundPeerConnection.FRAME_SNAPSHOT;
     private volatile Consumer<Long> unreachable;
     private Channel serverChannel;
     private volatile boolean closed;
@@ -82,6 +151,60 @@ public final class NettyPeerTransport implements PeerTransport {
     private final io.netty.handler.ssl.SslContext serverSsl;
     private final io.netty.handler.ssl.SslContext clientSsl;
     private final String allowedCn;
+    private final Limits limits;
+    /** The cluster id said in every hello and checked in every received one; 0 when this member does not know it. */
+    private final java.util.function.LongSupplier clusterId;
+    private final java.util.concurrent.atomic.AtomicInteger inboundConnections = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger snapshotsReceiving = new java.util.concurrent.atomic.AtomicInteger();
+    private final InboundPeerConnection.Sink inboundSink = new InboundPeerConnection.Sink() {
+        @Override
+        public long selfId() {
+            return selfId;
+        }
+
+        @Override
+        public long clusterId() {
+            return clusterId.getAsLong();
+        }
+
+        @Override
+        public boolean verified(ChannelHandlerContext ctx) {
+            // Bytes that came with the client's last handshake flight are decoded before (or after a failed)
+            // --peer-cert-allowed-cn check: nothing from an unchecked peer is used.
+            return allowedCn == null || allowedCn.isEmpty() || serverSsl == null || ctx.channel().attr(PEER_VERIFIED).get() != null;
+        }
+
+        @Override
+        public void raft(Message m) {
+            Consumer<Message> in = inbound;
+            if (in != null) in.accept(m);
+        }
+
+        @Override
+        public void control(long from, byte[] payload) {
+            var c = control;
+            if (c != null) c.accept(from, payload);
+        }
+
+        @Override
+        public boolean acquireSnapshotSlot() {
+            if (snapshotsReceiving.incrementAndGet() <= limits.maxSnapshotsReceiving()) return true;
+            snapshotsReceiving.decrementAndGet();
+            return false;
+        }
+
+        @Override
+        public void releaseSnapshotSlot() {
+            snapshotsReceiving.decrementAndGet();
+        }
+
+        @Override
+        public void rejected(ChannelHandlerContext ctx, String reason) {
+            // One line per host and kind of reason per 30 s: a refused dialer retries every 100 ms.
+            warnRateLimited("rejected " + reason.split("[:=0-9]", 2)[0], ctx.channel().remoteAddress(), "closing peer connection remote="
+                    + ctx.channel().remoteAddress() + " reason=\"" + reason + "\"");
+        }
+    };
 
     public NettyPeerTransport(long selfId, String listenHost, int listenPort) {
         this(selfId, listenHost, listenPort, null);
@@ -96,6 +219,17 @@ public final class NettyPeerTransport implements PeerTransport {
      *                   null for two transport threads of its own
      */
     public NettyPeerTransport(long selfId, String listenHost, int listenPort, PeerTls tls, EventLoopGroup memberLoop) {
+        this(selfId, listenHost, listenPort, tls, memberLoop, () -> 0, Limits.defaults());
+    }
+
+    /**
+     * @param clusterId this member's cluster id (0: unknown, nothing is checked against it), said in every hello
+     * @param limits    frame sizes, connection count and timeouts
+     */
+    public NettyPeerTransport(long selfId, String listenHost, int listenPort, PeerTls tls, EventLoopGroup memberLoop,
+                              java.util.function.LongSupplier clusterId, Limits limits) {
+        this.clusterId = java.util.Objects.requireNonNull(clusterId, "clusterId");
+        this.limits = java.util.Objects.requireNonNull(limits, "limits");
         this.group = memberLoop != null ? memberLoop : newGroup();
         this.ownsGroup = memberLoop == null;
         this.epoll = group instanceof io.netty.channel.epoll.EpollEventLoopGroup;
@@ -117,17 +251,31 @@ public final class NettyPeerTransport implements PeerTransport {
         this.allowedCn = tls.allowedCn();
     }
 
-    private final Map<String, Long> lastHandshakeWarning = new ConcurrentHashMap<>();
+    private final Map<String, Long> lastWarning = new ConcurrentHashMap<>();
 
     /** A rejected peer retries every 100 ms: say so once per host per 30 s, not ten times a second. */
     private void warnRateLimited(java.net.SocketAddress remote, Throwable cause) {
+        warnRateLimited("tls", remote, "peer TLS handshake failed remote=" + remote + " error=\"" + cause + "\"");
+    }
+
+    private void warnRateLimited(String what, java.net.SocketAddress remote, String line) {
         String host = remote instanceof InetSocketAddress a ? a.getHostString() : String.valueOf(remote);
         long now = System.nanoTime();
-        Long last = lastHandshakeWarning.get(host);
+        Long last = lastWarning.get(what + host);
         if (last != null && now - last < 30_000_000_000L) return;
-        if (lastHandshakeWarning.size() > 1024) lastHandshakeWarning.clear();
-        lastHandshakeWarning.put(host, now);
-        LOG.warn("peer TLS handshake failed remote={} error=\"{}\" (repeats suppressed for 30 s)", remote, cause.toString());
+        if (lastWarning.size() > 1024) lastWarning.clear();
+        lastWarning.put(what + host, now);
+        LOG.warn("{} (repeats suppressed for 30 s)", line);
+    }
+
+    /** A few inbound connections per configured peer plus slack (dialers reconnect, members are being added). */
+    int maxInboundConnections() {
+        return limits.inboundConnectionsPerPeer() * Math.max(1, peers.size()) + limits.inboundConnectionSlack();
+    }
+
+    /** The limits in force (tests). */
+    public Limits limits() {
+        return limits;
     }
 
     /** --peer-cert-allowed-cn: the client certificate's CN must match, or the connection is closed. */
@@ -170,6 +318,15 @@ public final class NettyPeerTransport implements PeerTransport {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        int open = inboundConnections.incrementAndGet();
+                        ch.closeFuture().addListener(f -> inboundConnections.decrementAndGet());
+                        int max = maxInboundConnections();
+                        if (open > max) {
+                            warnRateLimited("refused", ch.remoteAddress(), "refused peer connection: " + (open - 1)
+                                    + " inbound peer connections open, limit " + max);
+                            ch.close();
+                            return;
+                        }
                         if (serverSsl != null) {
                             io.netty.handler.ssl.SslHandler ssl = serverSsl.newHandler(ch.alloc());
                             ch.pipeline().addLast(ssl);
@@ -178,49 +335,7 @@ public final class NettyPeerTransport implements PeerTransport {
                                 else warnRateLimited(ch.remoteAddress(), f.cause());
                             });
                         }
-                        ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(MAX_FRAME_BYTES, 0, 4, 0, 4));
-                        ch.pipeline().addLast(new SimpleChannelInboundHandler<ByteBuf>() {
-                            @Override
-                            protected void channelRead0(ChannelHandlerContext ctx, ByteBuf buf) {
-                                if (!buf.isReadable()) return;
-                                // Bytes that came with the client's last handshake flight are decoded before (or
-                                // after a failed) --peer-cert-allowed-cn check: nothing from an unchecked peer is used.
-                                if (allowedCn != null && !allowedCn.isEmpty() && serverSsl != null
-                                        && ctx.channel().attr(PEER_VERIFIED).get() == null) {
-                                    return;
-                                }
-                                byte kind = buf.readByte();
-                                if (kind == FRAME_CONTROL) {
-                                    if (buf.readableBytes() < 16) return;
-                                    long from = buf.readLong();
-                                    long to = buf.readLong();
-                                    byte[] payload = new byte[buf.readableBytes()];
-                                    buf.readBytes(payload);
-                                    var c = control;
-                                    if (c != null && to == selfId) c.accept(from, payload);
-                                    return;
-                                }
-                                byte[] bytes = new byte[buf.readableBytes()];
-                                buf.readBytes(bytes);
-                                Message m;
-                                try {
-                                    if (kind != FRAME_RAFT) throw new IllegalArgumentException("unknown frame kind " + kind);
-                                    m = MessageCodec.decode(bytes);
-                                } catch (IllegalArgumentException e) {
-                                    LOG.warn("closing peer connection after a malformed frame remote={} error=\"{}\"",
-                                            ctx.channel().remoteAddress(), e.getMessage());
-                                    ctx.close();
-                                    return;
-                                }
-                                Consumer<Message> in = inbound;
-                                if (in != null && m.to() == selfId) in.accept(m);
-                            }
-
-                            @Override
-                            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                                ctx.close();
-                            }
-                        });
+                        ch.pipeline().addLast(new InboundPeerConnection(inboundSink, limits));
                     }
                 });
         try {
@@ -259,6 +374,11 @@ public final class NettyPeerTransport implements PeerTransport {
     public void sendControl(long to, byte[] payload) {
         Peer p = peers.get(to);
         if (p == null || closed) return;
+        if (payload.length + 17 > InboundPeerConnection.MAX_CONTROL_BYTES) {
+            LOG.warn("dropping a control message to member={} of {} bytes: over the peer limit of {} bytes", Long.toHexString(to),
+                    payload.length, InboundPeerConnection.MAX_CONTROL_BYTES - 17);
+            return;
+        }
         byte[] frame = java.nio.ByteBuffer.allocate(21 + payload.length).putInt(17 + payload.length).put(FRAME_CONTROL)
                 .putLong(selfId).putLong(to).put(payload).array();
         p.offer(frame);
@@ -273,13 +393,45 @@ public final class NettyPeerTransport implements PeerTransport {
     public long send(Message m) {
         Peer p = peers.get(m.to());
         if (p == null || closed) return -1;
-        byte[] frame = MessageCodec.encodeFrame(m, FRAME_RAFT);
+        if (m.type() == io.quorumlab.raft.MessageType.PROP && m.entries().size() > 1 && m.entriesBytes() > limits.maxEntriesBytes()) {
+            return sendSplit(p, m);
+        }
+        boolean snap = m.type() == io.quorumlab.raft.MessageType.SNAP;
+        byte[] frame = MessageCodec.encodeFrame(m, snap ? FRAME_SNAPSHOT : FRAME_RAFT);
+        if (frame.length - 4 > (snap ? limits.maxSnapshotBytes() : limits.maxMessageBytes())) {
+            // The peer would close the connection on it, losing everything behind it: drop it here.
+            LOG.warn("dropping a {} to member={} of {} bytes: over the peer frame limit of {} bytes", m.type(),
+                    Long.toHexString(m.to()), frame.length - 4, snap ? limits.maxSnapshotBytes() : limits.maxMessageBytes());
+            Consumer<Long> u = unreachable;
+            if (u != null) u.accept(m.to());
+            return -1;
+        }
         if (!p.offer(frame)) {
             Consumer<Long> u = unreachable;
             if (u != null) u.accept(m.to());
             return -1;
         }
         return frame.length;
+    }
+
+    /**
+     * A follower forwards a whole batch of proposals in one message; on the wire it goes as several of at most
+     * {@link Limits#maxEntriesBytes} entry bytes each (etcd forwards each proposal alone), in order.
+     */
+    private long sendSplit(Peer p, Message m) {
+        List<io.quorumlab.raft.Entry> entries = m.entries();
+        long total = 0;
+        int from = 0;
+        while (from < entries.size()) {
+            long bytes = entries.get(from).sizeBytes();
+            int to = from + 1;
+            while (to < entries.size() && bytes + entries.get(to).sizeBytes() <= limits.maxEntriesBytes()) bytes += entries.get(to++).sizeBytes();
+            long n = send(m.toBuilder().entries(List.copyOf(entries.subList(from, to))).build());
+            if (n < 0) return -1;
+            total += n;
+            from = to;
+        }
+        return total;
     }
 
     /** Flushes what the member loop wrote since the last flush: one flush per peer per Ready. */
@@ -427,6 +579,9 @@ public final class NettyPeerTransport implements PeerTransport {
             f.addListener(done -> {
                 if (done.isSuccess()) {
                     Channel opened = f.channel();
+                    // The hello goes first (this listener runs on the connection's loop before any send can see it).
+                    opened.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(InboundPeerConnection.helloFrame(clusterId.getAsLong(),
+                            selfId, id)), opened.voidPromise());
                     channel = opened;
                     opened.closeFuture().addListener(c -> {
                         // Only this connection's own close clears the field (never a newer connection).

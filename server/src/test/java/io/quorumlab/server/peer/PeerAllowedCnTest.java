@@ -115,7 +115,10 @@ class PeerAllowedCnTest {
             }
             Message hb = Message.builder(MessageType.HEARTBEAT).from(1).to(2).term(term).build();
             netOut.clear();
-            e.wrap(ByteBuffer.wrap(MessageCodec.encodeFrame(hb, (byte) 0)), netOut);
+            // Every connection opens with a hello (cluster id 0: the listener knows none here).
+            byte[] hello = InboundPeerConnection.helloFrame(0, 1, 2);
+            byte[] frame = MessageCodec.encodeFrame(hb, (byte) 0);
+            e.wrap(ByteBuffer.allocate(hello.length + frame.length).put(hello).put(frame).flip(), netOut);
             netOut.flip();
             byte[] b = new byte[netOut.remaining()];
             netOut.get(b);
