@@ -77,7 +77,9 @@ final class InboundPeerConnection extends ByteToMessageDecoder {
         helloTimer = ctx.executor().schedule(() -> {
             if (!helloDone) reject(ctx, "no hello within " + limits.helloTimeoutMillis() + " ms");
         }, limits.helloTimeoutMillis(), TimeUnit.MILLISECONDS);
-        stallTimer = ctx.executor().scheduleAtFixedRate(() -> checkStall(ctx), limits.readTimeoutMillis(),
+        // Fixed delay, not rate: after the loop was busy for several periods, overdue checks must not run back to
+        // back before the reads that queued meanwhile are counted.
+        stallTimer = ctx.executor().scheduleWithFixedDelay(() -> checkStall(ctx), limits.readTimeoutMillis(),
                 limits.readTimeoutMillis(), TimeUnit.MILLISECONDS);
         super.channelActive(ctx);
     }

@@ -139,6 +139,30 @@ class PeerConnectionGuardTest {
         assertEquals(1, delivered.size(), delivered.toString());
     }
 
+    /** The limits must not refuse what Raft legitimately sends: the largest request's entry, a full append of tiny entries. */
+    @Test
+    void theLargestLegitimateMessagesFitTheDerivedLimit() {
+        for (long maxRequest : new long[] {1, io.quorumlab.server.member.MemberConfig.DEFAULT_MAX_REQUEST_BYTES, 10L << 20}) {
+            NettyPeerTransport.Limits l = NettyPeerTransport.Limits.forMember(maxRequest, 2L << 30);
+            long big = Long.MAX_VALUE / 3; // ten-byte varints for term and index
+            Message one = Message.builder(MessageType.APP).from(big).to(big).term(big).logTerm(big).index(big).commit(big)
+                    .entries(List.of(new Entry(big, big, io.quorumlab.raft.EntryType.NORMAL, new byte[(int) maxRequest]))).build();
+            // Raft fills an append up to its per-message limit with entries of any size, the smallest being empty.
+            List<Entry> tiny = new ArrayList<>();
+            long bytes = 0;
+            while (bytes + Entry.OVERHEAD_BYTES <= l.maxEntriesBytes()) {
+                tiny.add(new Entry(big, big + tiny.size(), io.quorumlab.raft.EntryType.NORMAL, new byte[0]));
+                bytes += Entry.OVERHEAD_BYTES;
+            }
+            Message full = one.toBuilder().entries(tiny).build();
+            for (Message m : List.of(one, full)) {
+                int frame = MessageCodec.encodeFrame(m, (byte) 0).length - 4;
+                assertTrue(frame <= l.maxMessageBytes(), "max request " + maxRequest + ": a frame of " + frame
+                        + " bytes (" + m.entries().size() + " entries) over the limit " + l.maxMessageBytes());
+            }
+        }
+    }
+
     @Test
     void aSnapshotFrameWithinItsLimitThatTricklesIsClosedAsStalled() throws Exception {
         NettyPeerTransport t = listener(FAST);
