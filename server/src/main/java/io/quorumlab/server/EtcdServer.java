@@ -73,7 +73,7 @@ public final class EtcdServer implements AutoCloseable {
         // etcd checks only a member that has data (a new member has nothing to compare).
         boolean initialized = hasWal(cfg.walDir());
         RealRuntime rt = new RealRuntime(cfg.name(), cfg.storage().effectiveBackendBatchInterval().toMillis(),
-                cfg.storage().effectiveBackendBatchLimit());
+                cfg.storage().effectiveBackendBatchLimit(), cfg.storage().walDirectIo());
         // Peer connections live on the member loop: a Raft message is read, stepped and answered on one thread.
         // Hellos carry the cluster id; a member that joined an existing cluster says none (its MemberConfig's id is
         // derived from --initial-cluster, which then lists the new member too, so it is not the cluster's).

@@ -18,14 +18,31 @@ import java.util.zip.CRC32C;
  * header stand in the header's place until the CRC is known). A larger frame takes the streaming
  * path: CRC from the record's fields and data array first (so the header can precede a payload
  * larger than the buffer), then the bytes are copied in pieces.
+ *
+ * <p>When the file offers direct writes ({@link WalFile#directAlignment()}), every write covers
+ * whole blocks: the buffer starts at a block boundary of the file, the last block is written
+ * zero-padded past the log's end, and its bytes stay at the front of the buffer so the next write
+ * rewrites that block with the same bytes plus what follows. Bytes already acknowledged are only
+ * ever rewritten with themselves, so a torn rewrite cannot change them.
  */
 final class FrameWriter {
 
     private static final byte[] ZEROS = new byte[ALIGN];
+    /** Largest direct-write block size supported: the buffer's address alignment. */
+    static final int MAX_DIRECT_ALIGN = 4096;
+    private static final byte[] ZERO_BLOCK = new byte[MAX_DIRECT_ALIGN];
 
     private final ByteBuffer buf;
     /** A second view of {@code buf}'s memory: the CRC pass moves its position, never buf's. */
     private final ByteBuffer crcView;
+    /** A third view: the direct path writes and copies from it. */
+    private final ByteBuffer ioView;
+    /** Direct writes: the file's block size; 0 for buffered writes. */
+    private int align;
+    /** Bytes at the front of {@code buf} already written (the last block's head, direct writes only). */
+    private int kept;
+    /** {@code buf}'s usable limit: its capacity, rounded down to whole blocks for direct writes. */
+    private int usable;
     private final CRC32C crc = new CRC32C();
     /** The first 8 header bytes (length, type, check) of the last in-place frame: batches repeat sizes. */
     private long cachedHeaderWord;
@@ -50,30 +67,54 @@ final class FrameWriter {
         if (bufferBytes < 4096) {
             throw new IllegalArgumentException("write buffer too small: " + bufferBytes);
         }
-        this.buf = ByteBuffer.allocateDirect(bufferBytes).order(ByteOrder.LITTLE_ENDIAN);
+        // Block-aligned memory (direct writes need it), exactly bufferBytes long.
+        this.buf = ByteBuffer.allocateDirect(bufferBytes + 2 * MAX_DIRECT_ALIGN).alignedSlice(MAX_DIRECT_ALIGN)
+                .slice(0, bufferBytes).order(ByteOrder.LITTLE_ENDIAN);
         this.crcView = buf.duplicate();
+        this.ioView = buf.duplicate();
+        this.usable = bufferBytes;
     }
 
     /**
      * Points the writer at {@code file}, segment {@code seq} written with {@code tag} (0 writes
      * version-0 frames, for appending to a segment of that version); buffered bytes must be flushed.
      */
-    void begin(WalFile file, long position, int chainCrc, long seq, int tag) {
+    void begin(WalFile file, long position, int chainCrc, long seq, int tag) throws IOException {
         if (tag < 0 || tag > 255) {
             throw new IllegalArgumentException("tag out of range: " + tag);
         }
-        if (buf.position() != 0) {
+        if (buf.position() != kept) {
             throw new IllegalStateException("unflushed bytes when switching segments");
         }
         if ((position & (ALIGN - 1)) != 0) {
             throw new IllegalStateException("unaligned write position " + position);
         }
+        int a = file.directAlignment();
+        if (a < 0 || a > MAX_DIRECT_ALIGN || Integer.bitCount(Math.max(a, 1)) != 1 || buf.capacity() < 2 * a) {
+            a = 0; // a block size this buffer cannot serve: buffered writes
+        }
         this.file = file;
-        this.flushedPos = position;
+        this.align = a;
+        this.usable = a == 0 ? buf.capacity() : buf.capacity() & -a;
         this.chainCrc = chainCrc;
         this.seq = seq;
         this.tag = tag;
         this.cachedPayload = -1; // the cached header word holds the previous segment's tag and check
+        buf.limit(usable).position(0);
+        kept = 0;
+        int head = a == 0 ? 0 : (int) (position & (a - 1));
+        this.flushedPos = position - head;
+        if (head > 0) {
+            // Appending mid-block: the block's written head is rewritten with the next write.
+            ByteBuffer dst = ioView.limit(head).position(0);
+            while (dst.hasRemaining()) {
+                if (file.read(dst, flushedPos + dst.position()) < 0) {
+                    throw new IOException("segment " + file.name() + " ends before its log end " + position);
+                }
+            }
+            kept = head;
+            buf.position(head);
+        }
     }
 
     int tag() {
@@ -101,19 +142,37 @@ final class FrameWriter {
 
     /** Drops buffered, unwritten bytes; used only when the WAL has already failed. */
     void discard() {
-        buf.clear();
+        buf.limit(usable).position(0);
+        kept = 0;
     }
 
     void flush() throws IOException {
-        if (buf.position() == 0) {
+        int end = buf.position();
+        if (end == kept) {
             return;
         }
-        buf.flip();
-        int n = buf.remaining();
-        file.write(buf, flushedPos);
-        flushedPos += n;
-        bytesWritten += n;
-        buf.clear();
+        if (align == 0) {
+            buf.flip();
+            file.write(buf, flushedPos);
+            flushedPos += end;
+            bytesWritten += end;
+            buf.clear();
+            return;
+        }
+        int padded = (end + align - 1) & -align;
+        if (padded > end) {
+            buf.put(end, ZERO_BLOCK, 0, padded - end); // past the log's end: what a fresh segment holds
+        }
+        file.writeDirect(ioView.limit(padded).position(0), flushedPos);
+        bytesWritten += end - kept;
+        int tail = end & (align - 1);
+        int base = end - tail;
+        if (tail > 0 && base > 0) {
+            buf.put(0, ioView.limit(end).position(0), base, tail); // the partial block moves to the front
+        }
+        flushedPos += base;
+        kept = tail;
+        buf.limit(usable).position(tail);
     }
 
     // ---- records ---------------------------------------------------------------------------

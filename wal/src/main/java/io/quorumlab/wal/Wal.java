@@ -215,7 +215,7 @@ public final class Wal implements Closeable {
 
     private Wal(WalStorage storage, WalOptions opts, byte[] metadata, List<SegmentName> segments,
                 WalFile current, int currentTag, long position, int chainCrc, long headerEnd, long lastIndex,
-                HardState hs) {
+                HardState hs) throws IOException {
         this.storage = storage;
         this.opts = opts;
         this.metadata = metadata;

@@ -274,10 +274,12 @@ public class WalBenchmark {
      * {@code sparse}: fresh files extended with ftruncate (holes), {@code append}: fresh empty files
      * that every write extends; each of these three is also switched every 64 MB. {@code fresh}: one
      * zero-filled file of {@code -Dwal.bench.segmentBytes}, written front to back before it wraps:
-     * never-rewritten zeroed blocks, as a WAL segment's, without any switch.
+     * never-rewritten zeroed blocks, as a WAL segment's, without any switch. {@code direct}: the
+     * {@code zeroed} circle written with O_DIRECT in whole blocks (the last partial block rewritten
+     * by the next write, as the WAL's direct path does) + fdatasync: the device without the page cache.
      */
     enum BareFileMode {
-        ZEROED, SEGMENTS, FALLOCATE, SPARSE, APPEND, FRESH;
+        ZEROED, SEGMENTS, FALLOCATE, SPARSE, APPEND, FRESH, DIRECT;
 
         static BareFileMode of(String name) {
             return valueOf(name.trim().toUpperCase(java.util.Locale.ROOT));
@@ -303,6 +305,9 @@ public class WalBenchmark {
         FileChannel ch;
         long position;
         long switches;
+        /** DIRECT: the file system's block size, and an aligned buffer the whole-block writes come from. */
+        int block;
+        ByteBuffer aligned;
 
         BareLoop(Path file) throws IOException {
             this(file, BareFileMode.ZEROED);
@@ -314,10 +319,15 @@ public class WalBenchmark {
             this.mode = mode;
             this.fileBytes = mode == BareFileMode.FRESH
                     ? Long.getLong("wal.bench.segmentBytes", FILE_BYTES) : FILE_BYTES;
-            boolean wraps = mode == BareFileMode.ZEROED || mode == BareFileMode.FRESH;
+            boolean wraps = mode == BareFileMode.ZEROED || mode == BareFileMode.FRESH || mode == BareFileMode.DIRECT;
             Path first = prepare(wraps ? BareFileMode.SEGMENTS : mode, 0);
             used.add(first);
-            ch = FileChannel.open(first, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            if (mode == BareFileMode.DIRECT) {
+                block = (int) Files.getFileStore(first).getBlockSize();
+                ch = FileChannel.open(first, StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+            } else {
+                ch = FileChannel.open(first, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            }
             if (wraps) {
                 preparer = null;
             } else {
@@ -387,8 +397,25 @@ public class WalBenchmark {
             }
             b.clear();
             long pos = position;
-            while (b.hasRemaining()) {
-                pos += ch.write(b, pos);
+            if (mode == BareFileMode.DIRECT) {
+                // O_DIRECT: whole blocks, the last partial block rewritten by the next write (as the
+                // WAL's direct path does); the logical position advances by the batch's bytes.
+                long start = pos & -(long) block;
+                long end = (pos + b.capacity() + block - 1) & -(long) block;
+                int len = (int) (end - start);
+                if (aligned == null || aligned.capacity() < len) {
+                    aligned = ByteBuffer.allocateDirect(len + 2 * block).alignedSlice(block);
+                    aligned.put(b.duplicate()).clear();
+                }
+                ByteBuffer w = aligned.duplicate().limit(len).position(0);
+                while (w.hasRemaining()) {
+                    ch.write(w, start + w.position());
+                }
+                pos += b.capacity();
+            } else {
+                while (b.hasRemaining()) {
+                    pos += ch.write(b, pos);
+                }
             }
             long t0 = System.nanoTime();
             ch.force(false);
@@ -586,7 +613,8 @@ public class WalBenchmark {
         }
 
         WalStorage storage(Path walDir) throws IOException {
-            return new FileChannelStorage(walDir);
+            // -Dwal.bench.directIo=true: the WAL appends with O_DIRECT (FileChannelStorage's direct path).
+            return new FileChannelStorage(walDir, Boolean.getBoolean("wal.bench.directIo"));
         }
 
         boolean pairsWithBare() {

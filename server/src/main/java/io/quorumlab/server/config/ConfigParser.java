@@ -483,7 +483,7 @@ final class ConfigParser {
         Duration batchInterval = duration("backend-batch-interval");
         if (batchInterval.isNegative()) throw new ConfigException("--backend-batch-interval must not be negative");
         return new ServerConfig.Storage(number("max-snapshots"), number("max-wals"), quota, batchInterval,
-                (int) number("backend-batch-limit"));
+                (int) number("backend-batch-limit"), bool("experimental-wal-direct-io"));
     }
 
     private ServerConfig.Compaction compaction() {

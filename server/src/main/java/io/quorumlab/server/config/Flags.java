@@ -137,6 +137,8 @@ final class Flags {
         bool("force-new-cluster", false);
         add("experimental-watch-progress-notify-interval", Kind.DURATION, "10m");
         bool("experimental-initial-corrupt-check", false);
+        // quorumlab's own: the WAL appends with O_DIRECT (falls back to buffered writes if refused).
+        bool("experimental-wal-direct-io", true);
         add("experimental-corrupt-check-time", Kind.DURATION, "0s");
         string("config-file", "");
         add("version", Kind.VERSION, "false");

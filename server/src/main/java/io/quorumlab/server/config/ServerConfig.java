@@ -58,6 +58,8 @@ import java.util.stream.Collectors;
  *   <tr><td>logger / log-level / log-outputs</td><td>{@code zap} (etcd 3.4: capnslog) / {@code info} /
  *       {@code default}</td></tr>
  *   <tr><td>experimental-watch-progress-notify-interval</td><td>10m</td></tr>
+ *   <tr><td>experimental-wal-direct-io (quorumlab's own)</td><td>true: WAL appends with O_DIRECT where the
+ *       file system allows it, else buffered</td></tr>
  *   <tr><td>TLS flags, enable-pprof, force-new-cluster, experimental-initial-corrupt-check</td><td>empty / false</td></tr>
  * </table>
  *
@@ -348,9 +350,10 @@ public record ServerConfig(
      * @param quotaBackendBytes --quota-backend-bytes as given (0 = default, negative = no quota)
      * @param backendBatchInterval --backend-batch-interval as given (0 = default)
      * @param backendBatchLimit --backend-batch-limit as given (0 or less = default)
+     * @param walDirectIo --experimental-wal-direct-io (quorumlab's): WAL appends bypass the page cache
      */
     public record Storage(long maxSnapshots, long maxWals, long quotaBackendBytes, Duration backendBatchInterval,
-                          int backendBatchLimit) {
+                          int backendBatchLimit, boolean walDirectIo) {
 
         /** The quota actually enforced: 2 GiB for 0, {@code Long.MAX_VALUE} (none) when negative. */
         public long effectiveQuotaBackendBytes() {

@@ -40,9 +40,15 @@ public final class RealRuntime implements Runtime, AutoCloseable {
     private final RandomGenerator random;
     private final long backendBatchIntervalNanos;
     private final int backendBatchLimit;
+    private final boolean walDirectIo;
     private volatile Thread applyThread;
 
     public RealRuntime(String name, long backendBatchIntervalMillis, int backendBatchLimit) {
+        this(name, backendBatchIntervalMillis, backendBatchLimit, false);
+    }
+
+    /** {@code walDirectIo}: WAL appends bypass the page cache where the file system allows it. */
+    public RealRuntime(String name, long backendBatchIntervalMillis, int backendBatchLimit, boolean walDirectIo) {
         java.util.concurrent.ThreadFactory memberThreads = r -> {
             Thread t = new Thread(r, "member-loop-" + name);
             t.setDaemon(true);
@@ -75,6 +81,7 @@ public final class RealRuntime implements Runtime, AutoCloseable {
         this.random = new SplittableRandom(new SecureRandom().nextLong());
         this.backendBatchIntervalNanos = backendBatchIntervalMillis * 1_000_000L;
         this.backendBatchLimit = backendBatchLimit;
+        this.walDirectIo = walDirectIo;
     }
 
     @Override
@@ -128,7 +135,7 @@ public final class RealRuntime implements Runtime, AutoCloseable {
 
     @Override
     public WalStorage walStorage(Path dir) throws IOException {
-        return new FileChannelStorage(dir);
+        return new FileChannelStorage(dir, walDirectIo);
     }
 
     @Override

@@ -67,7 +67,7 @@ class ConfigDefaultsTest {
         assertEquals(Duration.ofMillis(100), config.heartbeatInterval());
         assertEquals(Duration.ofSeconds(1), config.electionTimeout());
         assertEquals(10, config.raft().electionTicks());
-        assertEquals(new ServerConfig.Storage(5, 5, 0, Duration.ZERO, 0), config.storage());
+        assertEquals(new ServerConfig.Storage(5, 5, 0, Duration.ZERO, 0, true), config.storage());
         assertEquals(2L << 30, config.storage().effectiveQuotaBackendBytes());
         assertEquals(Duration.ofMillis(100), config.storage().effectiveBackendBatchInterval());
         assertEquals(10_000, config.storage().effectiveBackendBatchLimit());

@@ -107,7 +107,7 @@ class FlagParsingTest {
         assertEquals("tok", c.cluster().token());
         assertFalse(c.cluster().strictReconfigCheck());
         assertTrue(c.cluster().forceNewCluster());
-        assertEquals(new ServerConfig.Storage(1, 2, 1024, Duration.ofMillis(10), 7), c.storage());
+        assertEquals(new ServerConfig.Storage(1, 2, 1024, Duration.ofMillis(10), 7, true), c.storage());
         assertEquals(1024, c.storage().effectiveQuotaBackendBytes());
         assertEquals(Duration.ofMillis(10), c.storage().effectiveBackendBatchInterval());
         assertEquals(7, c.storage().effectiveBackendBatchLimit());
@@ -206,6 +206,15 @@ class FlagParsingTest {
         ServerConfig.parse(new String[] {flag}, Map.of(), warnings::add);
         String name = flag.substring(2).split("=")[0];
         assertEquals(List.of("--" + name + " is an etcd option quorumlab does not support; ignored"), warnings);
+    }
+
+    @Test
+    void walDirectIoIsOnByDefaultAndCanBeTurnedOff() {
+        assertTrue(parse().storage().walDirectIo());
+        assertFalse(parse("--experimental-wal-direct-io=false").storage().walDirectIo());
+        assertTrue(parse("--experimental-wal-direct-io").storage().walDirectIo());
+        assertFalse(ServerConfig.parse(new String[0], Map.of("ETCD_EXPERIMENTAL_WAL_DIRECT_IO", "false"), w -> { })
+                .storage().walDirectIo());
     }
 
     @Test

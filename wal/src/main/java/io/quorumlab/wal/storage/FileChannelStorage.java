@@ -9,18 +9,41 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** The real disk: one directory, {@link FileChannel} files, {@code force(false)} as fdatasync. */
+/**
+ * The real disk: one directory, {@link FileChannel} files, {@code force(false)} as fdatasync.
+ *
+ * <p>With {@code directIo}, each file also offers writes that bypass the page cache
+ * ({@code O_DIRECT}, {@link WalFile#writeDirect}); the WAL's encoder uses them for its appends.
+ * Durability is unchanged: a direct write may still sit in the device's volatile cache, so the
+ * WAL's fdatasync stays. A file system that refuses {@code O_DIRECT} (tmpfs, some FUSE) is
+ * detected when a file first offers it (open, then one block rewritten with its own bytes), logged
+ * once, and its files take buffered writes.
+ */
 public final class FileChannelStorage implements WalStorage {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FileChannelStorage.class);
 
     /** Zero-fill chunk for preallocation; Java has no fallocate, so we write real zeros once. */
     private static final int PREALLOCATE_CHUNK_BYTES = 1 << 20;
 
     private final Path dir;
+    private final boolean directIo;
+    /** Set when the file system refused direct I/O: no later file tries again. */
+    private final AtomicBoolean directRefused = new AtomicBoolean();
 
     public FileChannelStorage(Path dir) throws IOException {
+        this(dir, false);
+    }
+
+    /** {@code directIo}: offer page-cache-bypassing appends ({@link WalFile#directAlignment()}). */
+    public FileChannelStorage(Path dir, boolean directIo) throws IOException {
         this.dir = dir;
+        this.directIo = directIo;
         Files.createDirectories(dir);
     }
 
@@ -33,14 +56,14 @@ public final class FileChannelStorage implements WalStorage {
         Path p = resolve(name);
         FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
-        return new ChannelFile(name, ch);
+        return new ChannelFile(name, p, ch);
     }
 
     @Override
     public WalFile open(String name) throws IOException {
         Path p = resolve(name);
         FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        return new ChannelFile(name, ch);
+        return new ChannelFile(name, p, ch);
     }
 
     @Override
@@ -89,13 +112,84 @@ public final class FileChannelStorage implements WalStorage {
         return dir.resolve(name);
     }
 
-    private static final class ChannelFile implements WalFile {
+    private final class ChannelFile implements WalFile {
         private final String name;
+        private final Path path;
         private final FileChannel ch;
+        /** The O_DIRECT handle, opened on the first {@link #directAlignment()}; null if none. */
+        private FileChannel direct;
+        private int alignment;
+        private boolean directTried;
 
-        ChannelFile(String name, FileChannel ch) {
+        ChannelFile(String name, Path path, FileChannel ch) {
             this.name = name;
+            this.path = path;
             this.ch = ch;
+        }
+
+        @Override
+        public int directAlignment() {
+            if (!directIo || directRefused.get()) {
+                return 0;
+            }
+            if (!directTried) {
+                directTried = true;
+                openDirect();
+            }
+            return direct == null ? 0 : alignment;
+        }
+
+        /**
+         * Opens the O_DIRECT handle and proves it with one real write: the file's first block
+         * rewritten with the bytes it holds (a no-op for its content), so a file system that opens
+         * but refuses direct writes is found here, not on the append path.
+         */
+        private void openDirect() {
+            FileChannel d = null;
+            try {
+                int block = (int) Files.getFileStore(path).getBlockSize();
+                if (block <= 0 || Integer.bitCount(block) != 1) {
+                    throw new IOException("unusable block size " + block);
+                }
+                d = FileChannel.open(path, StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+                if (ch.size() >= block) {
+                    ByteBuffer probe = ByteBuffer.allocateDirect(2 * block).alignedSlice(block);
+                    probe.limit(block);
+                    while (probe.hasRemaining()) {
+                        if (ch.read(probe, probe.position()) < 0) {
+                            throw new IOException("file shrank while probing");
+                        }
+                    }
+                    probe.flip();
+                    while (probe.hasRemaining()) {
+                        d.write(probe, probe.position());
+                    }
+                }
+                direct = d;
+                alignment = block;
+            } catch (IOException | UnsupportedOperationException e) {
+                if (d != null) {
+                    try {
+                        d.close();
+                    } catch (IOException ignored) {
+                        // the probe already failed; buffered writes go on
+                    }
+                }
+                if (directRefused.compareAndSet(false, true)) {
+                    LOG.warn("wal direct I/O unavailable, using buffered writes dir={} error=\"{}\"", dir, e.toString());
+                }
+            }
+        }
+
+        @Override
+        public void writeDirect(ByteBuffer src, long position) throws IOException {
+            if (direct == null) {
+                throw new IllegalStateException("no direct handle on " + name);
+            }
+            long pos = position;
+            while (src.hasRemaining()) {
+                pos += direct.write(src, pos);
+            }
         }
 
         @Override
@@ -148,7 +242,13 @@ public final class FileChannelStorage implements WalStorage {
 
         @Override
         public void close() throws IOException {
-            ch.close();
+            try {
+                if (direct != null) {
+                    direct.close();
+                }
+            } finally {
+                ch.close();
+            }
         }
 
         @Override

@@ -24,6 +24,7 @@ public final class MemStorage implements WalStorage {
 
     private final String label;
     private volatile IoHook hook;
+    private volatile int directBlockBytes;
     private final Map<String, Node> current = new TreeMap<>();
     private Map<String, Node> durable = new TreeMap<>();
     /** Bumped by a crash; handles opened before it fail loudly instead of writing into the past. */
@@ -43,6 +44,18 @@ public final class MemStorage implements WalStorage {
 
     public void setHook(IoHook hook) {
         this.hook = hook;
+    }
+
+    /**
+     * Makes files offer direct writes of {@code blockBytes} blocks ({@link WalFile#directAlignment()};
+     * 0, the default, offers none), so the WAL's block-aligned write path runs under this disk's
+     * crash model. A direct write that breaks the alignment rules fails as the JDK's would.
+     */
+    public void setDirectBlockBytes(int blockBytes) {
+        if (blockBytes < 0 || (blockBytes > 0 && Integer.bitCount(blockBytes) != 1)) {
+            throw new IllegalArgumentException("block size must be 0 or a power of two: " + blockBytes);
+        }
+        this.directBlockBytes = blockBytes;
     }
 
     // ---- WalStorage ------------------------------------------------------------------------
@@ -360,6 +373,25 @@ public final class MemStorage implements WalStorage {
                 bytesWritten += src.remaining();
                 node.write(src, (int) position);
             }
+        }
+
+        @Override
+        public int directAlignment() {
+            return directBlockBytes;
+        }
+
+        @Override
+        public void writeDirect(ByteBuffer src, long position) throws IOException {
+            int block = directBlockBytes;
+            if (block == 0) {
+                throw new UnsupportedOperationException("no direct writes on " + name);
+            }
+            if (!src.isDirect() || position % block != 0 || src.remaining() % block != 0
+                    || src.position() % block != 0) {
+                throw new IOException("unaligned direct write: " + name + " position=" + position + " length="
+                        + src.remaining() + " buffer-offset=" + src.position() + " direct=" + src.isDirect());
+            }
+            write(src, position);
         }
 
         @Override

@@ -20,6 +20,25 @@ public interface WalFile extends Closeable {
     /** Writes all of {@code src} at {@code position}, extending the file if needed. */
     void write(ByteBuffer src, long position) throws IOException;
 
+    /**
+     * The block size this file takes page-cache-bypassing writes in ({@link #writeDirect}), or 0 if
+     * it takes buffered writes only (the default; the simulator's and tests' storages). Called by
+     * the thread that appends; the first call may open a second handle.
+     */
+    default int directAlignment() {
+        return 0;
+    }
+
+    /**
+     * Writes all of {@code src} at {@code position} bypassing the page cache. {@code position},
+     * {@code src.remaining()} and {@code src}'s address must be multiples of
+     * {@link #directAlignment()}, and {@code src} a direct buffer. Like {@link #write}, not durable
+     * before {@link #force()}.
+     */
+    default void writeDirect(ByteBuffer src, long position) throws IOException {
+        throw new UnsupportedOperationException("no direct writes on " + name());
+    }
+
     /** fdatasync: makes written data durable (metadata only as needed to read it back). */
     void force() throws IOException;
 
