@@ -117,6 +117,11 @@ final class FrameWriter {
         }
     }
 
+    /** Whether writes to the current file bypass the page cache. */
+    boolean direct() {
+        return align != 0;
+    }
+
     int tag() {
         return tag;
     }
