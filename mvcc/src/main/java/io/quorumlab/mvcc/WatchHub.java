@@ -40,10 +40,14 @@ public final class WatchHub implements AutoCloseable {
     private static final int CATCH_UP_ROUNDS_MAX = 16;
     public static final int DEFAULT_STREAM_EVENT_CAPACITY = 1024;
     public static final int DEFAULT_STREAM_MAX_WATCHERS = 10_000;
+    /** Event bytes (keys, values, prev_kv) one stream's outbox holds before its watchers fall behind. */
+    public static final long DEFAULT_STREAM_EVENT_BYTES_MAX = 16L << 20;
 
     /** etcd's cancel reasons for refused creates (its mvcc package's error texts). */
     static final String EMPTY_RANGE = "mvcc: watcher range is empty";
     static final String DUPLICATE_ID = "mvcc: duplicate watch ID provided on the WatchStream";
+    /** Ours: etcd has no per-stream watcher limit. */
+    static final String TOO_MANY_WATCHERS = "quorumlab: too many watchers on stream";
 
     private final MvccStore store;
     private final Object mu = new Object();
@@ -70,7 +74,11 @@ public final class WatchHub implements AutoCloseable {
     public WatchStream newStream() { return newStream(DEFAULT_STREAM_EVENT_CAPACITY, DEFAULT_STREAM_MAX_WATCHERS); }
 
     public WatchStream newStream(int eventCapacity, int maxWatchers) {
-        WatchStream s = new WatchStream(this, eventCapacity, maxWatchers);
+        return newStream(eventCapacity, DEFAULT_STREAM_EVENT_BYTES_MAX, maxWatchers);
+    }
+
+    public WatchStream newStream(int eventCapacity, long eventBytesMax, int maxWatchers) {
+        WatchStream s = new WatchStream(this, eventCapacity, eventBytesMax, maxWatchers);
         synchronized (mu) {
             streams.add(s);
         }
@@ -84,7 +92,6 @@ public final class WatchHub implements AutoCloseable {
         try {
             synchronized (mu) {
                 if (s.closed) throw new IllegalStateException("stream closed");
-                if (s.watchers.size() >= s.maxWatchers) throw new IllegalStateException("too many watchers on stream");
                 long cur = store.currentRevision();
                 long id = req.watchId();
                 String refused = null;
@@ -92,10 +99,13 @@ public final class WatchHub implements AutoCloseable {
                     refused = EMPTY_RANGE;
                 } else if (id != 0 && s.watchers.containsKey(id)) {
                     refused = DUPLICATE_ID;
+                } else if (s.watchers.size() >= s.maxWatchers) {
+                    refused = TOO_MANY_WATCHERS;
                 }
                 if (refused != null) {
-                    // etcd answers a bad create on the stream (created + canceled, id -1), not with an RPC error.
-                    s.offerControl(new WatchResponse(-1, cur, true, true, 0, refused, List.of()));
+                    // etcd answers a bad create on the stream (created + canceled, id -1), not with an RPC error,
+                    // and in request order: this outbox carries every answer, so nothing overtakes an earlier one.
+                    s.offerAnswer(new WatchResponse(-1, cur, true, true, 0, refused, List.of()));
                     return -1;
                 }
                 if (id == 0) {
@@ -104,8 +114,8 @@ public final class WatchHub implements AutoCloseable {
                     id = s.nextWatchId++;
                 }
                 Watcher w = new Watcher(id, s, req);
-                if (!s.offerControl(new WatchResponse(id, cur, true, false, 0, "", List.of()))) {
-                    throw new IllegalStateException("watch stream control queue full");
+                if (!s.offerAnswer(new WatchResponse(id, cur, true, false, 0, "", List.of()))) {
+                    return -1; // overrun: the owner ends the stream
                 }
                 s.watchers.put(id, w);
                 long start = req.startRevision();
@@ -130,9 +140,8 @@ public final class WatchHub implements AutoCloseable {
             Watcher w = s.watchers.get(id);
             if (w == null) return false;
             remove(w);
-            // A cancel response is small and bounded by maxWatchers, so the control reserve always has room.
-            boolean ok = s.offerControl(new WatchResponse(id, store.currentRevision(), false, true, 0, "", List.of()));
-            assert ok : "control reserve exhausted";
+            // No room only if the client sent a reserve's worth of requests without reading: overrun, the stream ends.
+            s.offerAnswer(new WatchResponse(id, store.currentRevision(), false, true, 0, "", List.of()));
             return true;
         }
     }
@@ -317,13 +326,20 @@ public final class WatchHub implements AutoCloseable {
                     continue;
                 }
                 List<Event> mine = perWatcher.isEmpty() ? List.of() : perWatcher.get(i);
+                long upTo = through;
                 if (!mine.isEmpty()) {
-                    if (!w.stream.offerEvents(WatchResponse.events(w.id, cur, mine))) continue; // outbox full: retry later
+                    // Whole revisions that fit the outbox's byte room; the rest comes in a later round.
+                    int fit = fittingPrefix(mine, w.stream.eventBytesRoom());
+                    if (fit < mine.size()) {
+                        upTo = mine.get(fit).kv().modRevision() - 1;
+                        mine = new ArrayList<>(mine.subList(0, fit)); // a copy: a view would hold the whole chunk
+                    }
+                    if (!w.stream.offerEvents(WatchResponse.events(w.id, cur, mine))) continue; // no room: retry when the sender drains
                     w.sentSinceProgressTick = true;
                 }
-                w.minRev = Math.max(w.minRev, through + 1);
+                w.minRev = Math.max(w.minRev, upTo + 1);
                 progress = true;
-                if (through >= notifiedRev) {
+                if (upTo >= notifiedRev) {
                     // Nothing was applied since our read: onApply will reach this watcher from now on.
                     unsynced.remove(w);
                     w.synced = true;
@@ -332,6 +348,26 @@ public final class WatchHub implements AutoCloseable {
             }
         }
         return progress;
+    }
+
+    /**
+     * How many leading events, in whole revisions, weigh at most {@code room} bytes as
+     * {@link WatchStream#eventBytes} counts them; at least the first revision (the outbox decides
+     * whether it takes that one: it does when it holds no events).
+     */
+    static int fittingPrefix(List<Event> events, long room) {
+        long used = 0;
+        int fit = 0;
+        while (fit < events.size()) {
+            long rev = events.get(fit).kv().modRevision();
+            int end = fit;
+            long bytes = 0;
+            while (end < events.size() && events.get(end).kv().modRevision() == rev) bytes += WatchStream.eventBytes(events.get(end++));
+            if (fit > 0 && used + bytes > room) break;
+            used += bytes;
+            fit = end;
+        }
+        return fit;
     }
 
     /** Marks "looked up, no previous kv" in the prev_kv cache. */
