@@ -7,14 +7,12 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.quorumlab.mvcc.WatchStream;
-import io.quorumlab.mvcc.api.Bytes;
-import io.quorumlab.mvcc.api.MvccException;
 import io.quorumlab.mvcc.api.WatchCreateRequest;
 import io.quorumlab.mvcc.api.WatchResponse;
+import io.quorumlab.server.EtcdError;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -26,6 +24,9 @@ import org.slf4j.LoggerFactory;
  * etcd's Watch service: one mvcc {@link WatchStream} per gRPC stream, drained by one sender
  * thread that honours gRPC flow control. A client that does not read fills its bounded outbox;
  * the hub then marks its watchers unsynced and catches them up later, so apply never waits.
+ * Every answer to a create or cancel, refusals included, goes through that one outbox, so a
+ * stream's answers leave in request order (etcd's Go client pairs each "created" with its
+ * oldest pending create). A member that has stopped ends its streams with "server stopped".
  *
  * <p>A sender thread per stream because WatchStream offers a blocking poll and no ready
  * callback; streams are few (tens per kube-apiserver) and bounded by {@code maxWatchStreams}.
@@ -36,8 +37,6 @@ final class WatchService extends WatchGrpc.WatchImplBase {
     private static final long SENDER_WAKE_MILLIS = 100;
     /** A progress request that found an unsynced watcher is retried at most this often. */
     private static final long PROGRESS_RETRY_NANOS = 50_000_000L;
-    /** Responses generated here (failed creates) waiting to be sent, per stream. */
-    private static final int LOCAL_RESPONSES_MAX = 256;
     private static final long SENDER_STACK_BYTES = 256 * 1024;
 
     private final ApiContext api;
@@ -51,6 +50,10 @@ final class WatchService extends WatchGrpc.WatchImplBase {
     @Override
     public StreamObserver<WatchRequest> watch(StreamObserver<io.etcd.jetcd.api.WatchResponse> out) {
         ServerCallStreamObserver<io.etcd.jetcd.api.WatchResponse> call = (ServerCallStreamObserver<io.etcd.jetcd.api.WatchResponse>) out;
+        if (api.member.isStopped()) {
+            call.onError(GrpcErrors.of(EtcdError.STOPPED));
+            return new Ignore();
+        }
         if (openStreams.incrementAndGet() > api.config().maxWatchStreams()) {
             openStreams.decrementAndGet();
             call.onError(Status.RESOURCE_EXHAUSTED.withDescription("quorumlab: too many watch streams").asRuntimeException());
@@ -77,7 +80,6 @@ final class WatchService extends WatchGrpc.WatchImplBase {
         private final WatchStream stream;
         private final Set<Long> fragmenting = ConcurrentHashMap.newKeySet();
         private final Object fragmentLock = new Object();
-        private final ArrayBlockingQueue<io.etcd.jetcd.api.WatchResponse> local = new ArrayBlockingQueue<>(LOCAL_RESPONSES_MAX);
         private final Thread sender;
         /** The client sent {@code hasleader: true}: end the stream when the leader stays lost (as etcd's monitorLeader). */
         private final boolean requiresLeader;
@@ -123,7 +125,17 @@ final class WatchService extends WatchGrpc.WatchImplBase {
                     }
                     default -> { } // etcd ignores requests it does not know
                 }
+                if (stream.overrun()) {
+                    // An answer found no room: the client sent thousands of requests without reading any.
+                    finish(Status.RESOURCE_EXHAUSTED.withDescription("quorumlab: watch stream not reading its responses")
+                            .asRuntimeException(), true);
+                }
             } catch (RuntimeException e) {
+                if (done) return; // the stream was closed under this request (client gone): nobody to answer
+                if (api.member.isStopped()) { // the store closed under the stream
+                    finish(GrpcErrors.of(EtcdError.STOPPED), true);
+                    return;
+                }
                 log.error("watch request failed", e);
                 finish(GrpcErrors.toStatus(e), true);
             }
@@ -131,32 +143,13 @@ final class WatchService extends WatchGrpc.WatchImplBase {
 
         private void create(io.etcd.jetcd.api.WatchCreateRequest p) {
             WatchCreateRequest req = ProtoMapper.watchCreate(p);
-            try {
-                byte[] end = req.rangeEnd();
-                if (end.length > 0 && !Bytes.isFromKey(end) && Bytes.compare(req.key(), end) >= 0) {
-                    throw new IllegalArgumentException("mvcc: watcher range is empty"); // etcd 3.4's exact reason
-                }
-                // Under fragmentLock: the sender may already hold this watcher's first events when
-                // watch() returns, and must see the fragment flag before it decides how to send them.
-                synchronized (fragmentLock) {
-                    long id = stream.watch(req);
-                    if (req.fragment()) fragmenting.add(id);
-                }
-            } catch (RuntimeException e) {
-                // etcd answers a refused watch with created+canceled, watch id -1 and the reason.
-                String reason = e instanceof IllegalStateException ? "quorumlab: " + e.getMessage() : e.getMessage();
-                if (!(e instanceof MvccException || e instanceof IllegalArgumentException || e instanceof IllegalStateException)) {
-                    throw e;
-                }
-                io.etcd.jetcd.api.WatchResponse resp = io.etcd.jetcd.api.WatchResponse.newBuilder()
-                        .setHeader(api.headers().at(api.store().currentRevision())).setWatchId(-1).setCreated(true)
-                        .setCanceled(true).setCancelReason(reason).build();
-                if (!local.offer(resp)) {
-                    finish(Status.RESOURCE_EXHAUSTED.withDescription("quorumlab: watch stream not reading its responses")
-                            .asRuntimeException(), true);
-                    return;
-                }
-                LockSupport.unpark(sender);
+            // A refused create is answered by the hub in the stream's outbox (created+canceled, watch id -1,
+            // etcd's reason), behind the answers to earlier requests. Under fragmentLock: the sender may
+            // already hold this watcher's first events when watch() returns, and must see the fragment
+            // flag before it decides how to send them.
+            synchronized (fragmentLock) {
+                long id = stream.watch(req);
+                if (id != -1 && req.fragment()) fragmenting.add(id);
             }
         }
 
@@ -190,17 +183,16 @@ final class WatchService extends WatchGrpc.WatchImplBase {
             long lastProgressTry = System.nanoTime();
             try {
                 while (!done) {
+                    if (api.member.isStopped()) { // fail-stopped or closed: nothing more will be applied here
+                        finish(GrpcErrors.of(EtcdError.STOPPED), true);
+                        return;
+                    }
                     if (requiresLeader && leaderLostTooLong()) {
-                        finish(GrpcErrors.of(io.quorumlab.server.EtcdError.NO_LEADER), true);
+                        finish(GrpcErrors.of(EtcdError.NO_LEADER), true);
                         return;
                     }
                     if (!call.isReady()) {
                         LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(SENDER_WAKE_MILLIS));
-                        continue;
-                    }
-                    io.etcd.jetcd.api.WatchResponse mine = local.poll();
-                    if (mine != null) {
-                        send(mine);
                         continue;
                     }
                     long now = System.nanoTime();

@@ -23,6 +23,12 @@ public interface MemberApi {
     long leaderId();
 
     /**
+     * True once the member has stopped (fail-stop after a WAL or apply failure, removal, close): it
+     * answers everything with "etcdserver: server stopped", and its watch streams end.
+     */
+    boolean isStopped();
+
+    /**
      * Replicates a write (Put, DeleteRange, Txn, Compaction, LeaseGrant, LeaseRevoke, Alarm) through
      * Raft and completes with the store's response once applied here. Fails with
      * {@link io.quorumlab.server.EtcdException} (no leader, timeout, too many requests, request too

@@ -36,6 +36,8 @@ final class FakeMember implements MemberApi, AutoCloseable {
     private long index; // apply thread only
     private volatile long appliedIndex;
     volatile long leader = MEMBER_ID;
+    /** Set by tests: the member has fail-stopped (what Member reports after a WAL or apply failure). */
+    volatile boolean stopped;
     volatile long term = 7;
     /** When set, propose and readBarrier fail with what it supplies. */
     volatile Supplier<RuntimeException> failure;
@@ -80,6 +82,8 @@ final class FakeMember implements MemberApi, AutoCloseable {
     @Override public long term() { return term; }
 
     @Override public long leaderId() { return leader; }
+
+    @Override public boolean isStopped() { return stopped; }
 
     @Override
     public CompletableFuture<Response> propose(Request request) {
