@@ -60,9 +60,11 @@ import org.slf4j.LoggerFactory;
  * etcd's revisioned key space over a {@link Backend}.
  *
  * <p><b>Threading contract.</b> {@link #apply} and the other mutating methods (compaction,
- * snapshot, restore, defragment, lessor promote/demote/keep-alive) are called by one thread,
- * the member's apply loop; this is asserted. Reads ({@link #range}, {@link #hashKV}, lease
- * queries, revisions, sizes) may be called from any thread. A read-write lock isolates each
+ * snapshot, restore, defragment, lessor promote) are called by one thread, the member's apply
+ * loop; this is asserted. Reads ({@link #range}, {@link #hashKV}, lease queries, revisions, sizes)
+ * may be called from any thread. Lease deadlines have their own lock (see {@link Lessor}):
+ * keep-alives, remaining TTLs, demotion and the leader's expiry check come from any thread and never
+ * wait for an apply. A read-write lock isolates each
  * applied entry: readers never observe half of a transaction, and a reader waits at most one
  * entry's apply (never a backend commit: commits happen outside the lock). Watch delivery never
  * blocks apply: see {@link WatchHub}.
@@ -120,7 +122,7 @@ public final class MvccStore implements AutoCloseable {
         long finished = fin == null ? -1 : Codec.bytesLong(fin);
 
         for (Map.Entry<Long, long[]> e : readLeases().entrySet()) {
-            lessor.leases.put(e.getKey(), new Lessor.Lease(e.getKey(), e.getValue()[0], e.getValue()[1]));
+            lessor.recovered(new Lessor.Lease(e.getKey(), e.getValue()[0], e.getValue()[1]));
         }
         List<byte[]> orphans = new ArrayList<>();
         long[] maxMain = {1};
@@ -873,14 +875,13 @@ public final class MvccStore implements AutoCloseable {
         if (lessor.leases.containsKey(g.id())) throw new MvccException(ErrorCode.LEASE_EXISTS);
         long ttl = Math.max(g.ttlSeconds(), config.minLeaseTtlSeconds());
         Lessor.Lease l = new Lessor.Lease(g.id(), ttl, 0);
-        if (lessor.primary) lessor.expireAt(l, config.nanoClock().getAsLong() + ttl * 1_000_000_000L);
-        lessor.leases.put(g.id(), l);
+        lessor.grant(l, config.nanoClock().getAsLong());
         persistLease(l);
         return new LeaseGrantResponse(ResponseHeader.ofRevision(currentRev), g.id(), ttl);
     }
 
     private void persistLease(Lessor.Lease l) {
-        backend.put(Bucket.LEASE, Codec.longBytes(l.id), ByteBuffer.allocate(16).putLong(l.ttl).putLong(l.remainingTtl).array());
+        backend.put(Bucket.LEASE, Codec.longBytes(l.id), ByteBuffer.allocate(16).putLong(l.ttl).putLong(lessor.remainingTtlOf(l)).array());
     }
 
     private LeaseRevokeResponse leaseRevokeLocked(long id) {
@@ -890,7 +891,7 @@ public final class MvccStore implements AutoCloseable {
         List<ByteKey> keys = new ArrayList<>(l.keys);
         WriteTxn w = new WriteTxn();
         for (ByteKey k : keys) w.delete(DeleteRangeRequest.key(k.bytes()));
-        lessor.leases.remove(id);
+        lessor.remove(id);
         backend.delete(Bucket.LEASE, Codec.longBytes(id)); // same batch as the key deletions
         w.end();
         return new LeaseRevokeResponse(ResponseHeader.ofRevision(currentRev));
@@ -900,30 +901,25 @@ public final class MvccStore implements AutoCloseable {
         for (LeaseCheckpointRequest.Checkpoint cp : c.checkpoints()) {
             Lessor.Lease l = lessor.leases.get(cp.id());
             if (l == null) continue; // revoked meanwhile: etcd ignores it too
-            l.remainingTtl = cp.remainingTtlSeconds();
+            lessor.checkpoint(l, cp.remainingTtlSeconds());
             persistLease(l);
         }
         return new LeaseCheckpointResponse(ResponseHeader.ofRevision(currentRev));
     }
 
-    /** Leader-only keep-alive: moves the deadline, returns the granted TTL. Not replicated (as etcd). */
+    /**
+     * Leader-only keep-alive: moves the deadline, returns the granted TTL. Not replicated (as etcd).
+     * Any thread; takes only the lessor's lock, so a renewal is never queued behind an apply (etcd's
+     * Renew runs under the lessor's mutex, outside the apply path). An expired lease is refused.
+     */
     public LeaseKeepAliveResponse leaseKeepAlive(long id) {
-        lock.writeLock().lock();
-        try {
-            Lessor.Lease l = lessor.leases.get(id);
-            if (l == null) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);
-            if (lessor.primary) {
-                long now = config.nanoClock().getAsLong();
-                // Past its deadline the lease is as good as revoked (the leader proposes or has proposed the
-                // revoke): etcd's Renew refuses it ("requested lease not found"), it does not revive it.
-                if (l.expiryNanos != Long.MAX_VALUE && now - l.expiryNanos >= 0) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);
-                lessor.expireAt(l, now + l.ttl * 1_000_000_000L);
-            }
-            l.remainingTtl = 0; // a renewal supersedes the last checkpoint
-            return new LeaseKeepAliveResponse(ResponseHeader.ofRevision(currentRev), id, l.ttl);
-        } finally {
-            lock.writeLock().unlock();
-        }
+        long ttl = lessor.renew(id, config.nanoClock().getAsLong());
+        return new LeaseKeepAliveResponse(ResponseHeader.ofRevision(currentRev), id, ttl);
+    }
+
+    /** Remaining whole seconds of a lease (the leader's deadline), under the lessor's lock only: any thread, never waits for an apply. */
+    public long leaseRemainingTtl(long id) {
+        return lessor.remainingSeconds(id, config.nanoClock().getAsLong());
     }
 
     public LeaseTimeToLiveResponse leaseTimeToLive(long id, boolean withKeys) {
@@ -931,8 +927,7 @@ public final class MvccStore implements AutoCloseable {
         try {
             Lessor.Lease l = lessor.leases.get(id);
             if (l == null) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);
-            long remaining = l.expiryNanos == Long.MAX_VALUE ? (l.remainingTtl > 0 ? l.remainingTtl : l.ttl)
-                    : Math.max(0, (l.expiryNanos - config.nanoClock().getAsLong()) / 1_000_000_000L);
+            long remaining = lessor.remainingSeconds(l, config.nanoClock().getAsLong());
             List<byte[]> keys = new ArrayList<>();
             if (withKeys) for (ByteKey k : l.keys) keys.add(k.bytes());
             return new LeaseTimeToLiveResponse(ResponseHeader.ofRevision(currentRev), id, remaining, l.ttl, keys);
@@ -942,14 +937,7 @@ public final class MvccStore implements AutoCloseable {
     }
 
     public LeaseLeasesResponse leaseLeases() {
-        lock.readLock().lock();
-        try {
-            List<Long> ids = new ArrayList<>(lessor.leases.keySet());
-            Collections.sort(ids);
-            return new LeaseLeasesResponse(ResponseHeader.ofRevision(currentRev), ids);
-        } finally {
-            lock.readLock().unlock();
-        }
+        return new LeaseLeasesResponse(ResponseHeader.ofRevision(currentRev), lessor.ids());
     }
 
     /**
@@ -965,71 +953,41 @@ public final class MvccStore implements AutoCloseable {
      * election timeout on a new leader, so clients that were renewing through the old one are not cut off).
      */
     public void promoteLessor(long extendNanos) {
-        lock.writeLock().lock();
-        try {
-            long now = config.nanoClock().getAsLong();
-            lessor.primary = true;
-            for (Lessor.Lease l : lessor.leases.values()) {
-                long ttl = l.remainingTtl > 0 ? l.remainingTtl : l.ttl;
-                lessor.expireAt(l, now + ttl * 1_000_000_000L + Math.max(0, extendNanos));
-            }
-        } finally {
-            lock.writeLock().unlock();
-        }
+        lessor.promote(config.nanoClock().getAsLong(), extendNanos);
     }
 
     /** This member lost leadership: leases never expire here until promoted again. */
     public void demoteLessor() {
-        lock.writeLock().lock();
-        try {
-            lessor.primary = false;
-            for (Lessor.Lease l : lessor.leases.values()) l.expiryNanos = Long.MAX_VALUE;
-        } finally {
-            lock.writeLock().unlock();
-        }
+        lessor.demote();
     }
 
-    /** Leases past their deadline, at most {@code max}; the leader proposes a revoke for each. */
+    /** Leases past their deadline, at most {@code max}, by id. A query: it records nothing (see {@link #claimExpiredLeases}). */
     public List<Long> expiredLeases(int max) {
-        lock.readLock().lock();
-        try {
-            long now = config.nanoClock().getAsLong();
-            List<Long> out = new ArrayList<>();
-            // The leader checks twice a second; most checks find nothing due, and a lower bound says so without a walk.
-            if (!lessor.anyDeadline || now - lessor.earliestExpiryNanos < 0) return out;
-            boolean any = false;
-            long earliest = 0;
-            for (Lessor.Lease l : lessor.leases.values()) {
-                if (l.expiryNanos == Long.MAX_VALUE) continue;
-                if (out.size() < max && now - l.expiryNanos >= 0) out.add(l.id);
-                if (!any || l.expiryNanos - earliest < 0) earliest = l.expiryNanos; // wrap-safe, as the clock
-                any = true;
-            }
-            // Exact now; a concurrent reader's walk writes the same values.
-            lessor.earliestExpiryNanos = earliest;
-            lessor.anyDeadline = any;
-            Collections.sort(out);
-            return out;
-        } finally {
-            lock.readLock().unlock();
-        }
+        return lessor.expired(config.nanoClock().getAsLong(), max);
+    }
+
+    /**
+     * The leader's expiry check: leases past their deadline whose revoke was not claimed or proposed in
+     * the last {@code retryNanos} (etcd: 3 s), at most {@code max}, by id; each is recorded as claimed
+     * now. Lessor lock only (any thread). Before proposing, confirm each with {@link #confirmLeaseRevoke}.
+     */
+    public List<Long> claimExpiredLeases(int max, long retryNanos) {
+        if (max <= 0 || retryNanos < 0) throw new IllegalArgumentException("max=" + max + " retryNanos=" + retryNanos);
+        return lessor.claimExpired(config.nanoClock().getAsLong(), max, retryNanos);
+    }
+
+    /**
+     * True (and the revoke recorded as proposed now) if this member's lessor is still primary and the
+     * lease still exists and is still past its current deadline: a renewal, revoke or re-promotion since
+     * the claim means no revoke.
+     */
+    public boolean confirmLeaseRevoke(long id) {
+        return lessor.confirmRevoke(id, config.nanoClock().getAsLong());
     }
 
     /** Remaining TTLs the leader should checkpoint through Raft (etcd's lease checkpointing). */
     public LeaseCheckpointRequest checkpointRequest() {
-        lock.readLock().lock();
-        try {
-            long now = config.nanoClock().getAsLong();
-            List<LeaseCheckpointRequest.Checkpoint> cps = new ArrayList<>();
-            for (Lessor.Lease l : lessor.leases.values()) {
-                if (l.expiryNanos == Long.MAX_VALUE) continue;
-                cps.add(new LeaseCheckpointRequest.Checkpoint(l.id, Math.max(1, (l.expiryNanos - now) / 1_000_000_000L)));
-            }
-            cps.sort(Comparator.comparingLong(LeaseCheckpointRequest.Checkpoint::id));
-            return new LeaseCheckpointRequest(cps);
-        } finally {
-            lock.readLock().unlock();
-        }
+        return new LeaseCheckpointRequest(lessor.checkpoints(config.nanoClock().getAsLong()));
     }
 
     // =========================================================================================
@@ -1142,8 +1100,7 @@ public final class MvccStore implements AutoCloseable {
         try {
             backend.restore(in);
             index.clear();
-            lessor.leases.clear();
-            lessor.keyLease.clear();
+            lessor.clear();
             alarms.clear();
             compactRev = -1;
             currentRev = 1;

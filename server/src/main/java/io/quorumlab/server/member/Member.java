@@ -76,6 +76,8 @@ public final class Member implements MemberApi, AutoCloseable {
     private static final long READ_INDEX_RETRY_NANOS = 500_000_000L;
     private static final long LEASE_CHECK_NANOS = 500_000_000L;
     private static final int MAX_LEASE_REVOKES_PER_CHECK = 1000;
+    /** etcd's expiredLeaseRetryInterval: a revoke already claimed or proposed is not proposed again for 3 s. */
+    static final long LEASE_REVOKE_RETRY_NANOS = 3_000_000_000L;
     /**
      * Ceiling of the direct memory holding the in-memory Raft log's payloads (chunks of
      * OffHeapLogStorage.DEFAULT_CHUNK_BYTES, reused after each compaction): 100,000 entries since the last
@@ -742,17 +744,44 @@ public final class Member implements MemberApi, AutoCloseable {
         }
     }
 
+    /**
+     * Twice a second on the member loop (etcd's lessor runs its own loop, not the apply path): time out
+     * forwarded lease requests, and on the leader revoke expired leases.
+     */
     private void scheduleLeaseCheck() {
         rt.schedule(LEASE_CHECK_NANOS, () -> {
             if (stopped) return;
-            if (role == StateRole.LEADER) {
-                rt.executeApply(() -> {
-                    for (long id : store.expiredLeases(MAX_LEASE_REVOKES_PER_CHECK)) {
-                        propose(new LeaseRevokeRequest(id)).exceptionally(t -> null);
-                    }
-                });
-            }
+            expireForwardedLeaseRequests();
+            if (role == StateRole.LEADER) revokeExpiredLeases();
             scheduleLeaseCheck();
+        });
+    }
+
+    /** Set while a revoke round waits for its leadership check (any thread clears it). */
+    private final AtomicBoolean leaseRevokeRound = new AtomicBoolean();
+
+    /**
+     * Claims the expired leases (each then skipped for {@link #LEASE_REVOKE_RETRY_NANOS}), confirms
+     * leadership with a ReadIndex round (etcd issue 15247: a leader whose loops were stalled may have
+     * been deposed without knowing), then, still leader in the same term, proposes a revoke for each
+     * lease that is still past its current deadline. One round at a time, so a stall longer than the
+     * retry delay does not stack rounds.
+     */
+    private void revokeExpiredLeases() {
+        if (leaseRevokeRound.get()) return;
+        List<Long> due = store.claimExpiredLeases(MAX_LEASE_REVOKES_PER_CHECK, LEASE_REVOKE_RETRY_NANOS);
+        if (due.isEmpty()) return;
+        leaseRevokeRound.set(true);
+        long claimTerm = term;
+        readBarrier().whenComplete((v, err) -> {
+            leaseRevokeRound.set(false);
+            if (err != null) return; // the claims lapse after the retry delay
+            rt.execute(() -> {
+                if (stopped || role != StateRole.LEADER || term != claimTerm) return;
+                for (long id : due) {
+                    if (store.confirmLeaseRevoke(id)) propose(new LeaseRevokeRequest(id)).exceptionally(t -> null);
+                }
+            });
         });
     }
 
@@ -872,6 +901,10 @@ public final class Member implements MemberApi, AutoCloseable {
         CompletableFuture<Void> r;
         while ((r = readQueue.poll()) != null) r.completeExceptionally(e.exception());
         for (CompletableFuture<Void> f : inflightReads) f.completeExceptionally(e.exception());
+        for (Long req : List.copyOf(forwardedKeepAlives.keySet())) {
+            ForwardedKeepAlive w = takeForwarded(req);
+            if (w != null) w.future().completeExceptionally(e.exception());
+        }
     }
 
     // ---- linearizable reads
@@ -1266,27 +1299,17 @@ public final class Member implements MemberApi, AutoCloseable {
     @Override
     public CompletableFuture<LeaseKeepAliveResponse> leaseKeepAlive(long leaseId) {
         CompletableFuture<LeaseKeepAliveResponse> f = new CompletableFuture<>();
+        if (stopped) return failed(f, EtcdError.STOPPED);
         long leader = leaderId;
         if (leader == 0) return failed(f, EtcdError.NO_LEADER);
-        if (leader != memberId) {
-            // Only the leader's lessor keeps time: forward, as etcd forwards keep-alives to the leader.
-            if (forwardedKeepAlives.size() >= MAX_FORWARDED_KEEPALIVES) return failed(f, EtcdError.TOO_MANY_REQUESTS);
-            long req = requestIdSeq.incrementAndGet();
-            forwardedKeepAlives.put(req, new ForwardedKeepAlive(leaseId, f));
-            transport.sendControl(leader, control(CTRL_KEEPALIVE, req, leaseId));
-            rt.schedule(cfg.requestTimeoutMillis() * 1_000_000L, () -> {
-                ForwardedKeepAlive w = forwardedKeepAlives.remove(req);
-                if (w != null) w.future().completeExceptionally(EtcdError.TIMEOUT.exception());
-            });
-            return f;
+        // Only the leader's lessor keeps time: forward, as etcd forwards keep-alives to the leader.
+        if (leader != memberId) return forwardLeaseRequest(leader, CTRL_KEEPALIVE, leaseId, f);
+        // On the calling thread under the lessor's lock (etcd's Renew): never queued behind an apply.
+        try {
+            f.complete(store.leaseKeepAlive(leaseId));
+        } catch (RuntimeException e) {
+            f.completeExceptionally(e);
         }
-        rt.executeApply(() -> {
-            try {
-                f.complete(store.leaseKeepAlive(leaseId));
-            } catch (RuntimeException e) {
-                f.completeExceptionally(e);
-            }
-        });
         return f;
     }
 
@@ -1295,14 +1318,8 @@ public final class Member implements MemberApi, AutoCloseable {
         long leader = leaderId;
         if (leader == 0 || leader == memberId) return MemberApi.super.leaseTimeToLive(leaseId, keys);
         // A follower's lessor does not keep time: ask the leader for the remaining TTL.
-        CompletableFuture<LeaseKeepAliveResponse> remaining = new CompletableFuture<>();
-        long req = requestIdSeq.incrementAndGet();
-        forwardedKeepAlives.put(req, new ForwardedKeepAlive(leaseId, remaining));
-        transport.sendControl(leader, control(CTRL_TTL, req, leaseId));
-        rt.schedule(cfg.requestTimeoutMillis() * 1_000_000L, () -> {
-            ForwardedKeepAlive w = forwardedKeepAlives.remove(req);
-            if (w != null) w.future().completeExceptionally(EtcdError.TIMEOUT.exception());
-        });
+        CompletableFuture<LeaseKeepAliveResponse> remaining = forwardLeaseRequest(leader, CTRL_TTL, leaseId, new CompletableFuture<>());
+        if (remaining.isCompletedExceptionally()) return remaining.thenApply(r -> (io.quorumlab.mvcc.api.LeaseTimeToLiveResponse) null);
         return readBarrier().thenCombine(remaining, (v, ttl) -> {
             io.quorumlab.mvcc.api.LeaseTimeToLiveResponse local = store.leaseTimeToLive(leaseId, keys);
             return new io.quorumlab.mvcc.api.LeaseTimeToLiveResponse(local.header(), local.id(), ttl.ttl(), local.grantedTtl(),
@@ -1313,10 +1330,48 @@ public final class Member implements MemberApi, AutoCloseable {
     private static final byte CTRL_TTL = 8;
 
     private static final byte CTRL_KEEPALIVE = 1, CTRL_KEEPALIVE_OK = 2, CTRL_KEEPALIVE_NOT_FOUND = 3, CTRL_KEEPALIVE_NOT_LEADER = 4;
-    private static final int MAX_FORWARDED_KEEPALIVES = 10_000;
-    private record ForwardedKeepAlive(long leaseId, CompletableFuture<LeaseKeepAliveResponse> future) {}
+    /**
+     * Keep-alives and TimeToLives a follower has forwarded to the leader and not yet had answered,
+     * together: one more is refused with "etcdserver: too many requests".
+     */
+    static final int MAX_FORWARDED_LEASE_REQUESTS = 10_000;
+    private record ForwardedKeepAlive(long leaseId, CompletableFuture<LeaseKeepAliveResponse> future, long deadlineNanos) {}
 
     private final ConcurrentHashMap<Long, ForwardedKeepAlive> forwardedKeepAlives = new ConcurrentHashMap<>();
+    /** Entries of {@link #forwardedKeepAlives}, reserved before the put: the bound holds under concurrent callers. */
+    private final AtomicInteger forwardedInFlight = new AtomicInteger();
+
+    /** Sends a keep-alive or TimeToLive to the leader; {@code f} completes with its answer, a timeout or a refusal. */
+    private CompletableFuture<LeaseKeepAliveResponse> forwardLeaseRequest(long leader, byte kind, long leaseId,
+                                                                          CompletableFuture<LeaseKeepAliveResponse> f) {
+        if (stopped) return failed(f, EtcdError.STOPPED); // nothing sweeps a stopped member's requests
+        if (forwardedInFlight.incrementAndGet() > MAX_FORWARDED_LEASE_REQUESTS) {
+            forwardedInFlight.decrementAndGet();
+            return failed(f, EtcdError.TOO_MANY_REQUESTS);
+        }
+        long req = requestIdSeq.incrementAndGet();
+        forwardedKeepAlives.put(req, new ForwardedKeepAlive(leaseId, f, rt.nanoTime() + cfg.requestTimeoutMillis() * 1_000_000L));
+        transport.sendControl(leader, control(kind, req, leaseId));
+        return f;
+    }
+
+    /** The forwarded request {@code req}, if still waiting; whoever takes it frees its slot. */
+    private ForwardedKeepAlive takeForwarded(long req) {
+        ForwardedKeepAlive w = forwardedKeepAlives.remove(req);
+        if (w != null) forwardedInFlight.decrementAndGet();
+        return w;
+    }
+
+    /** Member loop, with the lease check: forwarded requests past their deadline fail (no timer per request). */
+    private void expireForwardedLeaseRequests() {
+        if (forwardedKeepAlives.isEmpty()) return;
+        long now = rt.nanoTime();
+        for (Map.Entry<Long, ForwardedKeepAlive> e : forwardedKeepAlives.entrySet()) {
+            if (now - e.getValue().deadlineNanos() < 0) continue;
+            ForwardedKeepAlive w = takeForwarded(e.getKey());
+            if (w != null) w.future().completeExceptionally(EtcdError.TIMEOUT.exception());
+        }
+    }
 
     /** A control payload: {@code [kind][a][b]}, the shape every control message but the hash answer has. */
     private static byte[] control(byte kind, long a, long b) {
@@ -1339,7 +1394,7 @@ public final class Member implements MemberApi, AutoCloseable {
                 byte status;
                 long ttl = 0;
                 try {
-                    ttl = store.leaseTimeToLive(arg, false).ttl();
+                    ttl = store.leaseRemainingTtl(arg); // the lessor's lock only: never waits for an apply
                     status = CTRL_KEEPALIVE_OK;
                 } catch (MvccException e) {
                     status = CTRL_KEEPALIVE_NOT_FOUND;
@@ -1351,20 +1406,19 @@ public final class Member implements MemberApi, AutoCloseable {
                     transport.sendControl(from, control(CTRL_KEEPALIVE_NOT_LEADER, req, 0));
                     return;
                 }
-                rt.executeApply(() -> {
-                    byte status;
-                    long ttl = 0;
-                    try {
-                        ttl = store.leaseKeepAlive(arg).ttl();
-                        status = CTRL_KEEPALIVE_OK;
-                    } catch (MvccException e) {
-                        status = CTRL_KEEPALIVE_NOT_FOUND;
-                    }
-                    transport.sendControl(from, control(status, req, ttl));
-                });
+                // Answered here under the lessor's lock, as a local keep-alive: no queue, nothing to bound on the leader.
+                byte status;
+                long ttl = 0;
+                try {
+                    ttl = store.leaseKeepAlive(arg).ttl();
+                    status = CTRL_KEEPALIVE_OK;
+                } catch (MvccException e) {
+                    status = CTRL_KEEPALIVE_NOT_FOUND;
+                }
+                transport.sendControl(from, control(status, req, ttl));
             }
             case CTRL_KEEPALIVE_OK, CTRL_KEEPALIVE_NOT_FOUND, CTRL_KEEPALIVE_NOT_LEADER -> {
-                ForwardedKeepAlive w = forwardedKeepAlives.remove(req);
+                ForwardedKeepAlive w = takeForwarded(req);
                 if (w == null) return;
                 if (kind == CTRL_KEEPALIVE_OK) {
                     w.future().complete(new LeaseKeepAliveResponse(
