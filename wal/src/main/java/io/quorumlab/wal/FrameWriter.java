@@ -43,6 +43,8 @@ final class FrameWriter {
     private int kept;
     /** {@code buf}'s usable limit: its capacity, rounded down to whole blocks for direct writes. */
     private int usable;
+    /** Preallocated file size, or 0; direct writes need it to be a whole number of blocks. */
+    private final long fileBytes;
     private final CRC32C crc = new CRC32C();
     /** The first 8 header bytes (length, type, check) of the last in-place frame: batches repeat sizes. */
     private long cachedHeaderWord;
@@ -63,7 +65,12 @@ final class FrameWriter {
     private int chainCrc;
     private long bytesWritten;
 
-    FrameWriter(int bufferBytes) {
+    /**
+     * @param fileBytes the preallocated size of the files it writes (0: no constraint): direct writes
+     *        are used only if it is a whole number of blocks, so the block padding never grows a file
+     *        past it (a grown file could not be recycled)
+     */
+    FrameWriter(int bufferBytes, long fileBytes) {
         if (bufferBytes < 4096) {
             throw new IllegalArgumentException("write buffer too small: " + bufferBytes);
         }
@@ -73,6 +80,12 @@ final class FrameWriter {
         this.crcView = buf.duplicate();
         this.ioView = buf.duplicate();
         this.usable = bufferBytes;
+        this.fileBytes = fileBytes;
+    }
+
+    /** Test and tool use: no file size constraint. */
+    FrameWriter(int bufferBytes) {
+        this(bufferBytes, 0);
     }
 
     /**
@@ -90,8 +103,9 @@ final class FrameWriter {
             throw new IllegalStateException("unaligned write position " + position);
         }
         int a = file.directAlignment();
-        if (a < 0 || a > MAX_DIRECT_ALIGN || Integer.bitCount(Math.max(a, 1)) != 1 || buf.capacity() < 2 * a) {
-            a = 0; // a block size this buffer cannot serve: buffered writes
+        if (a < 0 || a > MAX_DIRECT_ALIGN || Integer.bitCount(Math.max(a, 1)) != 1 || buf.capacity() < 2 * a
+                || (a > 0 && fileBytes % a != 0)) {
+            a = 0; // a block size this buffer or file size cannot serve: buffered writes
         }
         this.file = file;
         this.align = a;

@@ -220,7 +220,7 @@ public final class Wal implements Closeable {
         this.opts = opts;
         this.metadata = metadata;
         this.segments = new ArrayList<>(segments);
-        this.writer = new FrameWriter(opts.writeBufferBytes());
+        this.writer = new FrameWriter(opts.writeBufferBytes(), opts.segmentBytes());
         this.writer.begin(current, position, chainCrc, this.segments.get(this.segments.size() - 1).seq(), currentTag);
         this.headerEnd = headerEnd;
         this.lastIndex = lastIndex;
@@ -262,7 +262,7 @@ public final class Wal implements Closeable {
         boolean ok = false;
         try {
             file.preallocate(opts.segmentBytes());
-            FrameWriter w = new FrameWriter(4096);
+            FrameWriter w = new FrameWriter(4096, opts.segmentBytes());
             w.begin(file, 0, 0, 0, WalFormat.TAG_FIRST);
             w.writeCrc(0);
             w.writeMetadata(metadata.data());
@@ -276,9 +276,10 @@ public final class Wal implements Closeable {
             storage.fsyncDir();
             LOG.info("wal created dir={} segment={} segment-bytes={}", storage.describe(), first.fileName(),
                     opts.segmentBytes());
-            ok = true;
-            return new Wal(storage, opts, metadata.data(), List.of(first), file, WalFormat.TAG_FIRST, pos, crc, pos, 0,
+            Wal wal = new Wal(storage, opts, metadata.data(), List.of(first), file, WalFormat.TAG_FIRST, pos, crc, pos, 0,
                     HardState.EMPTY);
+            ok = true;
+            return wal;
         } finally {
             if (!ok) {
                 file.close();
@@ -401,8 +402,14 @@ public final class Wal implements Closeable {
                 dir, segs.size(), rec.snapshot().index(), replay.lastIndex(), rec.entries().size(), repairs.size());
         // Only bounds how empty a segment may be when cut (never cut a header-only segment).
         long headerEnd = Math.max(lastHeaderEnd, WalFormat.frameBytes(WalFormat.CRC_BYTES));
-        Wal wal = new Wal(storage, opts, replay.metadata.data(), segs, file, lastResult.tag(), lastResult.validEnd(),
-                lastResult.endCrc(), headerEnd, replay.lastIndex(), replay.hardState);
+        Wal wal;
+        try {
+            wal = new Wal(storage, opts, replay.metadata.data(), segs, file, lastResult.tag(), lastResult.validEnd(),
+                    lastResult.endCrc(), headerEnd, replay.lastIndex(), replay.hardState);
+        } catch (IOException | RuntimeException e) {
+            file.close(); // e.g. the head of a partial block could not be read back for direct writes
+            throw e;
+        }
         return new Opened(wal, rec);
     }
 

@@ -128,6 +128,37 @@ class DirectIoTest {
     }
 
     /**
+     * A segment size that is not a whole number of blocks takes buffered writes: the block padding
+     * would grow the file past it, and a grown file is deleted instead of recycled (review r9w).
+     */
+    @Test
+    void segmentsOfAnUnalignedSizeAreStillRecycled() throws IOException {
+        WalStorage direct = new FileChannelStorage(dir.resolve("unaligned"), true);
+        try (WalFile probe = direct.create("probe")) {
+            probe.preallocate(1 << 16);
+            assumeTrue(probe.directAlignment() > 0, "this file system refuses O_DIRECT");
+        }
+        direct.delete("probe");
+        WalOptions opts = WalOptions.defaults().withSegmentBytes(100_000).withWriteBufferBytes(64 * 1024)
+                .withRecycleSegments(2).withMaxWals(1).singleThreaded();
+        try (Wal w = Wal.create(direct, opts, META)) {
+            long index = 0;
+            for (int i = 0; i < 400; i++) {
+                List<WalEntry> b = new ArrayList<>();
+                for (int k = 0; k < 3; k++) {
+                    b.add(entry(1, ++index, 500));
+                }
+                w.save(b, new HardState(1, 1, index));
+                if (i % 8 == 0) {
+                    w.releaseTo(index);
+                }
+            }
+            assertTrue(w.segmentCuts() > 3, "cuts: " + w.segmentCuts());
+            assertTrue(w.recycledSegmentCuts() > 0, "no cut reused a recycled file (" + w.segmentCuts() + " cuts)");
+        }
+    }
+
+    /**
      * etcd_disk_wal_fsync_duration_seconds keeps its meaning with direct writes: a buffered write
      * leaves the device transfer to fdatasync, a direct one does it inside write(), so the direct
      * mode's fsync observation starts before the write. A segment write taking 5 ms (fake clock)
