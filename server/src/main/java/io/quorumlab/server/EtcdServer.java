@@ -77,7 +77,7 @@ public final class EtcdServer implements AutoCloseable {
         // Peer connections live on the member loop: a Raft message is read, stepped and answered on one thread.
         // Hellos carry the cluster id; a member that joined an existing cluster says none (its MemberConfig's id is
         // derived from --initial-cluster, which then lists the new member too, so it is not the cluster's).
-        long helloClusterId = mc.newCluster() ? mc.clusterId() : 0;
+        long helloClusterId = helloClusterId(mc, initialized);
         NettyPeerTransport transport = new NettyPeerTransport(mc.memberId(), peer.host(), peer.port(), peerTls, rt.memberEventLoop(),
                 () -> helloClusterId, NettyPeerTransport.Limits.forMember(mc.maxRequestBytes(), mc.quotaBackendBytes()));
         Member member;
@@ -221,5 +221,15 @@ public final class EtcdServer implements AutoCloseable {
         member.close();
         runtime.close();
         LOG.info("stopped name={}", config.name());
+    }
+
+    /**
+     * The cluster id this member's peer hellos carry, or 0 for none (no check). Only a member bootstrapping a
+     * new cluster knows it for sure: a joiner derives it from an --initial-cluster that lists itself, and a
+     * restarted member from --initial-* flags that etcd ignores once the data exists (operators change them,
+     * e.g. to list members added since), so either could carry an id its peers do not share and be cut off.
+     */
+    static long helloClusterId(io.quorumlab.server.member.MemberConfig mc, boolean restarted) {
+        return mc.newCluster() && !restarted ? mc.clusterId() : 0;
     }
 }

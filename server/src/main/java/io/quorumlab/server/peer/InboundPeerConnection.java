@@ -32,6 +32,9 @@ final class InboundPeerConnection extends ByteToMessageDecoder {
 
         void control(long from, byte[] payload);
 
+        /** A connection's hello from {@code from} was accepted: older connections of that peer are replaced. */
+        void helloAccepted(long from, io.netty.channel.Channel ch);
+
         /** Claims one of the transport-wide slots for a partly received snapshot frame; false when none is free. */
         boolean acquireSnapshotSlot();
 
@@ -203,6 +206,7 @@ final class InboundPeerConnection extends ByteToMessageDecoder {
                 helloDone = true;
                 sender = from;
                 helloTimer.cancel(false);
+                sink.helloAccepted(from, ctx.channel());
             }
             return;
         }

@@ -46,8 +46,8 @@ public final class NettyPeerTransport implements PeerTransport {
     private static final Logger LOG = LoggerFactory.getLogger(NettyPeerTransport.class);
     /** The largest frame the u32 length prefix and one Java array can carry. */
     public static final int MAX_FRAME_BYTES = Integer.MAX_VALUE - 8;
-    /** Raft's max size per append (entry bytes), as {@code Member} configures its {@code RawNode}: 1 MiB, etcd's. */
-    public static final long RAFT_MAX_SIZE_PER_MSG_BYTES = 1 << 20;
+    /** Raft's max size per append (entry bytes): {@link PeerTransport#RAFT_MAX_SIZE_PER_MSG_BYTES}, which the member configures. */
+    public static final long RAFT_MAX_SIZE_PER_MSG_BYTES = PeerTransport.RAFT_MAX_SIZE_PER_MSG_BYTES;
 
     /**
      * Bounds on what a peer may make this member hold. Every member of a cluster must run with the same
@@ -67,6 +67,9 @@ public final class NettyPeerTransport implements PeerTransport {
     public record Limits(long maxEntriesBytes, int maxMessageBytes, int maxSnapshotBytes, int maxSnapshotsReceiving,
                          int inboundConnectionsPerPeer, int inboundConnectionSlack, long helloTimeoutMillis,
                          long readTimeoutMillis, int minProgressBytes) {
+        /** The floor of the Raft frame limit: see {@link #forMember}. */
+        public static final int MIN_RAFT_FRAME_BYTES = 64 << 20;
+
         /** etcd's peer read timeout (rafthttp ConnReadTimeout). */
         public static final long READ_TIMEOUT_MILLIS = 5000;
 
@@ -86,7 +89,10 @@ public final class NettyPeerTransport implements PeerTransport {
          */
         public static Limits forMember(long maxRequestBytes, long quotaBackendBytes) {
             long entries = Math.max(RAFT_MAX_SIZE_PER_MSG_BYTES, maxRequestBytes + io.quorumlab.raft.Entry.OVERHEAD_BYTES);
-            int message = (int) Math.min(MAX_FRAME_BYTES, 2 * entries + (64 << 10));
+            // At least 64 MiB whatever this member's own --max-request-bytes: members may differ (a rolling
+            // change raises it one member at a time, and etcd's peer decoders do not derive their limit from it),
+            // so a raised leader's entries up to ~32 MiB still reach a follower not yet raised.
+            int message = (int) Math.min(MAX_FRAME_BYTES, Math.max(MIN_RAFT_FRAME_BYTES, 2 * entries + (64 << 10)));
             long snap = quotaBackendBytes <= 0 ? MAX_FRAME_BYTES : 2 * quotaBackendBytes + (16 << 20);
             int snapshot = (int) Math.max(message, Math.min(MAX_FRAME_BYTES, snap));
             return new Limits(entries, message, snapshot, 2, 4, 16, READ_TIMEOUT_MILLIS, READ_TIMEOUT_MILLIS, 64 << 10);
@@ -155,6 +161,9 @@ public final class NettyPeerTransport implements PeerTransport {
     private final java.util.function.LongSupplier clusterId;
     private final java.util.concurrent.atomic.AtomicInteger inboundConnections = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger snapshotsReceiving = new java.util.concurrent.atomic.AtomicInteger();
+    /** The live inbound connection of each peer that said hello. */
+    private final java.util.concurrent.ConcurrentHashMap<Long, io.netty.channel.Channel> inboundByPeer =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final InboundPeerConnection.Sink inboundSink = new InboundPeerConnection.Sink() {
         @Override
         public long selfId() {
@@ -183,6 +192,21 @@ public final class NettyPeerTransport implements PeerTransport {
         public void control(long from, byte[] payload) {
             var c = control;
             if (c != null) c.accept(from, payload);
+        }
+
+        @Override
+        public void helloAccepted(long from, io.netty.channel.Channel ch) {
+            // One live inbound connection per peer (its dialer keeps one): a new hello replaces the
+            // older connection, which is stale (a dead incarnation's, left half-open without a FIN)
+            // or being replaced by a reconnect. Stale ones would otherwise count against the
+            // connection bound forever and lock the live peer out.
+            io.netty.channel.Channel old = inboundByPeer.put(from, ch);
+            ch.closeFuture().addListener(f -> inboundByPeer.remove(from, ch));
+            if (old != null && old != ch && old.isActive()) {
+                LOG.info("replacing older inbound peer connection from={} old={} new={}", Long.toHexString(from),
+                        old.remoteAddress(), ch.remoteAddress());
+                old.close();
+            }
         }
 
         @Override
@@ -314,6 +338,7 @@ public final class NettyPeerTransport implements PeerTransport {
                 .channel(epoll ? io.netty.channel.epoll.EpollServerSocketChannel.class : NioServerSocketChannel.class)
                 .option(ChannelOption.SO_REUSEADDR, true) // as Go's listeners (etcd): a port in TIME_WAIT is usable
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {

@@ -11,6 +11,12 @@ import java.util.function.Consumer;
  */
 public interface PeerTransport extends AutoCloseable {
     /**
+     * Raft's max size per append message (entry bytes), etcd's 1 MiB: the member configures its
+     * {@code RawNode} with it and the transport derives its inbound frame limit from it.
+     */
+    long RAFT_MAX_SIZE_PER_MSG_BYTES = 1 << 20;
+
+    /**
      * Starts listening and delivering. {@code inbound} and {@code unreachable} are invoked on the
      * transport's threads; the member hands them to its own loop.
      */
