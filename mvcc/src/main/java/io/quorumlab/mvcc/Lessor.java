@@ -127,6 +127,20 @@ final class Lessor {
     }
 
     /** Remaining whole seconds: from the deadline on the primary, else the checkpoint or the full TTL. */
+    /**
+     * {@link #renew(long, long)} with the clock read under this lock: a keep-alive whose thread read
+     * the time, then waited while the expiry check claimed and confirmed the lease's revoke, must see
+     * the lease as expired, not renew it from a stale instant (review r9l).
+     */
+    synchronized long renew(long id, java.util.function.LongSupplier clock) {
+        return renew(id, clock.getAsLong());
+    }
+
+    /** {@link #remainingSeconds(long, long)} with the clock read under this lock. */
+    synchronized long remainingSeconds(long id, java.util.function.LongSupplier clock) {
+        return remainingSeconds(id, clock.getAsLong());
+    }
+
     synchronized long remainingSeconds(long id, long now) {
         Lease l = leases.get(id);
         if (l == null) throw new MvccException(ErrorCode.LEASE_NOT_FOUND);

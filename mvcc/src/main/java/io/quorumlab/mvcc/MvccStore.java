@@ -913,13 +913,23 @@ public final class MvccStore implements AutoCloseable {
      * Renew runs under the lessor's mutex, outside the apply path). An expired lease is refused.
      */
     public LeaseKeepAliveResponse leaseKeepAlive(long id) {
-        long ttl = lessor.renew(id, config.nanoClock().getAsLong());
+        long ttl = lessor.renew(id, config.nanoClock());
         return new LeaseKeepAliveResponse(ResponseHeader.ofRevision(currentRev), id, ttl);
     }
 
     /** Remaining whole seconds of a lease (the leader's deadline), under the lessor's lock only: any thread, never waits for an apply. */
     public long leaseRemainingTtl(long id) {
-        return lessor.remainingSeconds(id, config.nanoClock().getAsLong());
+        return lessor.remainingSeconds(id, config.nanoClock());
+    }
+
+    /** The lessor's monitor, for tests of its locking. */
+    Object lessorForTest() {
+        return lessor;
+    }
+
+    /** Whether this member's lessor keeps time (it is, or has been promoted as, the leader's). */
+    public boolean leasePrimary() {
+        return lessor.isPrimary();
     }
 
     public LeaseTimeToLiveResponse leaseTimeToLive(long id, boolean withKeys) {

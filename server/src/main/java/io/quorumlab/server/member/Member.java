@@ -107,7 +107,10 @@ public final class Member implements MemberApi, AutoCloseable {
     private long inflightReadCtx = -1;
     private long inflightReadSentNanos;
     private List<CompletableFuture<Void>> inflightReads = new ArrayList<>();
-    private boolean stopped;
+    /** Written on the member loop; read by gRPC and watch threads too (isStopped). */
+    private volatile boolean stopped;
+    /** How often a member without a leader checks whether it can publish its attributes. */
+    private static final long PUBLISH_POLL_NANOS = 500_000_000L;
 
     // ---- owned by the apply loop
     private final MvccStore store;
@@ -130,6 +133,12 @@ public final class Member implements MemberApi, AutoCloseable {
     private final AtomicLong requestIdSeq;
     private volatile long appliedIndex;
     private volatile long committedIndex;
+    /**
+     * Raft's commit index as this member's Ready loop last saw it, set before the Ready's messages are sent:
+     * a follower that learned a commit index from this leader finds it here (the leader's lease answers wait
+     * for it to be applied). {@link #committedIndex} follows the committed entries handed to the apply loop.
+     */
+    private volatile long raftCommitIndex;
     private volatile long term;
     private volatile long leaderId;
     private volatile boolean learner;
@@ -250,7 +259,8 @@ public final class Member implements MemberApi, AutoCloseable {
         }
 
         walLastIndex = raftStorage.lastIndex();
-        Config rc = new Config(memberId, cfg.electionTicks(), 1, raftStorage, lastSnapshotIndex, 1 << 20, 512, 0,
+        Config rc = new Config(memberId, cfg.electionTicks(), 1, raftStorage, lastSnapshotIndex,
+                PeerTransport.RAFT_MAX_SIZE_PER_MSG_BYTES, 512, 0,
                 1L << 30, 64L << 20, MAX_PENDING_READS, true, cfg.preVote(),
                 cfg.leaseReads() ? ReadOnlyOption.LEASE_BASED : ReadOnlyOption.SAFE, rt.random());
         this.node = new RawNode(rc);
@@ -527,6 +537,14 @@ public final class Member implements MemberApi, AutoCloseable {
                 node.step(m);
             } catch (IllegalArgumentException e) {
                 LOG.warn("dropped malformed peer message from={} error=\"{}\"", Long.toHexString(m.from()), e.getMessage());
+            } catch (RuntimeException e) {
+                // A Raft invariant broken by a peer's message (an append conflicting with committed
+                // entries, ...): Raft's state can no longer be trusted. etcd panics; this member stops.
+                LOG.error("raft failed on a peer message; stopping member from={} message=\"{}\" error=\"{}\"",
+                        Long.toHexString(m.from()), m.type(), e.toString());
+                stopped = true;
+                failAll(EtcdError.STOPPED);
+                return;
             }
         }
         processReady();
@@ -539,7 +557,11 @@ public final class Member implements MemberApi, AutoCloseable {
         if (stopped) return;
         while (node.hasReady()) {
             Ready rd = node.ready();
-            if (rd.hardState() != null) term = rd.hardState().term();
+            if (rd.hardState() != null) {
+                term = rd.hardState().term();
+                // Before any message of this Ready (which may carry the new commit index to followers) goes out.
+                if (rd.hardState().commit() > raftCommitIndex) raftCommitIndex = rd.hardState().commit();
+            }
             if (rd.softState() != null) onSoftState(rd.softState().lead(), rd.softState().role());
             boolean leader = role == StateRole.LEADER;
             if (leader) sendAll(rd.messages());
@@ -607,7 +629,9 @@ public final class Member implements MemberApi, AutoCloseable {
             snapshotter.save(snap.term(), snap.index(), encodeConfState(snap.confState()));
             wal.saveSnapshot(new SnapshotMarker(snap.index(), snap.term()));
         } catch (IOException e) {
+            LOG.error("saving a received snapshot failed; stopping member error=\"{}\"", e.toString());
             stopped = true;
+            failAll(EtcdError.STOPPED);
             throw new UncheckedIOException(e);
         }
         raftStorage.applySnapshot(new Snapshot(snap.index(), snap.term(), snap.confState(), new byte[0]));
@@ -1201,16 +1225,29 @@ public final class Member implements MemberApi, AutoCloseable {
 
     /** Publishes this member's name and client URLs through Raft until they are applied (etcd does the same). */
     private void schedulePublish() {
-        rt.schedule(500_000_000L, () -> {
+        schedulePublish(PUBLISH_POLL_NANOS);
+    }
+
+    private void schedulePublish(long delayNanos) {
+        rt.schedule(delayNanos, () -> {
             if (stopped || published) return;
-            if (leaderId != 0) {
-                byte[] n = (cfg.name() + "\n" + String.join(",", cfg.clientUrls())).getBytes(StandardCharsets.UTF_8);
-                byte[] data = ByteBuffer.allocate(9 + n.length).put(ATTRIBUTES_VERSION).putLong(memberId).put(n).array();
-                node.propose(data);
-                processReady();
+            if (leaderId == 0) {
+                schedulePublish(PUBLISH_POLL_NANOS);
+                return;
             }
-            schedulePublish();
+            byte[] n = (cfg.name() + "\n" + String.join(",", cfg.clientUrls())).getBytes(StandardCharsets.UTF_8);
+            byte[] data = ByteBuffer.allocate(9 + n.length).put(ATTRIBUTES_VERSION).putLong(memberId).put(n).array();
+            node.propose(data);
+            processReady();
+            // An attempt is in flight: a slow apply (or a lost proposal) is given etcd's request timeout
+            // before the next one, instead of a duplicate every poll.
+            schedulePublish(publishRetryNanos());
         });
+    }
+
+    /** etcd's publish timeout: its request timeout. */
+    private long publishRetryNanos() {
+        return cfg.requestTimeoutMillis() * 1_000_000L;
     }
 
     private void updateMembershipFrom(ConfState cs) {
@@ -1304,13 +1341,55 @@ public final class Member implements MemberApi, AutoCloseable {
         if (leader == 0) return failed(f, EtcdError.NO_LEADER);
         // Only the leader's lessor keeps time: forward, as etcd forwards keep-alives to the leader.
         if (leader != memberId) return forwardLeaseRequest(leader, CTRL_KEEPALIVE, leaseId, f);
-        // On the calling thread under the lessor's lock (etcd's Renew): never queued behind an apply.
+        // Under the lessor's lock (etcd's Renew), once caught up with what was committed: never queued behind
+        // an apply that started later.
+        return whenLeaseCaughtUp(() -> store.leaseKeepAlive(leaseId), f);
+    }
+
+    /** etcd's wait for the applied index on the leader's lease path (waitAppliedIndex; its applyTimeout, 1 s). */
+    private static final long LEASE_APPLY_WAIT_NANOS = 1_000_000_000L;
+
+    /**
+     * Runs a leader's lease answer (keep-alive, remaining TTL) once this member has applied what it had
+     * committed when the request arrived and its lessor is primary, as etcd's leader waits for the applied
+     * index before Renew or a TimeToLive: a lease granted (or revoked) by a committed entry is then found (or
+     * not). Inline when caught up, the common case, and so never behind an apply that began afterwards (a
+     * long apply stall alone does not hold renewals); otherwise on the apply loop after those entries, at most
+     * 1 s, then "etcdserver: request timed out" (review r9l: a lease granted through a follower was
+     * answered "not found" by a leader whose apply lagged).
+     */
+    private <T> CompletableFuture<T> whenLeaseCaughtUp(java.util.function.Supplier<T> answer, CompletableFuture<T> f) {
+        long target = Math.max(committedIndex, raftCommitIndex);
+        if (appliedIndex >= target && store.leasePrimary()) {
+            completeWith(answer, f);
+            return f;
+        }
+        awaitLeaseCaughtUp(target, rt.nanoTime() + LEASE_APPLY_WAIT_NANOS, answer, f);
+        return f;
+    }
+
+    private <T> void awaitLeaseCaughtUp(long target, long deadline, java.util.function.Supplier<T> answer,
+                                        CompletableFuture<T> f) {
+        rt.executeApply(() -> {
+            if (appliedIndex >= target && store.leasePrimary()) {
+                completeWith(answer, f);
+            } else if (stopped) {
+                f.completeExceptionally(EtcdError.STOPPED.exception());
+            } else if (rt.nanoTime() - deadline >= 0) {
+                f.completeExceptionally(EtcdError.TIMEOUT.exception());
+            } else {
+                // The entries are not queued here yet (the member loop is in their fdatasync): look again.
+                rt.schedule(1_000_000L, () -> awaitLeaseCaughtUp(target, deadline, answer, f));
+            }
+        });
+    }
+
+    private static <T> void completeWith(java.util.function.Supplier<T> answer, CompletableFuture<T> f) {
         try {
-            f.complete(store.leaseKeepAlive(leaseId));
+            f.complete(answer.get());
         } catch (RuntimeException e) {
             f.completeExceptionally(e);
         }
-        return f;
     }
 
     @Override
@@ -1351,6 +1430,12 @@ public final class Member implements MemberApi, AutoCloseable {
         }
         long req = requestIdSeq.incrementAndGet();
         forwardedKeepAlives.put(req, new ForwardedKeepAlive(leaseId, f, rt.nanoTime() + cfg.requestTimeoutMillis() * 1_000_000L));
+        if (stopped) {
+            // Stopped after the check above: failAll may have run before the put, and nothing sweeps any more.
+            ForwardedKeepAlive w = takeForwarded(req);
+            if (w != null) w.future().completeExceptionally(EtcdError.STOPPED.exception());
+            return f;
+        }
         transport.sendControl(leader, control(kind, req, leaseId));
         return f;
     }
@@ -1373,6 +1458,20 @@ public final class Member implements MemberApi, AutoCloseable {
         }
     }
 
+    /** Answers a follower's forwarded keep-alive or TimeToLive with the leader's TTL or why not (no answer on a timeout: the follower's sweep fails it). */
+    private void answerForwardedLease(long from, long req, CompletableFuture<Long> ttl) {
+        ttl.whenComplete((t, e) -> {
+            Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (c == null) {
+                transport.sendControl(from, control(CTRL_KEEPALIVE_OK, req, t));
+            } else if (c instanceof MvccException) {
+                transport.sendControl(from, control(CTRL_KEEPALIVE_NOT_FOUND, req, 0));
+            } else if (c instanceof EtcdException ee && ee.error() == EtcdError.NOT_LEADER) {
+                transport.sendControl(from, control(CTRL_KEEPALIVE_NOT_LEADER, req, 0));
+            }
+        });
+    }
+
     /** A control payload: {@code [kind][a][b]}, the shape every control message but the hash answer has. */
     private static byte[] control(byte kind, long a, long b) {
         return ByteBuffer.allocate(17).put(kind).putLong(a).putLong(b).array();
@@ -1391,31 +1490,16 @@ public final class Member implements MemberApi, AutoCloseable {
                     transport.sendControl(from, control(CTRL_KEEPALIVE_NOT_LEADER, req, 0));
                     return;
                 }
-                byte status;
-                long ttl = 0;
-                try {
-                    ttl = store.leaseRemainingTtl(arg); // the lessor's lock only: never waits for an apply
-                    status = CTRL_KEEPALIVE_OK;
-                } catch (MvccException e) {
-                    status = CTRL_KEEPALIVE_NOT_FOUND;
-                }
-                transport.sendControl(from, control(status, req, ttl));
+                // The lessor's lock, once caught up with the committed index (as a local TimeToLive).
+                answerForwardedLease(from, req, whenLeaseCaughtUp(() -> store.leaseRemainingTtl(arg), new CompletableFuture<>()));
             }
             case CTRL_KEEPALIVE -> {
                 if (leaderId != memberId) {
                     transport.sendControl(from, control(CTRL_KEEPALIVE_NOT_LEADER, req, 0));
                     return;
                 }
-                // Answered here under the lessor's lock, as a local keep-alive: no queue, nothing to bound on the leader.
-                byte status;
-                long ttl = 0;
-                try {
-                    ttl = store.leaseKeepAlive(arg).ttl();
-                    status = CTRL_KEEPALIVE_OK;
-                } catch (MvccException e) {
-                    status = CTRL_KEEPALIVE_NOT_FOUND;
-                }
-                transport.sendControl(from, control(status, req, ttl));
+                // As a local keep-alive: under the lessor's lock, once caught up with the committed index.
+                answerForwardedLease(from, req, whenLeaseCaughtUp(() -> store.leaseKeepAlive(arg).ttl(), new CompletableFuture<>()));
             }
             case CTRL_KEEPALIVE_OK, CTRL_KEEPALIVE_NOT_FOUND, CTRL_KEEPALIVE_NOT_LEADER -> {
                 ForwardedKeepAlive w = takeForwarded(req);

@@ -1,0 +1,188 @@
+package io.quorumlab.server.member;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quorumlab.mvcc.api.LeaseGrantRequest;
+import io.quorumlab.mvcc.api.LeaseGrantResponse;
+import io.quorumlab.server.peer.LocalTransport;
+import io.quorumlab.server.runtime.RealRuntime;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Review r9l: a lease granted (committed, applied on the follower that answered the client) is
+ * renewed through that follower while the leader's apply loop lags behind its commit index. etcd
+ * (commit fef4a795, issue 6978) makes the leader wait for its applied index before Renew; here the
+ * leader answered from its lagging lessor: "requested lease not found" for a live lease; it now waits
+ * for the entries committed when the request arrived (at most 1 s), inline when caught up.
+ */
+class LeaseLaggingLeaderTest {
+    @TempDir
+    Path dir;
+
+    private final LocalTransport.Hub hub = new LocalTransport.Hub();
+    private final List<Member> members = new ArrayList<>();
+    private final List<RealRuntime> runtimes = new ArrayList<>();
+
+    @AfterEach
+    void stop() {
+        for (Member m : members) m.close();
+        for (RealRuntime rt : runtimes) rt.close();
+    }
+
+    private int li;
+    private Member leader, follower;
+
+    private void startCluster(int basePort) throws Exception {
+        Map<String, String> cluster = new LinkedHashMap<>();
+        for (int i = 1; i <= 3; i++) cluster.put("g" + i, "http://127.0.0.1:" + (basePort + i));
+        for (String name : cluster.keySet()) {
+            MemberConfig cfg = MemberConfig.defaults(name, dir.resolve(name), cluster).withTimeouts(50, 500);
+            RealRuntime rt = new RealRuntime(name, 10, 1000);
+            Member m = new Member(cfg, rt, hub.join(cfg.memberId()), MemberMetrics.isolated());
+            m.start();
+            members.add(m);
+            runtimes.add(rt);
+        }
+        li = awaitLeader();
+        leader = members.get(li);
+        follower = members.get((li + 1) % 3);
+    }
+
+    /** No stall: a client's first keep-alive right after its grant, both through a follower. */
+    @Test
+    void firstKeepAliveThroughAFollower() throws Exception {
+        startCluster(23990);
+        // No stall at all: grant through the follower, then renew through it at once (a client's first keep-alive).
+        int notFound = 0;
+        for (int i = 0; i < 200; i++) {
+            long g = grant(follower);
+            try {
+                follower.leaseKeepAlive(g).get(10, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                notFound++;
+            }
+        }
+        assertEquals(0, notFound, "first keep-alives of 200 fresh leases answered 'requested lease not found'");
+    }
+
+    /** The leader's apply loop busy for 2 s (defragment, snapshot build, compaction). */
+    @Test
+    void keepAliveOfAGrantTheLeaderHasNotAppliedYet() throws Exception {
+        startCluster(23995);
+        grant(follower);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (leader.appliedIndex() < follower.appliedIndex() && System.nanoTime() < deadline) Thread.sleep(10);
+
+        // The leader's apply loop is busy (a defragment, a snapshot build, a compaction) for 2 s.
+        CountDownLatch release = new CountDownLatch(1), held = new CountDownLatch(1);
+        runtimes.get(li).executeApply(() -> {
+            held.countDown();
+            try {
+                release.await(2, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertTrue(held.await(5, TimeUnit.SECONDS));
+        try {
+            long id = grant(follower); // committed by the leader, applied and answered by the follower
+            String outcome;
+            try {
+                outcome = "ttl=" + follower.leaseKeepAlive(id).get(10, TimeUnit.SECONDS).ttl();
+            } catch (ExecutionException e) {
+                outcome = e.getCause().getMessage();
+            }
+            String local;
+            try {
+                local = "ttl=" + leader.leaseKeepAlive(id).get(10, TimeUnit.SECONDS).ttl();
+            } catch (ExecutionException e) {
+                local = e.getCause().getMessage();
+            }
+            String ttl;
+            try {
+                ttl = "granted=" + follower.leaseTimeToLive(id, false).get(10, TimeUnit.SECONDS).grantedTtl();
+            } catch (ExecutionException e) {
+                ttl = e.getCause().getMessage();
+            }
+            assertEquals("forwarded keep-alive ttl=30, leader keep-alive ttl=30, follower TimeToLive granted=30",
+                    "forwarded keep-alive " + outcome + ", leader keep-alive " + local + ", follower TimeToLive " + ttl,
+                    "a granted lease while the leader's apply lags its commit");
+        } finally {
+            release.countDown();
+        }
+    }
+
+    /**
+     * A revoke committed, applied and answered by the follower that proposed it; the leader's apply lags
+     * (2 s stall). A keep-alive after the revoke's answer must not report the lease alive.
+     */
+    @Test
+    void keepAliveAfterAnAnsweredRevoke() throws Exception {
+        startCluster(23985);
+        long id = grant(follower);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (leader.appliedIndex() < follower.appliedIndex() && System.nanoTime() < deadline) Thread.sleep(10);
+        CountDownLatch release = new CountDownLatch(1), held = new CountDownLatch(1);
+        runtimes.get(li).executeApply(() -> {
+            held.countDown();
+            try {
+                release.await(2, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertTrue(held.await(5, TimeUnit.SECONDS));
+        try {
+            follower.propose(new io.quorumlab.mvcc.api.LeaseRevokeRequest(id)).get(10, TimeUnit.SECONDS); // answered: revoked
+            String forwarded, local;
+            try {
+                forwarded = "ttl=" + follower.leaseKeepAlive(id).get(10, TimeUnit.SECONDS).ttl();
+            } catch (ExecutionException e) {
+                forwarded = e.getCause().getMessage();
+            }
+            try {
+                local = "ttl=" + leader.leaseKeepAlive(id).get(10, TimeUnit.SECONDS).ttl();
+            } catch (ExecutionException e) {
+                local = e.getCause().getMessage();
+            }
+            assertEquals("forwarded etcdserver: requested lease not found, leader etcdserver: requested lease not found",
+                    "forwarded " + forwarded + ", leader " + local, "keep-alives after the revoke was answered");
+        } finally {
+            release.countDown();
+        }
+    }
+
+    private int awaitLeader() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < deadline) {
+            for (int i = 0; i < members.size(); i++) {
+                Member m = members.get(i);
+                if (m.leaderId() == m.memberId() && m.appliedIndex() >= 3) return i;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no leader elected within 15 s");
+    }
+
+    private static long grant(Member m) throws Exception {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return ((LeaseGrantResponse) m.propose(new LeaseGrantRequest(30, 0)).get(10, TimeUnit.SECONDS)).id();
+            } catch (ExecutionException e) {
+                if (attempt > 50) throw e;
+                Thread.sleep(50);
+            }
+        }
+    }
+}
