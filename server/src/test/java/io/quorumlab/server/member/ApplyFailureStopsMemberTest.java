@@ -68,11 +68,7 @@ class ApplyFailureStopsMemberTest {
                 MemberMetrics.isolated());
         try {
             m.start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-            while (m.leaderId() != m.memberId()) {
-                assertTrue(System.nanoTime() < deadline, "no leader");
-                Thread.sleep(20);
-            }
+            MemberTestSupport.awaitSelfLeader(m);
             byte[] value = new byte[64 << 10];
             int acknowledged = 0;
             Throwable firstFailure = null;
@@ -86,21 +82,8 @@ class ApplyFailureStopsMemberTest {
             }
             assertTrue(firstFailure != null, "a 1 MiB map took " + acknowledged + " puts of 64 KiB");
             // Once stopped (asynchronously, on the member loop), every proposal fails at once.
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            Throwable later;
-            while (true) {
-                try {
-                    m.propose(PutRequest.of("after", "v")).get(10, TimeUnit.SECONDS);
-                    later = null;
-                } catch (ExecutionException e) {
-                    later = e.getCause();
-                }
-                if (later instanceof EtcdException ee && ee.error() == EtcdError.STOPPED) break;
-                assertTrue(System.nanoTime() < until, "after the backend failed (" + firstFailure
-                        + ") a proposal still got: " + (later == null ? "success" : later.toString()));
-                Thread.sleep(20);
-            }
-            assertEquals(EtcdError.STOPPED, ((EtcdException) later).error());
+            EtcdException later = MemberTestSupport.awaitStoppedProposals(m, "the backend failed (" + firstFailure + ")");
+            assertEquals(EtcdError.STOPPED, later.error());
             assertTrue(m.store().range(io.quorumlab.mvcc.api.RangeRequest.key(io.quorumlab.mvcc.api.Bytes.of("after")))
                     .count() == 0, "no entry is applied after the failure");
         } finally {

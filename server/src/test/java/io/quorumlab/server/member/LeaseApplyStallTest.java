@@ -1,7 +1,6 @@
 package io.quorumlab.server.member;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quorumlab.mvcc.api.Bytes;
 import io.quorumlab.mvcc.api.LeaseGrantRequest;
@@ -66,17 +65,7 @@ class LeaseApplyStallTest {
 
     /** Holds the apply loop until released (at most 20 s). */
     private CountDownLatch stallApply() throws InterruptedException {
-        CountDownLatch release = new CountDownLatch(1), held = new CountDownLatch(1);
-        rt.executeApply(() -> {
-            held.countDown();
-            try {
-                release.await(20, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        assertTrue(held.await(5, TimeUnit.SECONDS));
-        return release;
+        return MemberTestSupport.stallApply(rt, 20);
     }
 
     @Test

@@ -1,7 +1,6 @@
 package io.quorumlab.server.member;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quorumlab.mvcc.api.LeaseGrantRequest;
 import io.quorumlab.mvcc.api.LeaseGrantResponse;
@@ -85,16 +84,7 @@ class LeaseLaggingLeaderTest {
         while (leader.appliedIndex() < follower.appliedIndex() && System.nanoTime() < deadline) Thread.sleep(10);
 
         // The leader's apply loop is busy (a defragment, a snapshot build, a compaction) for 2 s.
-        CountDownLatch release = new CountDownLatch(1), held = new CountDownLatch(1);
-        runtimes.get(li).executeApply(() -> {
-            held.countDown();
-            try {
-                release.await(2, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        assertTrue(held.await(5, TimeUnit.SECONDS));
+        CountDownLatch release = MemberTestSupport.stallApply(runtimes.get(li), 2);
         try {
             long id = grant(follower); // committed by the leader, applied and answered by the follower
             String outcome;
@@ -133,16 +123,7 @@ class LeaseLaggingLeaderTest {
         long id = grant(follower);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (leader.appliedIndex() < follower.appliedIndex() && System.nanoTime() < deadline) Thread.sleep(10);
-        CountDownLatch release = new CountDownLatch(1), held = new CountDownLatch(1);
-        runtimes.get(li).executeApply(() -> {
-            held.countDown();
-            try {
-                release.await(2, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        assertTrue(held.await(5, TimeUnit.SECONDS));
+        CountDownLatch release = MemberTestSupport.stallApply(runtimes.get(li), 2);
         try {
             follower.propose(new io.quorumlab.mvcc.api.LeaseRevokeRequest(id)).get(10, TimeUnit.SECONDS); // answered: revoked
             String forwarded, local;

@@ -29,21 +29,8 @@ class PublishRetryTest {
             m.start();
             // Stall the apply loop as soon as this member leads: its first publish attempt comes after
             // (it polls every 500 ms) and is committed but cannot be applied.
-            long elect = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-            while (m.leaderId() != m.memberId()) {
-                assertTrue(System.nanoTime() < elect, "no leader");
-                Thread.sleep(2);
-            }
-            CountDownLatch release = new CountDownLatch(1), held = new CountDownLatch(1);
-            rt.executeApply(() -> {
-                held.countDown();
-                try {
-                    release.await(20, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            assertTrue(held.await(5, TimeUnit.SECONDS));
+            MemberTestSupport.awaitSelfLeader(m);
+            CountDownLatch release = MemberTestSupport.stallApply(rt, 20);
             Thread.sleep(4_000); // publish proposed and committed, not applied
             release.countDown();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

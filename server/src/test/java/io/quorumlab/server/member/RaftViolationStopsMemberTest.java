@@ -18,7 +18,6 @@ import java.util.AbstractList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
@@ -65,11 +64,7 @@ class RaftViolationStopsMemberTest {
         Member m = new Member(cfg, rt, tap, MemberMetrics.isolated());
         try {
             m.start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-            while (m.leaderId() != m.memberId()) {
-                assertTrue(System.nanoTime() < deadline, "no leader");
-                Thread.sleep(20);
-            }
+            MemberTestSupport.awaitSelfLeader(m);
             m.propose(PutRequest.of("k", "v")).get(10, TimeUnit.SECONDS);
             List<Entry> poisoned = new AbstractList<>() {
                 @Override
@@ -83,21 +78,8 @@ class RaftViolationStopsMemberTest {
                 }
             };
             tap.inbound.accept(Message.builder(MessageType.PROP).to(m.memberId()).from(42).entries(poisoned).build());
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            Throwable later;
-            while (true) {
-                try {
-                    m.propose(PutRequest.of("after", "v")).get(10, TimeUnit.SECONDS);
-                    later = null;
-                } catch (ExecutionException e) {
-                    later = e.getCause();
-                }
-                if (later instanceof EtcdException ee && ee.error() == EtcdError.STOPPED) break;
-                assertTrue(System.nanoTime() < until, "after Raft failed on a peer message a proposal still got: "
-                        + (later == null ? "success" : later.toString()));
-                Thread.sleep(50);
-            }
-            assertEquals(EtcdError.STOPPED, ((EtcdException) later).error());
+            EtcdException later = MemberTestSupport.awaitStoppedProposals(m, "Raft failed on a peer message");
+            assertEquals(EtcdError.STOPPED, later.error());
             assertTrue(m.isStopped());
         } finally {
             m.close();

@@ -81,11 +81,7 @@ class WatchFailStopTest {
         ManagedChannel ch = null;
         try {
             m.start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-            while (m.leaderId() != m.memberId()) {
-                assertTrue(System.nanoTime() < deadline, "no leader");
-                Thread.sleep(20);
-            }
+            MemberTestSupport.awaitSelfLeader(m);
             api = new ClientServer(m, ClientServer.Config.defaults("127.0.0.1", 0)).start();
             ch = NettyChannelBuilder.forAddress("127.0.0.1", api.port()).usePlaintext().maxInboundMessageSize(64 << 20).build();
             Stream watching = Stream.open(ch);
