@@ -139,6 +139,12 @@ public final class Member implements MemberApi, AutoCloseable {
      * for it to be applied). {@link #committedIndex} follows the committed entries handed to the apply loop.
      */
     private volatile long raftCommitIndex;
+    /**
+     * When this member's loop last ticked as leader. A leader whose loop is stuck (a long fdatasync) ages
+     * here while the others may elect a new leader and revoke what it would renew (etcd issue 15247):
+     * renewals need a fresh tick (etcd 3.5.8+ confirms leadership before Renew).
+     */
+    private volatile long leaderLoopAliveNanos;
     private volatile long term;
     private volatile long leaderId;
     private volatile boolean learner;
@@ -484,6 +490,7 @@ public final class Member implements MemberApi, AutoCloseable {
             node.tick();
             processReady();
             expireRequests();
+            if (role == StateRole.LEADER) leaderLoopAliveNanos = rt.nanoTime();
             scheduleTick();
         });
     }
@@ -755,6 +762,7 @@ public final class Member implements MemberApi, AutoCloseable {
         if (old != newRole) lastHeartbeatSent.clear();
         metrics.setLeader(lead != 0, newRole == StateRole.LEADER);
         if (old != StateRole.LEADER && newRole == StateRole.LEADER) {
+            leaderLoopAliveNanos = rt.nanoTime();
             long extend = cfg.electionMillis() * 1_000_000L;
             rt.executeApply(() -> store.promoteLessor(extend));
         } else if (old == StateRole.LEADER && newRole != StateRole.LEADER) {
@@ -1341,9 +1349,17 @@ public final class Member implements MemberApi, AutoCloseable {
         if (leader == 0) return failed(f, EtcdError.NO_LEADER);
         // Only the leader's lessor keeps time: forward, as etcd forwards keep-alives to the leader.
         if (leader != memberId) return forwardLeaseRequest(leader, CTRL_KEEPALIVE, leaseId, f);
+        // A leader whose loop has not ticked for an election timeout may have been replaced: the client should
+        // renew elsewhere (etcd's ensureLeadership).
+        if (!leaderLoopFresh()) return failed(f, EtcdError.NOT_LEADER);
         // Under the lessor's lock (etcd's Renew), once caught up with what was committed: never queued behind
         // an apply that started later.
         return whenLeaseCaughtUp(() -> store.leaseKeepAlive(leaseId), f);
+    }
+
+    /** Whether this leader's loop ticked as leader within the last election timeout. */
+    private boolean leaderLoopFresh() {
+        return rt.nanoTime() - leaderLoopAliveNanos <= cfg.electionMillis() * 1_000_000L;
     }
 
     /** etcd's wait for the applied index on the leader's lease path (waitAppliedIndex; its applyTimeout, 1 s). */
@@ -1495,6 +1511,10 @@ public final class Member implements MemberApi, AutoCloseable {
             }
             case CTRL_KEEPALIVE -> {
                 if (leaderId != memberId) {
+                    transport.sendControl(from, control(CTRL_KEEPALIVE_NOT_LEADER, req, 0));
+                    return;
+                }
+                if (!leaderLoopFresh()) {
                     transport.sendControl(from, control(CTRL_KEEPALIVE_NOT_LEADER, req, 0));
                     return;
                 }
