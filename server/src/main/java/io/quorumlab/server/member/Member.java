@@ -1370,8 +1370,9 @@ public final class Member implements MemberApi, AutoCloseable {
      * committed when the request arrived and its lessor is primary, as etcd's leader waits for the applied
      * index before Renew or a TimeToLive: a lease granted (or revoked) by a committed entry is then found (or
      * not). Inline when caught up, the common case, and so never behind an apply that began afterwards (a
-     * long apply stall alone does not hold renewals); otherwise on the apply loop after those entries, at most
-     * 1 s, then "etcdserver: request timed out" (review r9l: a lease granted through a follower was
+     * long apply stall alone does not hold renewals); otherwise on the apply loop right after those entries
+     * (so behind an apply in progress); if they have not even reached the apply loop within 1 s (etcd's
+     * applyTimeout), "etcdserver: request timed out" (review r9l: a lease granted through a follower was
      * answered "not found" by a leader whose apply lagged).
      */
     private <T> CompletableFuture<T> whenLeaseCaughtUp(java.util.function.Supplier<T> answer, CompletableFuture<T> f) {
