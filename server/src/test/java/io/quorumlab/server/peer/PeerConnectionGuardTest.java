@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  * neither the number of connections nor a stalled frame was bounded. Raw sockets play the hostile peer.
  */
 class PeerConnectionGuardTest {
-    private static final long SELF = 2, PEER = 1, CLUSTER = 0xC1A55L;
+    private static final long SELF = 2, PEER = 1, OTHER = 3, CLUSTER = 0xC1A55L;
     /** Fast timeouts so the suite stays quick: hello 1 s, read timeout 300 ms, at least 4 KiB per read timeout. */
     private static final NettyPeerTransport.Limits FAST = NettyPeerTransport.Limits.defaults().withTimeouts(1000, 300, 4096);
 
@@ -177,9 +177,10 @@ class PeerConnectionGuardTest {
     @Test
     void aPartialFrameThenSilenceIsClosedAfterTheReadTimeoutButAnIdleConnectionIsNot() throws Exception {
         NettyPeerTransport t = listener(FAST);
+        // Another member's connection (a member's new hello replaces its own older connection).
         Socket idle = dial(t);
-        idle.getOutputStream().write(InboundPeerConnection.helloFrame(CLUSTER, PEER, SELF));
-        idle.getOutputStream().write(heartbeat(PEER, SELF, 1));
+        idle.getOutputStream().write(InboundPeerConnection.helloFrame(CLUSTER, OTHER, SELF));
+        idle.getOutputStream().write(heartbeat(OTHER, SELF, 1));
         Socket stalled = dial(t);
         stalled.getOutputStream().write(InboundPeerConnection.helloFrame(CLUSTER, PEER, SELF));
         byte[] hb = heartbeat(PEER, SELF, 2);
