@@ -145,6 +145,8 @@ public final class Member implements MemberApi, AutoCloseable {
      * renewals need a fresh tick (etcd 3.5.8+ confirms leadership before Renew).
      */
     private volatile long leaderLoopAliveNanos;
+    /** The index of this leader's first entry of its term: before it is applied the lessor may miss grants. */
+    private volatile long leaderTermStartIndex;
     private volatile long term;
     private volatile long leaderId;
     private volatile boolean learner;
@@ -763,6 +765,7 @@ public final class Member implements MemberApi, AutoCloseable {
         metrics.setLeader(lead != 0, newRole == StateRole.LEADER);
         if (old != StateRole.LEADER && newRole == StateRole.LEADER) {
             leaderLoopAliveNanos = rt.nanoTime();
+            leaderTermStartIndex = node.status().lastIndex();
             long extend = cfg.electionMillis() * 1_000_000L;
             rt.executeApply(() -> store.promoteLessor(extend));
         } else if (old == StateRole.LEADER && newRole != StateRole.LEADER) {
@@ -1366,37 +1369,53 @@ public final class Member implements MemberApi, AutoCloseable {
     private static final long LEASE_APPLY_WAIT_NANOS = 1_000_000_000L;
 
     /**
-     * Runs a leader's lease answer (keep-alive, remaining TTL) once this member has applied what it had
-     * committed when the request arrived and its lessor is primary, as etcd's leader waits for the applied
-     * index before Renew or a TimeToLive: a lease granted (or revoked) by a committed entry is then found (or
-     * not). Inline when caught up, the common case, and so never behind an apply that began afterwards (a
-     * long apply stall alone does not hold renewals); otherwise on the apply loop right after those entries
-     * (so behind an apply in progress); if they have not even reached the apply loop within 1 s (etcd's
-     * applyTimeout), "etcdserver: request timed out" (review r9l: a lease granted through a follower was
-     * answered "not found" by a leader whose apply lagged).
+     * Runs a leader's lease answer (keep-alive, remaining TTL). When this member has applied everything it
+     * had committed when the request arrived (and everything before its own term's first entry: a new
+     * leader's commit index can lag its predecessor's) and its lessor is primary, at once. When it has not:
+     * a lease the lessor knows is still answered at once, so that a renewal never waits behind an apply stall
+     * while other writes commit (the holder would lose a lease it keeps alive: etcd issue 15247); only a lease
+     * it does not know (its grant committed, not yet applied here: review r9l) waits for those entries, on the
+     * apply loop, at most 1 s (etcd's applyTimeout), then "etcdserver: request timed out". Known gap, as etcd
+     * 3.4's local Renew: a keep-alive reaching the leader between a revoke's commit and its apply there is
+     * still answered with the lease's TTL.
      */
     private <T> CompletableFuture<T> whenLeaseCaughtUp(java.util.function.Supplier<T> answer, CompletableFuture<T> f) {
-        long target = Math.max(committedIndex, raftCommitIndex);
-        if (appliedIndex >= target && store.leasePrimary()) {
-            completeWith(answer, f);
-            return f;
+        long target = Math.max(Math.max(committedIndex, raftCommitIndex), leaderTermStartIndex);
+        if (store.leasePrimary()) {
+            if (appliedIndex >= target) {
+                completeWith(answer, f);
+                return f;
+            }
+            try {
+                f.complete(answer.get());
+                return f;
+            } catch (MvccException e) {
+                if (e.code() != ErrorCode.LEASE_NOT_FOUND) {
+                    f.completeExceptionally(e);
+                    return f;
+                }
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+                return f;
+            }
         }
-        awaitLeaseCaughtUp(target, rt.nanoTime() + LEASE_APPLY_WAIT_NANOS, answer, f);
+        rt.schedule(LEASE_APPLY_WAIT_NANOS, () -> f.completeExceptionally(EtcdError.TIMEOUT.exception()));
+        awaitLeaseCaughtUp(target, answer, f);
         return f;
     }
 
-    private <T> void awaitLeaseCaughtUp(long target, long deadline, java.util.function.Supplier<T> answer,
-                                        CompletableFuture<T> f) {
+    private <T> void awaitLeaseCaughtUp(long target, java.util.function.Supplier<T> answer, CompletableFuture<T> f) {
         rt.executeApply(() -> {
+            if (f.isDone()) return; // timed out
             if (appliedIndex >= target && store.leasePrimary()) {
                 completeWith(answer, f);
             } else if (stopped) {
                 f.completeExceptionally(EtcdError.STOPPED.exception());
-            } else if (rt.nanoTime() - deadline >= 0) {
-                f.completeExceptionally(EtcdError.TIMEOUT.exception());
+            } else if (leaderId != memberId) {
+                f.completeExceptionally(EtcdError.NOT_LEADER.exception());
             } else {
                 // The entries are not queued here yet (the member loop is in their fdatasync): look again.
-                rt.schedule(1_000_000L, () -> awaitLeaseCaughtUp(target, deadline, answer, f));
+                rt.schedule(1_000_000L, () -> awaitLeaseCaughtUp(target, answer, f));
             }
         });
     }

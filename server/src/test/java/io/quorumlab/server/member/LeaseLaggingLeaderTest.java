@@ -1,6 +1,7 @@
 package io.quorumlab.server.member;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quorumlab.mvcc.api.LeaseGrantRequest;
 import io.quorumlab.mvcc.api.LeaseGrantResponse;
@@ -105,17 +106,23 @@ class LeaseLaggingLeaderTest {
             } catch (ExecutionException e) {
                 ttl = e.getCause().getMessage();
             }
-            assertEquals("forwarded keep-alive ttl=30, leader keep-alive ttl=30, follower TimeToLive granted=30",
-                    "forwarded keep-alive " + outcome + ", leader keep-alive " + local + ", follower TimeToLive " + ttl,
-                    "a granted lease while the leader's apply lags its commit");
+            // While the grant waits behind the stall the leader answers after it, or after etcd's 1 s
+            // applyTimeout "request timed out" (the client retries); never "requested lease not found".
+            String all = "forwarded keep-alive " + outcome + ", leader keep-alive " + local + ", follower TimeToLive " + ttl;
+            assertTrue(outcome.equals("ttl=30") || outcome.equals("etcdserver: request timed out"), all);
+            assertTrue(local.equals("ttl=30") || local.equals("etcdserver: request timed out"), all);
+            assertEquals("granted=30", ttl, all);
         } finally {
             release.countDown();
         }
     }
 
     /**
-     * A revoke committed, applied and answered by the follower that proposed it; the leader's apply lags
-     * (2 s stall). A keep-alive after the revoke's answer must not report the lease alive.
+     * A revoke committed, applied and answered by the follower that proposed it, while the leader's apply
+     * stalls (2 s). Until the leader applies it, its lessor still holds the lease, and a renewal is answered
+     * from it rather than held behind the stall (as etcd 3.4's Renew; holding renewals behind an apply stall
+     * costs live holders their leases: LeaseApplyStallWriteTest). Once the leader has applied the revoke,
+     * keep-alives through either member say "requested lease not found".
      */
     @Test
     void keepAliveAfterAnAnsweredRevoke() throws Exception {
@@ -126,22 +133,23 @@ class LeaseLaggingLeaderTest {
         CountDownLatch release = MemberTestSupport.stallApply(runtimes.get(li), 2);
         try {
             follower.propose(new io.quorumlab.mvcc.api.LeaseRevokeRequest(id)).get(10, TimeUnit.SECONDS); // answered: revoked
-            String forwarded, local;
-            try {
-                forwarded = "ttl=" + follower.leaseKeepAlive(id).get(10, TimeUnit.SECONDS).ttl();
-            } catch (ExecutionException e) {
-                forwarded = e.getCause().getMessage();
-            }
-            try {
-                local = "ttl=" + leader.leaseKeepAlive(id).get(10, TimeUnit.SECONDS).ttl();
-            } catch (ExecutionException e) {
-                local = e.getCause().getMessage();
-            }
-            assertEquals("forwarded etcdserver: requested lease not found, leader etcdserver: requested lease not found",
-                    "forwarded " + forwarded + ", leader " + local, "keep-alives after the revoke was answered");
         } finally {
             release.countDown();
         }
+        leader.readBarrier().get(10, TimeUnit.SECONDS); // the leader applied the revoke
+        String forwarded, local;
+        try {
+            forwarded = "ttl=" + follower.leaseKeepAlive(id).get(10, TimeUnit.SECONDS).ttl();
+        } catch (ExecutionException e) {
+            forwarded = e.getCause().getMessage();
+        }
+        try {
+            local = "ttl=" + leader.leaseKeepAlive(id).get(10, TimeUnit.SECONDS).ttl();
+        } catch (ExecutionException e) {
+            local = e.getCause().getMessage();
+        }
+        assertEquals("forwarded etcdserver: requested lease not found, leader etcdserver: requested lease not found",
+                "forwarded " + forwarded + ", leader " + local, "keep-alives after the leader applied the revoke");
     }
 
     private int awaitLeader() throws InterruptedException {
