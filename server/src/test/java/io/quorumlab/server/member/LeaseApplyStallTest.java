@@ -119,4 +119,39 @@ class LeaseApplyStallTest {
             // revoked
         }
     }
+
+    /**
+     * The same stall with a write committed during it: the leader has not applied all it committed, and a
+     * lease its lessor knows is still renewed at once (review r9m).
+     */
+    @Test
+    void keepAlivesDuringAnApplyStallWithAWriteKeepTheLease() throws Exception {
+        Member m = start("stallw", 23963);
+        long id = grantWithKey(m);
+        CountDownLatch release = stallApply();
+        // One write commits during the stall (it cannot apply): the leader is no longer caught up (review r9m:
+        // renewals then waited behind the stall and the lease expired).
+        m.propose(new PutRequest(Bytes.of("other"), Bytes.of("v"), 0, false, false, false));
+        Thread.sleep(100);
+        try {
+            // 3.5 s of stall, longer than the 2 s TTL, renewing every 250 ms as a client would.
+            long until = System.nanoTime() + 3_500_000_000L;
+            int renewals = 0;
+            while (System.nanoTime() < until) {
+                try {
+                    assertEquals(2, m.leaseKeepAlive(id).get(1, TimeUnit.SECONDS).ttl());
+                } catch (TimeoutException e) {
+                    throw new AssertionError("keep-alive " + renewals + " waited for the stalled apply loop", e);
+                }
+                renewals++;
+                Thread.sleep(250);
+            }
+        } finally {
+            release.countDown();
+        }
+        Thread.sleep(1_500); // several expiry checks after the stall
+        m.readBarrier().get(10, TimeUnit.SECONDS);
+        assertEquals(1, m.store().range(RangeRequest.key(Bytes.of("lock"))).count(), "the renewed lease's key was revoked");
+        assertEquals(2, m.leaseKeepAlive(id).get(5, TimeUnit.SECONDS).ttl(), "the lease still exists");
+    }
 }

@@ -121,7 +121,7 @@ class LeaseLaggingLeaderTest {
      * A revoke committed, applied and answered by the follower that proposed it, while the leader's apply
      * stalls (2 s). Until the leader applies it, its lessor still holds the lease, and a renewal is answered
      * from it rather than held behind the stall (as etcd 3.4's Renew; holding renewals behind an apply stall
-     * costs live holders their leases: LeaseApplyStallWriteTest). Once the leader has applied the revoke,
+     * costs live holders their leases: LeaseApplyStallTest). Once the leader has applied the revoke,
      * keep-alives through either member say "requested lease not found".
      */
     @Test
@@ -153,15 +153,7 @@ class LeaseLaggingLeaderTest {
     }
 
     private int awaitLeader() throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (System.nanoTime() < deadline) {
-            for (int i = 0; i < members.size(); i++) {
-                Member m = members.get(i);
-                if (m.leaderId() == m.memberId() && m.appliedIndex() >= 3) return i;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no leader elected within 15 s");
+        return MemberTestSupport.awaitPublishedLeader(members);
     }
 
     private static long grant(Member m) throws Exception {

@@ -95,14 +95,6 @@ class LeaseStuckLeaderTest {
     }
 
     private int awaitLeader() throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (System.nanoTime() < deadline) {
-            for (int i = 0; i < members.size(); i++) {
-                Member m = members.get(i);
-                if (m.leaderId() == m.memberId() && m.appliedIndex() >= 3) return i;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no leader elected within 15 s");
+        return MemberTestSupport.awaitPublishedLeader(members);
     }
 }

@@ -26,6 +26,22 @@ final class MemberTestSupport {
     }
 
     /**
+     * Waits (at most 15 s) for a leader among {@code members} that has applied its published attributes
+     * (applied index 3 or more); returns its position.
+     */
+    static int awaitPublishedLeader(java.util.List<Member> members) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < deadline) {
+            for (int i = 0; i < members.size(); i++) {
+                Member m = members.get(i);
+                if (m.leaderId() == m.memberId() && m.appliedIndex() >= 3) return i;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no leader elected within 15 s");
+    }
+
+    /**
      * Holds {@code rt}'s apply loop (a defragment, a snapshot build, a compaction) from now until the
      * returned latch is released, or at most {@code maxSeconds}.
      */
